@@ -1,0 +1,17 @@
+"""sklearn_gen: the experiments on why deep networks generalize, as scikit-learn objects.
+
+The public API is re-exported here; the implementation lives in private modules of the
+subpackages ``kernels``, ``datasets`` (and, as they land, ``networks``, ``randomization``,
+``measures``, ``metrics``, ``experiments``).
+"""
+
+from sklearn_gen._version import __version__
+from sklearn_gen.datasets import load_mnist
+from sklearn_gen.kernels import KernelInterpolationRegressor, KernelInterpolator
+
+__all__ = [
+    "KernelInterpolationRegressor",
+    "KernelInterpolator",
+    "__version__",
+    "load_mnist",
+]

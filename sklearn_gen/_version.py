@@ -1,0 +1,3 @@
+"""Version of the sklearn_gen package."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,198 @@
+"""The ``sklearn-gen`` command line.
+
+``sklearn-gen --version`` prints the package version and ``sklearn-gen info`` describes the
+environment the experiments would run in: library versions, the torch device that
+``device="auto"`` picks, thread pools and free memory. Each subcommand is one entry of
+``_COMMANDS``: a function adding its arguments to a subparser and a function running it,
+so further subcommands (``run``, ``list``) are one entry each.
+
+Examples
+--------
+>>> from sklearn_gen.cli import main
+>>> main(["--version"])
+sklearn-gen ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import import_module, metadata
+
+from sklearn_gen._version import __version__
+
+PROG = "sklearn-gen"
+
+# (label, import name, distribution name) of the libraries `info` reports.
+_LIBRARIES = (
+    ("numpy", "numpy", "numpy"),
+    ("scipy", "scipy", "scipy"),
+    ("scikit-learn", "sklearn", "scikit-learn"),
+    ("skorch", "skorch", "skorch"),
+    ("torch", "torch", "torch"),
+    ("pandas", "pandas", "pandas"),
+)
+
+
+@dataclass(frozen=True)
+class _Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _library_version(import_name: str, dist_name: str) -> str:
+    """Installed version of a library, without importing it where metadata suffices."""
+    try:
+        return metadata.version(dist_name)
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        module = import_module(import_name)
+    except ImportError:
+        return "not installed"
+    return str(getattr(module, "__version__", "unknown"))
+
+
+def _info_lines() -> list[tuple[str, str]]:
+    """The ``(key, value)`` rows printed by ``sklearn-gen info``."""
+    rows = [
+        ("python", f"{platform.python_version()} ({sys.executable})"),
+        ("platform", platform.platform()),
+        ("sklearn_gen", __version__),
+    ]
+    rows += [(label, _library_version(imp, dist)) for label, imp, dist in _LIBRARIES]
+
+    import torch
+
+    from sklearn_gen._device import available_memory, format_bytes, resolve_device
+
+    device = resolve_device("auto")
+    rows.append(('device ("auto")', str(device)))
+    if device.type == "cuda":
+        rows.append(("cuda version", str(torch.version.cuda)))
+        rows.append(("cuda device count", str(torch.cuda.device_count())))
+        rows.append(("cuda device name", torch.cuda.get_device_name(device)))
+    rows.append((f"available memory ({device.type})", format_bytes(available_memory(device))))
+
+    rows.append(("cpu count", str(os.cpu_count())))
+    if hasattr(os, "sched_getaffinity"):
+        rows.append(("usable cpus", str(len(os.sched_getaffinity(0)))))
+    rows.append(("torch threads", str(torch.get_num_threads())))
+    rows.append(("torch interop threads", str(torch.get_num_interop_threads())))
+
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        rows.append(("thread pools", "threadpoolctl not installed"))
+    else:
+        pools = threadpool_info()
+        if not pools:
+            rows.append(("thread pools", "none loaded"))
+        for pool in pools:
+            library = pool.get("internal_api", "unknown")
+            details = " ".join(
+                str(pool[key]) for key in ("prefix", "version") if pool.get(key) is not None
+            )
+            value = f"{library}, {pool.get('num_threads')} threads"
+            rows.append(("thread pool", value + (f" ({details})" if details else "")))
+    return rows
+
+
+def _add_info_arguments(parser: argparse.ArgumentParser) -> None:
+    """``info`` takes no arguments."""
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    rows = _info_lines()
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        print(f"{key + ':':<{width + 1}} {value}")
+    return 0
+
+
+_COMMANDS: tuple[_Command, ...] = (
+    _Command(
+        name="info",
+        help="show versions, the torch device, threads and free memory",
+        add_arguments=_add_info_arguments,
+        run=_run_info,
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``sklearn-gen`` with one subparser per command.
+
+    Examples
+    --------
+    >>> from sklearn_gen.cli import build_parser
+    >>> build_parser().parse_args(["info"]).command
+    'info'
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Experiments on why deep networks generalize, as scikit-learn objects. "
+            "Run a subcommand; see 'sklearn-gen <command> --help'."
+        ),
+    )
+    # Handled in `main` rather than by argparse's "version" action, which would exit.
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>")
+    for command in _COMMANDS:
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sklearn-gen`` with the arguments ``argv`` and return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success; 2 on a usage error, including a missing subcommand (the help is
+        then printed to stderr). Argparse's own exits (``--help``, a bad argument) are
+        turned into the returned status rather than raised.
+
+    Examples
+    --------
+    >>> from sklearn_gen.cli import main
+    >>> main(["--version"])
+    sklearn-gen ...
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return _exit_status(exc.code)
+    if args.version:
+        print(f"{PROG} {__version__}")
+        return 0
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(handler(args))
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    return 1

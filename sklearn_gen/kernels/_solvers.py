@@ -1,0 +1,247 @@
+"""Solvers for the interpolation system ``K alpha = Y`` (one module for every estimator).
+
+* :func:`solve_cholesky` — a blocked, left-looking Cholesky ``K = U^T U`` that reads ``K``
+  from the lower triangle of one ``(n, n)`` buffer and writes ``U`` into its upper
+  triangle, so ``K`` survives (strict lower triangle + a saved diagonal) without a second
+  ``n x n`` array. The triangular solves run in the buffer's dtype; the result is then
+  improved by mixed-precision iterative refinement (residual ``Y - K alpha`` accumulated in
+  float64, correction solved with the float32 factor) until the relative residual is at
+  most ``tol``. A tiny pivot (``<= n * eps * max diag K``) means ``K`` is singular to
+  working precision and the caller falls back to :func:`solve_eigh`.
+* :func:`solve_eigh` — the minimum-norm (pseudo-inverse) solution from a symmetric
+  eigendecomposition, eigenvalues below ``n * eps * lambda_max`` dropped.
+* :func:`solve_pcg` — matrix-free conjugate gradients (one CG per target column, all
+  columns sharing each product with ``K``) preconditioned with a randomized Nyström
+  approximation of ``K`` built on ``n_components`` landmark columns (Frangella, Tropp &
+  Udell 2023, "Randomized Nyström preconditioning"). Started from zero on a PSD ``K``,
+  its iterates stay in the range of ``K`` (the preconditioner's eigenvectors are built
+  from columns of ``K``), so it also converges to the minimum-norm solution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from sklearn_gen.kernels._gram import (
+    GramOperator,
+    lower_panels,
+    row_blocks,
+    symmetric_matmul,
+    symmetrize_lower,
+)
+from sklearn_gen.kernels._lapack import potrf_available, potrf_upper
+
+
+@dataclass
+class Solution:
+    """What a solver returns.
+
+    Attributes
+    ----------
+    coef : torch.Tensor
+        ``alpha``, float64, shape ``(n, c)``.
+    k_coef : torch.Tensor
+        ``K @ alpha``, float64 (gives the residual and the RKHS norm for free).
+    solver : str
+        The solver that produced ``coef``.
+    n_iter : int
+        Triangular solves (1 + refinement steps, cholesky), CG iterations (cg) or 1
+        (eigh).
+    rank : int
+        Numerical rank of ``K`` if known (eigh), else ``n``.
+    converged : bool
+        Whether the relative residual reached ``tol``.
+    """
+
+    coef: torch.Tensor
+    k_coef: torch.Tensor
+    solver: str
+    n_iter: int
+    rank: int
+    converged: bool
+
+
+def relative_residual(y: torch.Tensor, k_coef: torch.Tensor) -> float:
+    """``||K alpha - Y||_F / ||Y||_F`` (0 when ``Y == 0``)."""
+    denom = float(torch.linalg.norm(y))
+    return float(torch.linalg.norm(k_coef - y)) / denom if denom > 0 else 0.0
+
+
+def _pivot_tolerance(diagonal: torch.Tensor) -> float:
+    n = diagonal.numel()
+    return n * torch.finfo(diagonal.dtype).eps * float(diagonal.abs().max())
+
+
+def factor_upper_in_place(buffer: torch.Tensor, block_size: int) -> bool:
+    """Cholesky ``K = U^T U`` written into the upper triangle of ``buffer``.
+
+    On entry the lower block triangle of ``buffer`` (diagonal tiles in full) holds ``K``.
+    On exit the upper triangle holds ``U`` and the strict lower triangle still holds
+    ``K``. On the CPU, LAPACK's in-place ``potrf`` is used when torch ships one
+    (:mod:`sklearn_gen.kernels._lapack`); elsewhere a blocked left-looking factorization
+    in torch operations. Returns False if a pivot is not positive or is below the
+    singularity tolerance ``n * eps * max diag K`` (``K`` numerically singular).
+    """
+    diagonal = buffer.diagonal().clone()
+    min_pivot = _pivot_tolerance(diagonal)
+    if buffer.device.type == "cpu" and potrf_available(buffer.dtype):
+        symmetrize_lower(buffer, block_size)
+        if potrf_upper(buffer) != 0:
+            return False
+        return float(buffer.diagonal().min()) ** 2 > min_pivot
+    n = buffer.shape[0]
+    for j0, j1 in row_blocks(n, block_size):
+        width = j1 - j0
+        panel = buffer[j0:, j0:j1].clone()
+        if j0 > 0:
+            u_cols = buffer[:j0, j0:]
+            panel.addmm_(u_cols.T, u_cols[:, :width], alpha=-1.0)
+        lower, info = torch.linalg.cholesky_ex(panel[:width])
+        if int(info) != 0 or float(lower.diagonal().min()) ** 2 <= min_pivot:
+            return False
+        tile = buffer[j0:j1, j0:j1]
+        upper_mask = torch.ones_like(tile, dtype=torch.bool).triu()
+        tile.copy_(torch.where(upper_mask, lower.T, tile))
+        if j1 < n:
+            buffer[j0:j1, j1:] = torch.linalg.solve_triangular(lower, panel[width:].T, upper=False)
+    return True
+
+
+def _solve_with_upper(buffer: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """``(U^T U)^{-1} rhs`` with ``U`` in the upper triangle of ``buffer``."""
+    z = torch.linalg.solve_triangular(buffer.mT, rhs.to(buffer.dtype), upper=False)
+    return torch.linalg.solve_triangular(buffer, z, upper=True).to(rhs.dtype)
+
+
+def solve_cholesky(
+    buffer: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    block_size: int,
+    tol: float,
+    max_refine: int,
+) -> Solution | None:
+    """Factor ``K`` (lower triangle of ``buffer``) in place and solve with refinement.
+
+    Returns None when ``K`` is singular to working precision. Either way, on return the
+    strict lower triangle and the diagonal of ``buffer`` hold ``K`` again (see
+    :func:`~sklearn_gen.kernels._gram.symmetrize_lower` to rebuild all of it).
+    """
+    diagonal = buffer.diagonal().clone()
+    if not factor_upper_in_place(buffer, block_size):
+        buffer.diagonal().copy_(diagonal)
+        return None
+
+    def k_matmul(v: torch.Tensor) -> torch.Tensor:
+        return symmetric_matmul(lower_panels(buffer, diagonal, block_size, v.dtype), v)
+
+    coef = _solve_with_upper(buffer, y)
+    k_coef = k_matmul(coef)
+    residual = relative_residual(y, k_coef)
+    n_iter = 0
+    while residual > tol and n_iter < max_refine:
+        candidate = coef + _solve_with_upper(buffer, y - k_coef)
+        k_candidate = k_matmul(candidate)
+        new_residual = relative_residual(y, k_candidate)
+        n_iter += 1
+        if new_residual >= residual:  # stagnation: keep the better iterate
+            break
+        coef, k_coef, residual = candidate, k_candidate, new_residual
+    buffer.diagonal().copy_(diagonal)  # the factor is no longer needed; keep K's diagonal
+    return Solution(coef, k_coef, "cholesky", n_iter + 1, buffer.shape[0], residual <= tol)
+
+
+def solve_eigh(gram: torch.Tensor, y: torch.Tensor, *, block_size: int) -> Solution:
+    """Minimum-norm solution ``K^+ Y`` from the eigendecomposition of the full ``K``.
+
+    Eigenvalues at most ``n * eps * max|lambda|`` (``eps`` of ``gram``'s dtype) are
+    treated as zero, as :func:`scipy.linalg.pinvh` does.
+    """
+    n = gram.shape[0]
+    eigvals, eigvecs = torch.linalg.eigh(gram)
+    cutoff = n * torch.finfo(gram.dtype).eps * float(eigvals.abs().max())
+    keep = eigvals > cutoff
+    q = eigvecs[:, keep].to(y.dtype)
+    coef = q @ ((q.T @ y) / eigvals[keep].to(y.dtype)[:, None])
+    del q, eigvecs
+    k_coef = symmetric_matmul(lower_panels(gram, gram.diagonal(), block_size, coef.dtype), coef)
+    return Solution(coef, k_coef, "eigh", 1, int(keep.sum()), True)
+
+
+class NystromPreconditioner:
+    """``P^{-1} = I + U (lambda_l / Lambda - 1) U^T`` from a rank-``m`` Nyström sketch.
+
+    ``U, Lambda`` are the eigenpairs of ``K[:, S] K[S, S]^+ K[S, :]`` for ``m`` random
+    landmark columns ``S``; ``lambda_l`` is the smallest one kept.
+    """
+
+    def __init__(self, operator: GramOperator, n_components: int, generator: torch.Generator):
+        n = operator.n
+        device = operator.rows.x.device
+        index = torch.randperm(n, generator=generator)[:n_components].sort().values.to(device)
+        cols = operator.columns(index).to(torch.float64)  # (n, m)
+        core = cols[index]
+        shift = n_components * torch.finfo(operator.rows.x.dtype).eps * float(core.trace())
+        chol, info = torch.linalg.cholesky_ex(
+            core + shift * torch.eye(core.shape[0], dtype=core.dtype, device=device)
+        )
+        while int(info) != 0:  # pragma: no cover - only for pathological kernels
+            shift *= 10.0
+            chol, info = torch.linalg.cholesky_ex(
+                core + shift * torch.eye(core.shape[0], dtype=core.dtype, device=device)
+            )
+        b = torch.linalg.solve_triangular(chol, cols.T, upper=False).T  # K_nS L^{-T}
+        del cols
+        s2, v = torch.linalg.eigh(b.T @ b)
+        keep = s2 > 1e3 * shift
+        s2, v = s2[keep], v[:, keep]
+        self.basis = (b @ v) / s2.sqrt()
+        self.eigvals = (s2 - shift).clamp_min(shift)
+        self.scale = float(self.eigvals.min()) / self.eigvals - 1.0
+
+    def apply(self, r: torch.Tensor) -> torch.Tensor:
+        """``P^{-1} r``."""
+        return r + self.basis @ (self.scale[:, None] * (self.basis.T @ r))
+
+
+def solve_pcg(
+    operator: GramOperator,
+    y: torch.Tensor,
+    *,
+    n_components: int,
+    tol: float,
+    max_iter: int,
+    generator: torch.Generator,
+) -> Solution:
+    """Nyström-preconditioned CG on ``K alpha = Y``, one CG per column of ``Y``."""
+    precond = NystromPreconditioner(operator, n_components, generator)
+    y_norm = torch.linalg.norm(y, dim=0)
+    active = y_norm > 0
+    coef = torch.zeros_like(y)
+    resid = y.clone()
+    z = precond.apply(resid)
+    direction = z.clone()
+    rz = (resid * z).sum(0)
+    n_iter = 0
+    converged = not bool(active.any())
+    while not converged and n_iter < max_iter:
+        k_dir = operator.matmul(direction)
+        curvature = (direction * k_dir).sum(0)
+        step = torch.where(active & (curvature > 0), rz / curvature, torch.zeros_like(rz))
+        coef += step * direction
+        resid -= step * k_dir
+        n_iter += 1
+        rel = torch.linalg.norm(resid, dim=0) / torch.where(active, y_norm, 1.0)
+        active = active & (rel > tol) & (curvature > 0)
+        converged = not bool(active.any())
+        if converged:
+            break
+        z = precond.apply(resid)
+        rz_new = (resid * z).sum(0)
+        beta = torch.where(active, rz_new / rz, torch.zeros_like(rz))
+        direction = z + beta * direction
+        rz = torch.where(active, rz_new, rz)
+    k_coef = operator.matmul(coef)
+    return Solution(coef, k_coef, "cg", n_iter, operator.n, converged)
