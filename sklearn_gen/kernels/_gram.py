@@ -46,8 +46,19 @@ def fill_lower(buffer: torch.Tensor, kernel: Kernel, rows: Rows, block_size: int
     for i0, i1 in row_blocks(len(rows), block_size):
         panel = buffer[i0:i1, :i1]
         kernel.block(rows[i0:i1], rows[:i1], out=panel)
-        if diag_value is not None:
-            panel[:, i0:i1].diagonal().fill_(diag_value)
+        _symmetrize_tile(panel[:, i0:i1], diag_value)
+
+
+def _symmetrize_tile(tile: torch.Tensor, diag_value: float | None) -> None:
+    """Make a diagonal tile exactly symmetric (a float32 ``A @ A.T`` need not be) in place.
+
+    The lower triangle is mirrored onto the upper one, so every stored entry of ``K``
+    equals the one its transpose is read from; ``diag_value`` (stationary kernels) is
+    written on the diagonal exactly.
+    """
+    tile.copy_(tile.tril() + tile.tril(-1).T)
+    if diag_value is not None:
+        tile.diagonal().fill_(diag_value)
 
 
 def lower_panels(
@@ -143,6 +154,16 @@ class GramOperator:
         """Number of training rows."""
         return len(self.rows)
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The kernel's working precision."""
+        return self.rows.x.dtype
+
+    @property
+    def device(self) -> torch.device:
+        """Where the rows live."""
+        return self.rows.x.device
+
     def panels(self) -> Iterator[Panel]:
         """Lower row panels ``(i0, i1, K[i0:i1, :i1])``, cached or freshly evaluated."""
         diag_value = self.kernel.diagonal_value()
@@ -151,8 +172,7 @@ class GramOperator:
             if panel is None:
                 panel = self.kernel.block(self.rows[i0:i1], self.rows[:i1])
                 self.n_panel_evaluations += 1
-                if diag_value is not None:
-                    panel[:, i0:i1].diagonal().fill_(diag_value)
+                _symmetrize_tile(panel[:, i0:i1], diag_value)
                 size = panel.numel() * panel.element_size()
                 if self._cached_bytes + size <= self.cache_bytes:
                     self._cache[i0] = panel

@@ -176,7 +176,7 @@ class _BaseKernelInterpolation(BaseEstimator):
         return {
             "cholesky": n * n * itemsize + 3 * n * b * itemsize + data + 8 * n * c * 8,
             "eigh": 3 * n * n * itemsize + data + 8 * n * c * 8,
-            "cg": data + n * m * (itemsize + 24) + 12 * n * c * 8 + 4 * b * b * 8,
+            "cg": data + n * m * (itemsize + 24) + 6 * n * c * 8 + 2 * b * n * (itemsize + 8),
         }
 
     def _choose_solver(self, needs: dict[str, int], budget: int, n: int) -> str:

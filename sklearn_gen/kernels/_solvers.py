@@ -179,11 +179,12 @@ class NystromPreconditioner:
 
     def __init__(self, operator: GramOperator, n_components: int, generator: torch.Generator):
         n = operator.n
-        device = operator.rows.x.device
+        device = operator.device
         index = torch.randperm(n, generator=generator)[:n_components].sort().values.to(device)
         cols = operator.columns(index).to(torch.float64)  # (n, m)
         core = cols[index]
-        shift = n_components * torch.finfo(operator.rows.x.dtype).eps * float(core.trace())
+        # the columns are exact only to the kernel's precision: shift by that much
+        shift = torch.finfo(operator.dtype).eps * float(core.trace())
         chol, info = torch.linalg.cholesky_ex(
             core + shift * torch.eye(core.shape[0], dtype=core.dtype, device=device)
         )
@@ -195,7 +196,7 @@ class NystromPreconditioner:
         b = torch.linalg.solve_triangular(chol, cols.T, upper=False).T  # K_nS L^{-T}
         del cols
         s2, v = torch.linalg.eigh(b.T @ b)
-        keep = s2 > 1e3 * shift
+        keep = s2 > 10.0 * shift
         s2, v = s2[keep], v[:, keep]
         self.basis = (b @ v) / s2.sqrt()
         self.eigvals = (s2 - shift).clamp_min(shift)
@@ -217,6 +218,7 @@ def solve_pcg(
 ) -> Solution:
     """Nyström-preconditioned CG on ``K alpha = Y``, one CG per column of ``Y``."""
     precond = NystromPreconditioner(operator, n_components, generator)
+    null_tol = operator.n * torch.finfo(y.dtype).eps * float(precond.eigvals.max())
     y_norm = torch.linalg.norm(y, dim=0)
     active = y_norm > 0
     coef = torch.zeros_like(y)
@@ -226,15 +228,25 @@ def solve_pcg(
     rz = (resid * z).sum(0)
     n_iter = 0
     converged = not bool(active.any())
+    best_rel = torch.ones_like(y_norm)
+    best_coef = coef.clone()
     while not converged and n_iter < max_iter:
         k_dir = operator.matmul(direction)
         curvature = (direction * k_dir).sum(0)
-        step = torch.where(active & (curvature > 0), rz / curvature, torch.zeros_like(rz))
+        # a direction K barely sees lies in K's numerical null space: that column is done
+        positive = curvature > null_tol * (direction * direction).sum(0)
+        step = torch.where(active & positive, rz / curvature, torch.zeros_like(rz))
         coef += step * direction
         resid -= step * k_dir
         n_iter += 1
         rel = torch.linalg.norm(resid, dim=0) / torch.where(active, y_norm, 1.0)
-        active = active & (rel > tol) & (curvature > 0)
+        improved = rel < best_rel
+        best_rel = torch.where(improved, rel, best_rel)
+        best_coef[:, improved] = coef[:, improved]
+        # a residual far above its best means Y is not in the range of K (an inconsistent,
+        # singular system): CG cannot reduce it further, so that column stops at its best
+        diverging = rel > 100.0 * best_rel
+        active = active & (rel > tol) & positive & ~diverging
         converged = not bool(active.any())
         if converged:
             break
@@ -243,5 +255,7 @@ def solve_pcg(
         beta = torch.where(active, rz_new / rz, torch.zeros_like(rz))
         direction = z + beta * direction
         rz = torch.where(active, rz_new, rz)
+    coef = best_coef
     k_coef = operator.matmul(coef)
+    converged = bool((best_rel[y_norm > 0] <= tol).all())
     return Solution(coef, k_coef, "cg", n_iter, operator.n, converged)
