@@ -53,6 +53,7 @@ import argparse
 import gc
 import multiprocessing as mp
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -122,19 +123,42 @@ def code_version() -> str:
     return f"git {commit}" + (" + uncommitted changes" if dirty else "")
 
 
-def load_note() -> str:
-    """The 1-minute load average, flagged when other work competes for the CPU cores."""
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        return "load average unknown"
-    cores = os.cpu_count() or 1
-    busy = (
-        " -- other processes compete for the cores: timings are unreliable"
-        if load > 0.5 * cores
-        else ""
-    )
-    return f"1-min load average {load:.2f} on {cores} cores{busy}"
+def _cpu_ticks() -> tuple[float, float, float]:
+    """Seconds of CPU: the machine's busy and total time, this process's and its children's."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:9]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    mine = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return (sum(fields) - idle) / tick, sum(fields) / tick, mine
+
+
+class OtherLoad:
+    """Share of the machine's CPU time used by processes other than this benchmark."""
+
+    def __init__(self) -> None:
+        try:
+            self.start = _cpu_ticks()
+        except (OSError, ValueError, IndexError):
+            self.start = None
+
+    def note(self) -> str:
+        if self.start is None:
+            return "unknown (no /proc/stat)"
+        busy1, total1, mine1 = _cpu_ticks()
+        busy0, total0, mine0 = self.start
+        share = max((busy1 - busy0) - (mine1 - mine0), 0.0) / max(total1 - total0, 1e-9)
+        flag = " -- other work competed for the CPU: timings are unreliable" if share > 0.1 else ""
+        return f"{100 * share:.0f}% of {os.cpu_count()} cores busy with other work{flag}"
+
+
+def load_note(window: float = 1.0) -> str:
+    """Share of the CPU busy with other work over the next ``window`` seconds."""
+    meter = OtherLoad()
+    time.sleep(window)
+    return meter.note()
 
 
 # ---------------------------------------------------------------------------- data
@@ -498,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.seed}; rbf gamma={GAMMA}; KernelInterpolator dtype={args.dtype}; "
         f"best of {args.repeats}"
     )
+    meter = OtherLoad()
     rates = {"float32": matmul_rate(device, "float32")}
     if args.dtype != "float32":
         rates[args.dtype] = matmul_rate(device, args.dtype)
@@ -528,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             res[name] = result
         summary[n] = report_size(n, d, where, res, rates, args.dtype)
         sys.stdout.flush()
+    print(f"\nmachine load during the runs: {meter.note()}")
     print_verdicts(summary)
     return 0
 
