@@ -57,10 +57,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import multiprocessing as mp
 import os
-import resource
-import subprocess
 import sys
 import time
 import warnings
@@ -68,10 +65,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _bench_common import (
+    MNIST_ENV_VAR,
+    OtherLoad,
+    check_mnist,
+    code_version,
+    load_note,
+    mnist_folder,
+    reset_peak,
+    run_in_child,
+    status_kib,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist"
-MNIST_ENV_VAR = "SKLEARN_GEN_MNIST"
 GAMMA = 0.02
 SIDE = 28
 MAX_SHIFT = 2
@@ -84,113 +89,6 @@ SHIFTS = [
 N_ACCURACY = 2000
 QUICK_N = 6000
 GIB = 2**30
-
-
-# ---------------------------------------------------------------------------- memory probes
-def _status_kib(field: str) -> int | None:
-    """A ``kB`` field of ``/proc/self/status`` (None where the file does not exist)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak() -> bool:
-    """Reset ``VmHWM`` to the current RSS (Linux >= 4.0); False where not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def code_version() -> str:
-    """The repository's commit and whether the working tree has uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
-    return f"git {commit}" + (" + uncommitted changes" if dirty else "")
-
-
-def _cpu_ticks() -> tuple[float, float, float]:
-    """Seconds of CPU: the machine's busy and total time, this process's and its children's."""
-    with open("/proc/stat") as fh:
-        fields = [int(v) for v in fh.readline().split()[1:9]]
-    tick = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + fields[4]  # idle + iowait
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    mine = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-    return (sum(fields) - idle) / tick, sum(fields) / tick, mine
-
-
-class OtherLoad:
-    """Share of the machine's CPU time used by processes other than this benchmark."""
-
-    def __init__(self) -> None:
-        try:
-            self.start = _cpu_ticks()
-        except (OSError, ValueError, IndexError):
-            self.start = None
-
-    def note(self) -> str:
-        if self.start is None:
-            return "unknown (no /proc/stat)"
-        busy1, total1, mine1 = _cpu_ticks()
-        busy0, total0, mine0 = self.start
-        share = max((busy1 - busy0) - (mine1 - mine0), 0.0) / max(total1 - total0, 1e-9)
-        flag = " -- other work competed for the CPU: timings are unreliable" if share > 0.1 else ""
-        return f"{100 * share:.0f}% of {os.cpu_count()} cores busy with other work{flag}"
-
-
-def load_note(window: float = 1.0) -> str:
-    """Share of the CPU busy with other work over the next ``window`` seconds."""
-    meter = OtherLoad()
-    time.sleep(window)
-    return meter.note()
-
-
-# ---------------------------------------------------------------------------- data
-def mnist_folder(arg: str | None) -> Path:
-    """The MNIST folder: ``--mnist``, else ``$SKLEARN_GEN_MNIST``, else the shared folder."""
-    if arg:
-        return Path(arg)
-    from_env = os.environ.get(MNIST_ENV_VAR)
-    return Path(from_env) if from_env else DEFAULT_MNIST
-
-
-def check_mnist(folder: Path) -> int:
-    """Number of MNIST test images in ``folder``; exits with a clear message if unreadable."""
-    from sklearn_gen import load_mnist
-
-    try:
-        X, _ = load_mnist(folder, kind="test", return_X_y=True)
-    except (OSError, ValueError) as exc:
-        sys.exit(
-            f"error: cannot read the MNIST test set from {folder}: {exc}\n"
-            f"Pass --mnist PATH (a folder with t10k-images-idx3-ubyte[.gz] and "
-            f"t10k-labels-idx1-ubyte[.gz]) or set ${MNIST_ENV_VAR}."
-        )
-    return len(X)
 
 
 def split_counts(n: int, n_images: int) -> tuple[int, int, int]:
@@ -265,19 +163,19 @@ def run_job(
         torch.cuda.synchronize()
         gpu_base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-    base_kib = _status_kib("VmRSS")
-    reset_ok = _reset_peak()
+    base_kib = status_kib("VmRSS")
+    reset_ok = reset_peak()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t0 = time.perf_counter()
         est.fit(X, y)
         fit_s = time.perf_counter() - t0
-        fit_kib = _status_kib("VmHWM")
+        fit_kib = status_kib("VmHWM")
         fit_gpu = torch.cuda.max_memory_allocated() - gpu_base if cuda else None
         t0 = time.perf_counter()
         pred = est.predict(X[subset])
         predict_s = time.perf_counter() - t0
-    peak_kib = _status_kib("VmHWM")
+    peak_kib = status_kib("VmHWM")
 
     def extra(kib: int | None) -> int | None:
         return None if kib is None or base_kib is None else (kib - base_kib) * 1024
@@ -304,32 +202,6 @@ def run_job(
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
         "torch_threads": torch.get_num_threads(),
     }
-    return result
-
-
-def _child(conn, job: dict) -> None:
-    try:
-        result = run_job(**job)
-    except BaseException as exc:  # report any failure to the parent instead of dying silently
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    conn.send(result)
-    conn.close()
-
-
-def run_in_child(job: dict) -> dict:
-    """Run ``run_job(**job)`` in a fresh spawned process and return its result."""
-    ctx = mp.get_context("spawn")
-    recv_end, send_end = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send_end, job))
-    proc.start()
-    send_end.close()
-    try:
-        result = recv_end.recv()
-    except EOFError:
-        result = None
-    proc.join()
-    if result is None:
-        result = {"error": f"child process died (exit code {proc.exitcode})"}
     return result
 
 
@@ -487,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         "block_size": args.block_size,
     }
     meter = OtherLoad()
-    result = run_in_child(job)
+    result = run_in_child(run_job, job)
     print(f"machine load during the run: {meter.note()}")
     report(result, args.n, gram, budget, args.tol, device)
     return 0

@@ -51,10 +51,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import multiprocessing as mp
 import os
-import resource
-import subprocess
 import sys
 import time
 import warnings
@@ -62,10 +59,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _bench_common import (
+    MNIST_ENV_VAR,
+    OtherLoad,
+    check_mnist,
+    code_version,
+    load_note,
+    mnist_folder,
+    reset_peak,
+    run_in_child,
+    status_kib,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist"
-MNIST_ENV_VAR = "SKLEARN_GEN_MNIST"
 GAMMA = 0.02
 N_PREDICT = 2000
 N_WARMUP = 64
@@ -76,112 +81,6 @@ TARGET_N = 10000
 TARGET_SPEEDUP = 3.0
 TARGET_MEMORY = 2.0
 MIB = 2**20
-
-
-# ---------------------------------------------------------------------------- memory probes
-def _status_kib(field: str) -> int | None:
-    """A ``kB`` field of ``/proc/self/status`` (None where the file does not exist)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak() -> bool:
-    """Reset ``VmHWM`` to the current RSS (Linux >= 4.0); False where not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def code_version() -> str:
-    """The repository's commit and whether the working tree has uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
-    return f"git {commit}" + (" + uncommitted changes" if dirty else "")
-
-
-def _cpu_ticks() -> tuple[float, float, float]:
-    """Seconds of CPU: the machine's busy and total time, this process's and its children's."""
-    with open("/proc/stat") as fh:
-        fields = [int(v) for v in fh.readline().split()[1:9]]
-    tick = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + fields[4]  # idle + iowait
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    mine = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-    return (sum(fields) - idle) / tick, sum(fields) / tick, mine
-
-
-class OtherLoad:
-    """Share of the machine's CPU time used by processes other than this benchmark."""
-
-    def __init__(self) -> None:
-        try:
-            self.start = _cpu_ticks()
-        except (OSError, ValueError, IndexError):
-            self.start = None
-
-    def note(self) -> str:
-        if self.start is None:
-            return "unknown (no /proc/stat)"
-        busy1, total1, mine1 = _cpu_ticks()
-        busy0, total0, mine0 = self.start
-        share = max((busy1 - busy0) - (mine1 - mine0), 0.0) / max(total1 - total0, 1e-9)
-        flag = " -- other work competed for the CPU: timings are unreliable" if share > 0.1 else ""
-        return f"{100 * share:.0f}% of {os.cpu_count()} cores busy with other work{flag}"
-
-
-def load_note(window: float = 1.0) -> str:
-    """Share of the CPU busy with other work over the next ``window`` seconds."""
-    meter = OtherLoad()
-    time.sleep(window)
-    return meter.note()
-
-
-# ---------------------------------------------------------------------------- data
-def mnist_folder(arg: str | None) -> Path:
-    """The MNIST folder: ``--mnist``, else ``$SKLEARN_GEN_MNIST``, else the shared folder."""
-    if arg:
-        return Path(arg)
-    from_env = os.environ.get(MNIST_ENV_VAR)
-    return Path(from_env) if from_env else DEFAULT_MNIST
-
-
-def check_mnist(folder: Path) -> None:
-    """Exit with a clear message when the MNIST test set cannot be read from ``folder``."""
-    from sklearn_gen import load_mnist
-
-    try:
-        load_mnist(folder, kind="test", return_X_y=True)
-    except (OSError, ValueError) as exc:
-        sys.exit(
-            f"error: cannot read the MNIST test set from {folder}: {exc}\n"
-            f"Pass --mnist PATH (a folder with t10k-images-idx3-ubyte[.gz] and "
-            f"t10k-labels-idx1-ubyte[.gz]) or set ${MNIST_ENV_VAR}."
-        )
 
 
 def split_rows(n: int, n_total: int) -> tuple[slice, slice, str]:
@@ -256,12 +155,12 @@ def run_job(name: str, n: int, folder: str, seed: int, device: str, dtype: str) 
         torch.cuda.synchronize()
         gpu_base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-    base_kib = _status_kib("VmRSS")
-    reset_ok = _reset_peak()
+    base_kib = status_kib("VmRSS")
+    reset_ok = reset_peak()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit_s, predict_s, pred, info = fit_predict(X_train, y_train, X_pred)
-    peak_kib = _status_kib("VmHWM")
+    peak_kib = status_kib("VmHWM")
     result: dict[str, Any] = {
         "fit_s": fit_s,
         "predict_s": predict_s,
@@ -274,32 +173,6 @@ def run_job(name: str, n: int, folder: str, seed: int, device: str, dtype: str) 
     }
     if cuda:
         result["peak_gpu"] = torch.cuda.max_memory_allocated() - gpu_base
-    return result
-
-
-def _child(conn, job: dict) -> None:
-    try:
-        result = run_job(**job)
-    except BaseException as exc:  # report any failure to the parent instead of dying silently
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    conn.send(result)
-    conn.close()
-
-
-def run_in_child(job: dict) -> dict:
-    """Run ``run_job(**job)`` in a fresh spawned process and return its result."""
-    ctx = mp.get_context("spawn")
-    recv_end, send_end = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send_end, job))
-    proc.start()
-    send_end.close()
-    try:
-        result = recv_end.recv()
-    except EOFError:
-        result = None
-    proc.join()
-    if result is None:
-        result = {"error": f"child process died (exit code {proc.exitcode})"}
     return result
 
 
@@ -438,27 +311,24 @@ def print_verdicts(summary: dict[int, dict]) -> None:
             f"{s['same']:>9.2f}% {_fmt(s['mem'][0], '.2f'):>12} {_fmt(s['mem'][1], '.2f'):>12}"
         )
 
-    def verdict(ok: bool) -> str:
-        return "PASS" if ok else "FAIL"
+    def target_line(label: str, key: str, passes) -> None:
+        prefix = f"{label} at n={TARGET_N}"
+        value = None if target is None else target[key]
+        if target is None:
+            print(f"{prefix}: NOT MEASURED (n={TARGET_N} not in --sizes)")
+        elif value is None:
+            print(f"{prefix}: FAIL (not measured: the run failed)")
+        else:
+            print(f"{prefix}: {'PASS' if passes(value) else 'FAIL'} ({value:.2f})")
 
     print("\n=== verdict ===")
     target = summary.get(TARGET_N)
-    prefix = f"speedup at n={TARGET_N} >= {TARGET_SPEEDUP:g}x"
-    if target is None:
-        print(f"{prefix}: NOT MEASURED (n={TARGET_N} not in --sizes)")
-    elif target["speedup"] is None:
-        print(f"{prefix}: FAIL (run failed)")
-    else:
-        print(f"{prefix}: {verdict(target['speedup'] >= TARGET_SPEEDUP)} ({target['speedup']:.2f})")
+    target_line(f"speedup >= {TARGET_SPEEDUP:g}x", "speedup", lambda v: v >= TARGET_SPEEDUP)
     all_same = bool(summary) and all(s["identical"] for s in summary.values())
-    print(f"predictions identical at every n: {verdict(all_same)}")
-    prefix = f"peak memory < {TARGET_MEMORY:g}x float32 Gram at n={TARGET_N}"
-    if target is None:
-        print(f"{prefix}: NOT MEASURED (n={TARGET_N} not in --sizes)")
-    elif target["memory"] is None:
-        print(f"{prefix}: FAIL (not measured)")
-    else:
-        print(f"{prefix}: {verdict(target['memory'] < TARGET_MEMORY)} ({target['memory']:.2f})")
+    print(f"predictions identical at every n: {'PASS' if all_same else 'FAIL'}")
+    target_line(
+        f"peak memory < {TARGET_MEMORY:g}x float32 Gram", "memory", lambda v: v < TARGET_MEMORY
+    )
 
 
 # ---------------------------------------------------------------------------- main
@@ -547,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 "device": device,
                 "dtype": args.dtype,
             }
-            result = best_of([run_in_child(job) for _ in range(args.repeats)])
+            result = best_of([run_in_child(run_job, job) for _ in range(args.repeats)])
             if "error" not in result:
                 result["accuracy"] = float(np.mean(result["pred"] == y_all[pred_rows]))
             res[name] = result
