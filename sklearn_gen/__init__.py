@@ -8,10 +8,14 @@ subpackages ``kernels``, ``datasets`` (and, as they land, ``networks``, ``random
 from sklearn_gen._version import __version__
 from sklearn_gen.datasets import load_mnist
 from sklearn_gen.kernels import KernelInterpolationRegressor, KernelInterpolator
+from sklearn_gen.networks import FiniteSampleReLU, FiniteSampleReLURegressor, NetworkClassifier
 
 __all__ = [
+    "FiniteSampleReLU",
+    "FiniteSampleReLURegressor",
     "KernelInterpolationRegressor",
     "KernelInterpolator",
+    "NetworkClassifier",
     "__version__",
     "load_mnist",
 ]

@@ -1,0 +1,603 @@
+"""NetworkClassifier: a skorch NeuralNetClassifier set up for generalization experiments."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import Callback, EpochTimer, LRScheduler, PassthroughScoring, PrintLog
+
+from sklearn_gen._device import resolve_device
+from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
+from sklearn_gen.networks._callbacks import BatchAccuracy, StoppingRules
+from sklearn_gen.networks.architectures import get_architecture
+
+__all__ = ["NetworkClassifier"]
+
+_BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+class NetworkClassifier(NeuralNetClassifier):
+    """A skorch network classifier preconfigured for generalization experiments.
+
+    The module outputs logits and is trained with ``CrossEntropyLoss`` by SGD with
+    momentum; ``train_split=None`` (cross-validation folds own the split; pass a skorch
+    ``ValidSplit`` for an internal one); data is converted to tensors once per ``fit``,
+    kept on the device and cut into batches by index (no per-item ``Dataset`` access).
+    Everything random - initialization, shuffling, dropout, augmentation - is drawn
+    from ``random_state``, so two fits with the same integer give identical weights on
+    the CPU; the global torch random state is left as it was.
+
+    Parameters
+    ----------
+    module : str or type of torch.nn.Module, default="mlp"
+        An architecture name from :data:`sklearn_gen.networks.architectures.ARCHITECTURES`
+        ("mlp", "deep_fc", "small_alexnet", "small_inception", "convnet") or any module
+        class. ``input_shape`` and ``n_classes`` are passed to it when its constructor
+        takes them; other constructor arguments go through ``module__name=value``.
+    input_shape : tuple of int or None, default=None
+        ``(C, H, W)``: flat rows of ``X`` are reshaped to images of this shape (channels
+        first). ``None`` keeps ``X`` flat, which suits fully connected modules.
+    criterion : type of torch.nn.Module, default=torch.nn.CrossEntropyLoss
+        The loss on logits. ``NLLLoss`` is refused: on logits it trains nothing.
+    optimizer : type of torch.optim.Optimizer, default=torch.optim.SGD
+    lr : float, default=0.01
+    momentum : float, default=0.9
+        Passed to the optimizer when it takes a ``momentum`` argument.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer (Zhang et al.'s explicit regularizer).
+    max_epochs : int, default=10
+        Upper limit on the epochs; the stopping rules may end training earlier.
+    batch_size : int, default=128
+    dropout : float, default=0.0
+        Dropout probability, passed to architectures that take ``dropout``.
+    batch_norm : bool or None, default=None
+        Batch-norm switch, passed to architectures that take ``batch_norm``; ``None``
+        keeps the architecture's own default (on for SmallInception, off elsewhere).
+    augment : bool, default=False
+        Random crop after ``augment_padding`` zero padding plus random horizontal flip,
+        applied per batch on the device; needs ``input_shape``.
+    augment_padding : int, default=4
+    init_scale : float, default=1.0
+        Multiplies every weight tensor (``ndim >= 2``) of the freshly initialized module
+        (Liao et al. 2018's larger-initialization experiment); biases and batch-norm
+        parameters keep their defaults.
+    lr_decay : float or None, default=None
+        Multiply the learning rate by this factor after every epoch (Zhang et al.: 0.95).
+    stop_on_interpolation : bool, default=False
+        Stop once training accuracy is 1.0.
+    stop_margin : float or None, default=None
+        Stop once a fraction ``stop_margin_fraction`` of the training points has margin
+        ``f_y(x) - max_{k != y} f_k(x) >= stop_margin`` (Nagarajan & Kolter 2019).
+    stop_margin_fraction : float, default=1.0
+    stop_train_loss : float or None, default=None
+        Stop once the training cross-entropy is at most this value (Liao et al. 2018).
+    stop_mode : {"all", "any"}, default="all"
+        With several rules: stop when all hold, or when any holds.
+    train_split : callable or None, default=None
+    callbacks : list or None, default=None
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        "auto" uses CUDA when it is available.
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+    **kwargs
+        Any other skorch argument (``module__...``, ``optimizer__...``, ``iterator_...``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    module_ : torch.nn.Module
+        The trained network.
+    initial_params_ : dict of str to torch.Tensor
+        CPU copy of the parameters right after initialization (after ``init_scale``).
+    device_ : torch.device
+        The device that was used.
+    n_epochs_ : int
+        Epochs trained (over every ``fit``/``partial_fit`` since the last initialization).
+    n_steps_ : int
+        Optimizer steps (mini-batches) taken in those epochs.
+    converged_ : bool
+        Whether the enabled stopping rules were met before ``max_epochs`` ran out
+        (``True`` when no rule is enabled).
+    history_ : skorch.history.History
+        Per epoch: ``train_loss``, ``train_acc`` (running, over the batches), and with a
+        stopping rule the exact ``train_loss_full``, ``train_acc_full``, ``margin_quantile``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_gen import NetworkClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = NetworkClassifier("mlp", module__hidden=(64,), lr=0.05, max_epochs=5,
+    ...                         random_state=0).fit(X / 16, y)
+    >>> net.score(X / 16, y) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        module: str | type[torch.nn.Module] = "mlp",
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        criterion: type[torch.nn.Module] = torch.nn.CrossEntropyLoss,
+        optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        max_epochs: int = 10,
+        batch_size: int = 128,
+        dropout: float = 0.0,
+        batch_norm: bool | None = None,
+        augment: bool = False,
+        augment_padding: int = 4,
+        init_scale: float = 1.0,
+        lr_decay: float | None = None,
+        stop_on_interpolation: bool = False,
+        stop_margin: float | None = None,
+        stop_margin_fraction: float = 1.0,
+        stop_train_loss: float | None = None,
+        stop_mode: str = "all",
+        train_split: Any = None,
+        callbacks: list | None = None,
+        device: str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.input_shape = input_shape
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.augment = augment
+        self.augment_padding = augment_padding
+        self.init_scale = init_scale
+        self.lr_decay = lr_decay
+        self.stop_on_interpolation = stop_on_interpolation
+        self.stop_margin = stop_margin
+        self.stop_margin_fraction = stop_margin_fraction
+        self.stop_train_loss = stop_train_loss
+        self.stop_mode = stop_mode
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        def real(name: str, low: float, high: float, *, low_open: bool, allow_none=False):
+            value = getattr(self, name)
+            if value is None and allow_none:
+                return
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a real number, got {value!r}.")
+            if not (value > low if low_open else value >= low) or value > high:
+                bracket = "(" if low_open else "["
+                raise ValueError(f"{name} must lie in {bracket}{low}, {high}], got {value!r}.")
+
+        real("lr", 0.0, np.inf, low_open=True)
+        real("momentum", 0.0, np.inf, low_open=False)
+        real("weight_decay", 0.0, np.inf, low_open=False)
+        real("dropout", 0.0, 1.0, low_open=False)
+        real("init_scale", 0.0, np.inf, low_open=True)
+        real("lr_decay", 0.0, np.inf, low_open=True, allow_none=True)
+        real("stop_margin", -np.inf, np.inf, low_open=False, allow_none=True)
+        real("stop_margin_fraction", 0.0, 1.0, low_open=True)
+        real("stop_train_loss", 0.0, np.inf, low_open=False, allow_none=True)
+        for name, low in (("max_epochs", 1), ("augment_padding", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an integer, got {value!r}.")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}.")
+        bs = self.batch_size
+        if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or (bs < 1 and bs != -1):
+            raise ValueError(f"batch_size must be a positive integer or -1, got {bs!r}.")
+        if self.stop_mode not in ("all", "any"):
+            raise ValueError(f"stop_mode must be 'all' or 'any', got {self.stop_mode!r}.")
+        crit = self.criterion
+        crit_cls = crit if isinstance(crit, type) else type(crit)
+        if issubclass(crit_cls, torch.nn.NLLLoss):
+            raise ValueError(
+                "criterion=NLLLoss expects log-probabilities, but NetworkClassifier modules "
+                "output logits (NLLLoss on logits trains nothing); use "
+                "torch.nn.CrossEntropyLoss, which applies log-softmax itself."
+            )
+        if self.input_shape is not None:
+            shape = self.input_shape
+            if not isinstance(shape, (tuple, list)) or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in shape
+            ):
+                raise ValueError(
+                    f"input_shape must be a tuple of positive integers such as (C, H, W), "
+                    f"got {shape!r}."
+                )
+        if self.augment and (self.input_shape is None or len(self.input_shape) != 3):
+            raise ValueError("augment=True needs images: set input_shape=(C, H, W).")
+        if isinstance(self.module, str):
+            get_architecture(self.module)  # unknown names fail here, before any work
+        if self.batch_norm not in (None, True, False):
+            raise ValueError(f"batch_norm must be None, True or False, got {self.batch_norm!r}.")
+
+    def _check_input_shape(self, n_features: int) -> tuple[int, ...]:
+        if self.input_shape is None:
+            return (n_features,)
+        shape = tuple(int(s) for s in self.input_shape)
+        if int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"input_shape={shape} holds {int(np.prod(shape))} values per sample but X has "
+                f"{n_features} features."
+            )
+        return shape
+
+    # ------------------------------------------------------------------ devices, seeds
+    @contextlib.contextmanager
+    def _on_device(self) -> Iterator[None]:
+        """Let skorch see the resolved device while it works; keep the parameter as set."""
+        requested = self.device
+        self.device = self.device_
+        try:
+            yield
+        finally:
+            self.device = requested
+
+    @contextlib.contextmanager
+    def _seeded(self, seed: int) -> Iterator[None]:
+        """Seed init/dropout (global torch RNG, restored afterwards) and the batch order."""
+        devices = []
+        if self.device_.type == "cuda":
+            index = self.device_.index
+            devices = [torch.cuda.current_device() if index is None else index]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.batch_generator_ = torch.Generator(device=self.device_)
+            self.batch_generator_.manual_seed(seed + 1)
+            try:
+                yield
+            finally:
+                del self.batch_generator_  # generators do not pickle; only needed in fit
+
+    def _draw_seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 2))
+
+    # ------------------------------------------------------------------ skorch hooks
+    @property
+    def _default_callbacks(self) -> list:
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("accuracy", BatchAccuracy()),
+            (
+                "stopping",
+                StoppingRules(
+                    interpolate=self.stop_on_interpolation,
+                    margin=self.stop_margin,
+                    margin_fraction=self.stop_margin_fraction,
+                    loss=self.stop_train_loss,
+                    mode=self.stop_mode,
+                ),
+            ),
+        ]
+        if self.lr_decay is not None:
+            callbacks.append(
+                (
+                    "lr_decay",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.ExponentialLR,
+                        gamma=self.lr_decay,
+                        step_every="epoch",
+                    ),
+                )
+            )
+        if self.verbose:
+            callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def initialize_module(self) -> NetworkClassifier:
+        """Build the module (architecture name or class), scale its init, keep a copy."""
+        cls = get_architecture(self.module) if isinstance(self.module, str) else self.module
+        kwargs = self.get_params_for("module")
+        if isinstance(cls, torch.nn.Module):
+            module = type(cls)(**kwargs) if kwargs else cls
+        else:
+            accepted = _init_arguments(cls)
+            n_classes = len(self.classes_)
+            defaults = {"input_shape": self.input_shape_, "n_classes": n_classes}
+            for name, value in defaults.items():
+                if name in accepted and name not in kwargs:
+                    kwargs[name] = value
+            switches = {"dropout": self.dropout or None, "batch_norm": self.batch_norm}
+            for name, value in switches.items():
+                if value is None or (name not in accepted and value is False):
+                    continue
+                if name not in accepted:
+                    raise ValueError(
+                        f"{name}={value!r} was set but the module "
+                        f"{getattr(cls, '__name__', cls)!r} takes no {name!r} argument."
+                    )
+                kwargs.setdefault(name, value)
+            module = cls(**kwargs)
+        if self.init_scale != 1.0:
+            with torch.no_grad():
+                for param in module.parameters():
+                    if param.dim() >= 2:
+                        param.mul_(self.init_scale)
+        self.module_ = module.to(self.device_)
+        self.initial_params_ = {
+            name: tensor.detach().to("cpu", copy=True)
+            for name, tensor in self.module_.state_dict().items()
+        }
+        return self
+
+    def get_params_for_optimizer(self, prefix: str, named_parameters) -> tuple[list, dict]:
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        accepted = _init_arguments(self.optimizer)
+        for name in ("momentum", "weight_decay"):
+            if name in accepted and f"{prefix}__{name}" not in self.__dict__:
+                kwargs.setdefault(name, getattr(self, name))
+        return args, kwargs
+
+    def get_dataset(self, X: Any, y: Any = None) -> DeviceTensorDataset:
+        """Tensors on the device, images reshaped to ``input_shape`` (no copy per item)."""
+        if isinstance(X, DeviceTensorDataset):
+            return X
+        X_t = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(self.device_)
+        X_t = X_t.reshape(len(X_t), *self.input_shape_)
+        y_t = None if y is None else torch.as_tensor(y, dtype=torch.long).to(self.device_)
+        return DeviceTensorDataset(X_t, y_t)
+
+    def get_iterator(self, dataset, training: bool = False) -> SliceBatches:
+        """Index-slice batches; shuffled (and augmented) when training."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        batch_size = self.get_params_for(prefix).get("batch_size", self.batch_size)
+        transform = None
+        if training and self.augment:
+            transform = crop_flip_augmenter(self.augment_padding, self.batch_generator_)
+        generator = getattr(self, "batch_generator_", None)
+        return SliceBatches(
+            dataset, batch_size, shuffle=training, generator=generator, transform=transform
+        )
+
+    # Per-batch overhead: skorch calls every callback's hook for every batch, rebuilds a
+    # parameter generator for ``on_grad_computed`` and re-sets train mode on every module.
+    # Only the hooks that do something are called, and the rest is skipped when unneeded.
+    def _collect_batch_hooks(self) -> dict[str, list]:
+        hooks: dict[str, list] = {}
+        for event in _BATCH_EVENTS:
+            owners = [self] + [cb for _, cb in self.callbacks_]
+            no_ops = {getattr(Callback, event), getattr(NeuralNet, event)}
+            if event == "on_batch_begin":  # NeuralNet's own opens the batch in the history
+                no_ops.discard(NeuralNet.on_batch_begin)
+            hooks[event] = [
+                getattr(obj, event) for obj in owners if getattr(type(obj), event) not in no_ops
+            ]
+        return hooks
+
+    def notify(self, method_name: str, **cb_kwargs: Any) -> None:
+        hooks = getattr(self, "batch_hooks_", None)
+        if hooks is None or method_name not in hooks:
+            super().notify(method_name, **cb_kwargs)
+            return
+        for hook in hooks[method_name]:
+            hook(self, **cb_kwargs)
+
+    def train_step(self, batch, **fit_params: Any) -> dict:
+        hooks = getattr(self, "batch_hooks_", None)
+        if (
+            hooks is None
+            or hooks["on_grad_computed"]
+            or isinstance(self.optimizer_, torch.optim.LBFGS)
+        ):
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self._step_optimizer(None)
+        return step
+
+    def _set_training(self, training: bool = True) -> None:
+        module, criterion = self.module_, self.criterion_
+        if module.training is training and getattr(criterion, "training", training) is training:
+            return
+        super()._set_training(training)
+
+    def check_data(self, X: Any, y: Any) -> None:
+        """Inputs are validated in :meth:`fit`; skorch's own class inference is not used."""
+
+    # ------------------------------------------------------------------ sklearn API
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.classes_inferred_
+
+    def _prepare_fit(
+        self, X: Any, y: Any, reset: bool, classes: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float32, reset=reset, y_numeric=False)
+        check_classification_targets(y)
+        if reset:
+            if classes is None:
+                classes = self.classes
+            classes = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if len(classes) < 2:
+                raise ValueError(
+                    f"NetworkClassifier needs at least 2 classes in y, got {len(classes)} class."
+                )
+            self.classes_inferred_ = classes
+            self.input_shape_ = self._check_input_shape(X.shape[1])
+            self.device_ = resolve_device(self.device)
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels not seen in the first fit: {np.unique(y[unknown])[:5]}."
+            )
+        return X, np.searchsorted(self.classes_, y)
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> NetworkClassifier:
+        """Initialize the network and train it on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Any hashable labels.
+        **fit_params
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self
+        """
+        reset = not (self.warm_start and getattr(self, "initialized_", False))
+        X, y_enc = self._prepare_fit(X, y, reset=reset)
+        with self._seeded(self._draw_seed()), self._on_device():
+            if reset:
+                self.initialize()
+            self._train(X, y_enc, **fit_params)
+        return self
+
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, **fit_params: Any
+    ) -> NetworkClassifier:
+        """Continue training the same weights on ``(X, y)`` for ``max_epochs`` epochs.
+
+        Initializes the network first when it is not yet fitted. The labels must be among
+        the classes of the first fit (or ``classes``).
+
+        Returns
+        -------
+        self
+        """
+        fitted = getattr(self, "initialized_", False)
+        X, y_enc = self._prepare_fit(X, y, reset=not fitted, classes=classes)
+        seed = self._draw_seed() + (self.n_epochs_ if fitted else 0)
+        with self._seeded(seed), self._on_device():
+            if not fitted:
+                self.initialize()
+            self._train(X, y_enc, **fit_params)
+        return self
+
+    def _train(self, X: np.ndarray, y_enc: np.ndarray, **fit_params: Any) -> None:
+        dataset = self.get_dataset(X, y_enc)
+        self.batch_hooks_ = self._collect_batch_hooks()
+        try:
+            super().partial_fit(dataset, y_enc, **fit_params)
+        finally:
+            del self.batch_hooks_
+        history = self.history
+        self.n_epochs_ = len(history)
+        self.n_steps_ = int(sum(history[:, "train_batch_count"])) if len(history) else 0
+        enabled = self.stop_on_interpolation or any(
+            v is not None for v in (self.stop_margin, self.stop_train_loss)
+        )
+        self.converged_ = (not enabled) or "stopped_by" in history[-1]
+        if not self.converged_:
+            warnings.warn(
+                f"The stopping rules were not met within max_epochs={self.max_epochs}; "
+                "increase max_epochs or lr.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def forward_iter(self, X: Any, training: bool = False, device: str = "cpu"):
+        check_is_fitted(self, "module_")
+        with self._on_device():
+            yield from super().forward_iter(X, training=training, device=device)
+
+    def _validated_X(self, X: Any) -> DeviceTensorDataset:
+        check_is_fitted(self, "module_")
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return self.get_dataset(X)
+
+    def logits(self, X: Any) -> np.ndarray:
+        """The network's outputs ``f(x)``, one column per class of ``classes_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        dataset = self._validated_X(X)
+        return self.forward(dataset).numpy()
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits, in sklearn's layout: ``f_1 - f_0`` for two classes, else all of them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        logits = self.logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Softmax of the logits.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        logits = torch.as_tensor(self.logits(X))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels (from ``classes_``) of the largest logit.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        best = self.logits(X).argmax(axis=1)
+        return self.classes_[best]
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        # skorch maps the weights with state["device"], which must name a real device
+        state["_requested_device"] = state["device"]
+        state["device"] = str(state.get("device_", "cpu"))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        requested = state.pop("_requested_device", state["device"])
+        fitted = "device_" in state
+        super().__setstate__(state)
+        if fitted:  # where the weights now live (CPU when CUDA is absent here)
+            self.device_ = torch.device(self.device)
+        self.device = requested
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _init_arguments(cls: Any) -> set[str]:
+    """Names a class's constructor accepts (all names when it takes ``**kwargs``)."""
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return {p.name for p in params} | {"input_shape", "n_classes", "dropout", "batch_norm"}
+    return {p.name for p in params}
