@@ -17,8 +17,6 @@ once any holds (``mode="any"``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from skorch.callbacks import Callback
 
@@ -42,37 +40,37 @@ def margins(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 class BatchAccuracy(Callback):
     """Record ``train_acc`` / ``valid_acc``: accuracy of the batch predictions of an epoch.
 
-    The counts stay on the device during the epoch (no synchronisation per batch). For the
-    training set this is the running accuracy while the weights move (as Keras reports it);
-    the stopping rules use an exact pass instead.
+    The predictions of the epoch are only referenced while it runs and compared once at its
+    end (no work and no device synchronisation per batch). For the training set this is the
+    running accuracy while the weights move (as Keras reports it); the stopping rules use
+    an exact pass instead.
 
     Examples
     --------
-    >>> BatchAccuracy().initialize().correct_
-    {}
+    >>> BatchAccuracy().initialize().outputs_
+    {True: [], False: []}
     """
 
     def initialize(self) -> BatchAccuracy:
-        self.correct_: dict[bool, Any] = {}
-        self.seen_: dict[bool, int] = {}
+        self.outputs_: dict[bool, list] = {True: [], False: []}
         return self
 
     def on_epoch_begin(self, net, **kwargs) -> None:
-        self.correct_ = {True: 0, False: 0}
-        self.seen_ = {True: 0, False: 0}
+        self.initialize()
 
     def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs) -> None:
-        yb = batch[1]
-        if yb is None or y_pred is None:
-            return
-        self.correct_[training] = self.correct_[training] + (y_pred.argmax(1) == yb).sum()
-        self.seen_[training] += len(yb)
+        if batch[1] is not None and y_pred is not None:
+            self.outputs_[bool(training)].append((y_pred.detach(), batch[1]))
 
     def on_epoch_end(self, net, **kwargs) -> None:
         for training, prefix in ((True, "train"), (False, "valid")):
-            if self.seen_.get(training):
-                acc = float(self.correct_[training]) / self.seen_[training]
+            outputs = self.outputs_[training]
+            if outputs:
+                y_pred = torch.cat([pred for pred, _ in outputs])
+                target = torch.cat([yb for _, yb in outputs])
+                acc = (y_pred.argmax(1) == target).double().mean().item()
                 net.history.record(f"{prefix}_acc", acc)
+        self.initialize()
 
 
 class StoppingRules(Callback):

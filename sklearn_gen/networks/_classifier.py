@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet, NeuralNetClassifier
-from skorch.callbacks import Callback, EpochTimer, LRScheduler, PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, EpochTimer, LRScheduler, PrintLog
 
 from sklearn_gen._device import resolve_device
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
@@ -283,23 +283,21 @@ class NetworkClassifier(NeuralNetClassifier):
         return int(check_random_state(self.random_state).randint(0, 2**31 - 2))
 
     # ------------------------------------------------------------------ skorch hooks
+    def _stopping_params(self) -> dict[str, Any]:
+        return {
+            "interpolate": self.stop_on_interpolation,
+            "margin": self.stop_margin,
+            "margin_fraction": self.stop_margin_fraction,
+            "loss": self.stop_train_loss,
+            "mode": self.stop_mode,
+        }
+
     @property
     def _default_callbacks(self) -> list:
         callbacks = [
             ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("accuracy", BatchAccuracy()),
-            (
-                "stopping",
-                StoppingRules(
-                    interpolate=self.stop_on_interpolation,
-                    margin=self.stop_margin,
-                    margin_fraction=self.stop_margin_fraction,
-                    loss=self.stop_train_loss,
-                    mode=self.stop_mode,
-                ),
-            ),
+            ("stopping", StoppingRules(**self._stopping_params())),
         ]
         if self.lr_decay is not None:
             callbacks.append(
@@ -404,6 +402,32 @@ class NetworkClassifier(NeuralNetClassifier):
         for hook in hooks[method_name]:
             hook(self, **cb_kwargs)
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params) -> None:
+        """skorch's epoch loop with the same history records, minus per-batch lookups."""
+        hooks = getattr(self, "batch_hooks_", None)
+        if hooks is None or iterator is None:
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            return
+        batches = list.__getitem__(self.history, -1)["batches"]
+        loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
+        count = seen = 0
+        total = 0.0
+        for batch in iterator:
+            for hook in hooks["on_batch_begin"]:
+                hook(self, batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            record = batches[-1]
+            record[loss_key] = loss = step["loss"].item()
+            record[size_key] = size = len(batch[0])
+            for hook in hooks["on_batch_end"]:
+                hook(self, batch=batch, training=training, **step)
+            count += 1
+            seen += size
+            total += loss * size
+        self.history.record(prefix + "_batch_count", count)
+        if seen:  # what skorch's PassthroughScoring would record: the size-weighted mean
+            self.history.record(loss_key, total / seen)
+
     def train_step(self, batch, **fit_params: Any) -> dict:
         hooks = getattr(self, "batch_hooks_", None)
         if (
@@ -416,6 +440,16 @@ class NetworkClassifier(NeuralNetClassifier):
         step = self.train_step_single(batch, **fit_params)
         self._step_optimizer(None)
         return step
+
+    def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):  # batches are already tensors on the device
+            return self.module_(x, **fit_params)
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if isinstance(y_true, torch.Tensor):
+            return self.criterion_(y_pred, y_true)
+        return super().get_loss(y_pred, y_true, *args, **kwargs)
 
     def _set_training(self, training: bool = True) -> None:
         module, criterion = self.module_, self.criterion_
@@ -501,6 +535,9 @@ class NetworkClassifier(NeuralNetClassifier):
 
     def _train(self, X: np.ndarray, y_enc: np.ndarray, **fit_params: Any) -> None:
         dataset = self.get_dataset(X, y_enc)
+        for name, callback in self.callbacks_:
+            if name == "stopping":  # follow set_params between partial_fit calls
+                callback.set_params(**self._stopping_params())
         self.batch_hooks_ = self._collect_batch_hooks()
         try:
             super().partial_fit(dataset, y_enc, **fit_params)
