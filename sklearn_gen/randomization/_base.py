@@ -1,0 +1,26 @@
+"""Common validation of the transformers on flat image arrays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import validate_data
+
+
+class FlatImageTransformer(TransformerMixin, BaseEstimator):
+    """Base of the transformers on flat images: float ``X`` of shape (n_samples, n_features).
+
+    ``X`` is validated with sklearn's ``validate_data`` (2-D, float32 or float64 kept,
+    other numbers cast to float64, no NaN or infinity, no sparse matrix); at ``transform``
+    the number of features must be the one seen in ``fit``.
+    """
+
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
