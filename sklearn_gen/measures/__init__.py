@@ -2,11 +2,39 @@
 
 Norms, exact conv operator norms, distance from initialization, normalized loss (Liao et
 al. 2018), margins, norm- and margin-based generalization bounds (Bartlett et al. 2017,
-Neyshabur et al. 2018), path norms, PAC-Bayes sharpness (Jiang et al. 2019) and kernel
-RKHS norms. Every measure reaches the network through :func:`layers_view`.
+Neyshabur et al. 2018), path norms, PAC-Bayes flatness (Jiang et al. 2019) and kernel
+RKHS norms. Every network measure reaches the network through :func:`layers_view`; each
+has the signature ``measure(estimator, X=None, y=None, **params) -> float``.
 """
 
-from sklearn_gen.measures._layers import Layer, LayersView, fold_batch_norm, layers_view
+from sklearn_gen.measures._layers import (
+    Layer,
+    LayersView,
+    fold_batch_norm,
+    layers_view,
+    unwrap_network,
+)
+from sklearn_gen.measures._norms import (
+    distance_from_init,
+    layer_norms,
+    parameter_count,
+    path_norm,
+    product_norm,
+)
 from sklearn_gen.measures._operator_norm import spectral_norm
+from sklearn_gen.measures._sharpness import pac_bayes_flatness
 
-__all__ = ["Layer", "LayersView", "fold_batch_norm", "layers_view", "spectral_norm"]
+__all__ = [
+    "Layer",
+    "LayersView",
+    "distance_from_init",
+    "fold_batch_norm",
+    "layer_norms",
+    "layers_view",
+    "pac_bayes_flatness",
+    "parameter_count",
+    "path_norm",
+    "product_norm",
+    "spectral_norm",
+    "unwrap_network",
+]

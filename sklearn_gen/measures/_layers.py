@@ -22,7 +22,7 @@ from torch import nn
 
 from sklearn_gen.networks.architectures import is_chain
 
-__all__ = ["Layer", "LayersView", "fold_batch_norm", "layers_view"]
+__all__ = ["Layer", "LayersView", "fold_batch_norm", "layers_view", "unwrap_network"]
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
@@ -206,21 +206,19 @@ def _fold_into(layer: nn.Module, bn: nn.Module) -> None:
 def fold_batch_norm(module: nn.Module) -> nn.Module:
     """Fold every batch norm (eval statistics) into the Linear/Conv2d right before it.
 
-        Works inside any ``nn.Sequential`` at any depth; the batch norm becomes ``Identity``.
-        The module is changed in place and returned. A batch norm that does not directly
-        follow a weight layer inside a Sequential cannot be folded and raises.
+    Works inside any ``nn.Sequential`` at any depth; the batch norm becomes ``Identity``.
+    The module is changed in place and returned. A batch norm that does not directly
+    follow a weight layer inside a Sequential cannot be folded and raises.
 
-        Examples
-        --------
-        >>> import torch
-        >>> from torch import nn
-
-    from sklearn_gen.networks.architectures import is_chain
-        >>> net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
-        >>> x = torch.randn(5, 3)
-        >>> before = net(x)
-        >>> torch.allclose(fold_batch_norm(net)(x), before, atol=1e-6)
-        True
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
+    >>> x = torch.randn(5, 3)
+    >>> before = net(x)
+    >>> torch.allclose(fold_batch_norm(net)(x), before, atol=1e-6)
+    True
     """
     for child in module.children():
         fold_batch_norm(child)
@@ -283,8 +281,23 @@ def _prepare(module: nn.Module) -> nn.Module:
 
 
 # ------------------------------------------------------------------------------- unwrapping
-def _unwrap(estimator: Any) -> tuple[Any, Any]:
-    """The network estimator (or module) inside wrappers, and the transform before it."""
+def unwrap_network(estimator: Any) -> tuple[Any, Any]:
+    """The network estimator (or module) inside wrappers, and the transform before it.
+
+    Returns
+    -------
+    network : estimator or torch.nn.Module
+        The innermost object with a ``module_`` (or the module itself).
+    transform : callable or None
+        The preprocessing a Pipeline applies before it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 2)
+    >>> unwrap_network(net) == (net, None)
+    True
+    """
     transform = None
     current = estimator
     for _ in range(32):
@@ -338,7 +351,7 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
     >>> [(layer.kind, layer.input_shape) for layer in view.layers]
     [('linear', (4,)), ('linear', (5,))]
     """
-    net, transform = _unwrap(estimator)
+    net, transform = unwrap_network(estimator)
     classes = None
     initial = None
     if isinstance(net, nn.Module):

@@ -1,0 +1,421 @@
+"""Norm-based measures: parameter count, layer norms, their product, distance from
+initialization and path norms.
+
+Every measure takes a fitted estimator (a :class:`~sklearn_gen.NetworkClassifier`, a
+``Pipeline`` ending in one, a ``LabelNoise`` / ``RandomPretraining`` / ``GridSearchCV``
+around one, or a ``torch.nn.Module``) and reaches its weight layers through
+:func:`~sklearn_gen.measures.layers_view`, so all norms are those of the network *as it
+computes*: in eval mode, with every batch norm folded into the Linear/Conv2d layer before it
+(:func:`~sklearn_gen.measures.fold_batch_norm`). ``X`` and ``y`` are accepted and ignored, so
+that each scalar measure can serve as a scikit-learn scorer. A raw module without an
+``input_shape`` attribute must be given one (``module.input_shape = (n_features,)``), since
+the layers view traces a forward pass.
+
+Norms of a weight layer ``W`` (``norm=``), computed on the weight only (biases left out):
+
+- ``"fro"``: the Frobenius norm ``sqrt(sum w^2)``;
+- ``"spectral"``: the largest singular value of the layer's linear map (see
+  :func:`~sklearn_gen.measures.spectral_norm`: ``method="exact"`` is the operator norm of a
+  convolution at its input shape, ``"reshape"`` that of the kernel reshaped to
+  ``(out, in * kh * kw)``; the two agree for Linear layers);
+- ``"l1"``: the entry-wise ``sum |w|``;
+- a float ``p >= 1``: the entry-wise ``(sum |w|^p)^(1/p)`` (``numpy.inf``: ``max |w|``);
+- ``"l21"``: ``sum_j ||W[j, :]||_2``, the L2 norms of each output unit's incoming weights
+  (rows of ``W`` as an ``(out, fan_in)`` matrix) summed over the units: the
+  ``||.||_{2,1}`` of Bartlett et al. (2017) applied to ``W^T``.
+
+References
+----------
+.. [1] B. Neyshabur, R. Tomioka and N. Srebro, "Norm-based capacity control in neural
+   networks", COLT 2015.
+.. [2] P. Bartlett, D. Foster and M. Telgarsky, "Spectrally-normalized margin bounds for
+   neural networks", NeurIPS 2017.
+.. [3] V. Nagarajan and J. Z. Kolter, "Generalization in deep networks: the role of
+   distance from initialization", NeurIPS 2017 workshop (arXiv:1901.01672).
+.. [4] Y. Jiang, B. Neyshabur, H. Mobahi, D. Krishnan and S. Bengio, "Fantastic
+   generalization measures and where to find them", ICLR 2020 (arXiv:1912.02178).
+.. [5] C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals, "Understanding deep learning
+   requires rethinking generalization", ICLR 2017.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sklearn_gen.measures._layers import Layer, layers_view, unwrap_network
+from sklearn_gen.measures._operator_norm import spectral_norm
+from sklearn_gen.networks.architectures import count_parameters
+
+__all__ = [
+    "distance_from_init",
+    "layer_norms",
+    "parameter_count",
+    "path_norm",
+    "product_norm",
+]
+
+_NAMED_NORMS = ("fro", "spectral", "l1", "l21")
+_METHODS = ("exact", "reshape")
+
+
+# ------------------------------------------------------------------------------ validation
+def _check_norm(norm: Any) -> str | float:
+    """``norm`` as a name from ``_NAMED_NORMS`` or an entry-wise order ``p >= 1``."""
+    if isinstance(norm, str):
+        if norm in _NAMED_NORMS:
+            return norm
+    elif isinstance(norm, numbers.Real) and not isinstance(norm, bool):
+        p = float(norm)
+        if p >= 1.0:  # also refuses nan
+            return p
+    raise ValueError(
+        "norm must be 'fro', 'spectral', 'l1', 'l21' or an entry-wise order p >= 1 "
+        f"(a float, numpy.inf allowed), got {norm!r}."
+    )
+
+
+def _check_method(method: Any) -> str:
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be 'exact' or 'reshape', got {method!r}.")
+    return method
+
+
+def _check_p(p: Any) -> float:
+    if isinstance(p, numbers.Real) and not isinstance(p, bool):
+        value = float(p)
+        if 1.0 <= value < math.inf:
+            return value
+    raise ValueError(f"p must be a finite real number >= 1, got {p!r}.")
+
+
+# ------------------------------------------------------------------------------ helpers
+def _entrywise_order(norm: str | float) -> float | None:
+    """The order p of an entry-wise norm, or None for 'spectral' and 'l21'."""
+    if norm == "fro":
+        return 2.0
+    if norm == "l1":
+        return 1.0
+    if isinstance(norm, float):
+        return norm
+    return None
+
+
+def _weight_norm(
+    layer: Layer,
+    norm: str | float,
+    method: str,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+) -> float:
+    """Norm ``norm`` of ``weight`` (shaped like ``layer.weight``), with ``bias`` optionally
+    appended as one more input column (entry-wise norms and 'l21' only)."""
+    if norm == "spectral":
+        return float(spectral_norm(layer, method, weight=weight))
+    matrix = weight.detach().double().reshape(weight.shape[0], -1)
+    if bias is not None:
+        matrix = torch.cat([matrix, bias.detach().double().reshape(-1, 1)], dim=1)
+    if norm == "l21":
+        return float(torch.linalg.vector_norm(matrix, ord=2, dim=1).sum())
+    order = _entrywise_order(norm)
+    return float(torch.linalg.vector_norm(matrix.reshape(-1), ord=order))
+
+
+# ------------------------------------------------------------------------------ measures
+def parameter_count(
+    estimator: Any, X: Any = None, y: Any = None, *, include_batch_norm: bool = False
+) -> float:
+    """Number of parameters of the network, as Zhang et al. (2017, Table 1) count them.
+
+    Counted on the *original* module (before batch norm is folded): the entries of every
+    weight and bias tensor of the Linear/Conv2d layers (each shared tensor once), plus the
+    scales and shifts of the batch norms when ``include_batch_norm``. Batch-norm running
+    statistics are buffers and never count. See
+    :func:`sklearn_gen.networks.architectures.count_parameters`.
+
+    Parameters
+    ----------
+    estimator : estimator or torch.nn.Module
+        A fitted network estimator, a wrapper around one, or a module.
+    X, y : ignored
+        Accepted so that the measure can serve as a scorer.
+    include_batch_norm : bool, default=False
+        Whether to count the affine parameters of batch-norm layers.
+
+    Returns
+    -------
+    float
+        The parameter count (an integer value).
+
+    Examples
+    --------
+    >>> from sklearn_gen.networks.architectures import MLP
+    >>> parameter_count(MLP(4, 3, hidden=(5,)))  # (4 * 5 + 5) + (5 * 3 + 3)
+    43.0
+    >>> parameter_count(MLP(4, 3, hidden=(5,), batch_norm=True), include_batch_norm=True)
+    53.0
+    """
+    net, _ = unwrap_network(estimator)
+    module = net if isinstance(net, nn.Module) else net.module_
+    return float(count_parameters(module, include_batch_norm=bool(include_batch_norm)))
+
+
+def layer_norms(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    norm: str | float = "fro",
+    method: str = "exact",
+) -> np.ndarray:
+    """Norm of each weight layer's weight, in forward order (a helper, not a scorer).
+
+    For layer ``i`` with (batch-norm folded) weight ``W_i`` this is ``||W_i||`` in the norm
+    ``norm`` (see the module docstring): ``"fro"``, ``"spectral"``, ``"l1"``, ``"l21"`` or an
+    entry-wise order ``p >= 1``. Biases are not included.
+
+    Parameters
+    ----------
+    estimator : estimator or torch.nn.Module
+        A fitted network estimator, a wrapper around one, or a module.
+    X, y : ignored
+    norm : {"fro", "spectral", "l1", "l21"} or float, default="fro"
+        The norm of each weight.
+    method : {"exact", "reshape"}, default="exact"
+        For ``norm="spectral"`` on convolutions: the operator norm at the layer's input
+        shape, or the norm of the reshaped kernel (equal for Linear layers). Ignored by the
+        other norms.
+
+    Returns
+    -------
+    ndarray of shape (n_weight_layers,)
+        float64 norms.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+    >>> net.input_shape = (2,)  # a raw module must say what it takes
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.copy_(torch.tensor([[3.0, 0.0], [0.0, -4.0]]))
+    >>> [float(layer_norms(net, norm=norm)[0]) for norm in ("fro", "spectral", "l1", "l21")]
+    [5.0, 4.0, 7.0, 7.0]
+    >>> float(layer_norms(net, norm=3)[0])  # (3^3 + 4^3)^(1/3)
+    4.497...
+    """
+    norm = _check_norm(norm)
+    method = _check_method(method)
+    view = layers_view(estimator)
+    return np.array(
+        [_weight_norm(layer, norm, method, layer.weight) for layer in view.layers],
+        dtype=np.float64,
+    )
+
+
+def product_norm(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    norm: str | float = "fro",
+    method: str = "exact",
+) -> float:
+    """Product of the layer norms, ``prod_i ||W_i||``.
+
+    With ``norm="fro"`` this is the product of Frobenius norms (Neyshabur et al. 2015),
+    with ``norm="spectral"`` the product of spectral norms that bounds the Lipschitz
+    constant of a ReLU chain and enters the bound of Bartlett et al. (2017). Biases are not
+    included; batch norm is folded into the weights first.
+
+    Parameters
+    ----------
+    estimator : estimator or torch.nn.Module
+        A fitted network estimator, a wrapper around one, or a module.
+    X, y : ignored
+    norm : {"fro", "spectral", "l1", "l21"} or float, default="fro"
+        See :func:`layer_norms`.
+    method : {"exact", "reshape"}, default="exact"
+        See :func:`layer_norms`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(
+    ...     torch.nn.Linear(2, 2, bias=False), torch.nn.ReLU(), torch.nn.Linear(2, 1, bias=False)
+    ... )
+    >>> net.input_shape = (2,)
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.copy_(torch.tensor([[3.0, 0.0], [0.0, 4.0]]))
+    ...     _ = net[2].weight.copy_(torch.tensor([[1.0, 1.0]]))
+    >>> product_norm(net, norm="spectral")  # 4 * sqrt(2)
+    5.656...
+    """
+    return float(np.prod(layer_norms(estimator, norm=norm, method=method)))
+
+
+def distance_from_init(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    norm: str | float = "fro",
+    method: str = "exact",
+    per_layer: bool = False,
+    include_bias: bool = False,
+) -> float | np.ndarray:
+    """Distance of the trained weights from their initialization (Nagarajan & Kolter).
+
+    Layer by layer, ``d_i = ||W_i - W_i^0||`` in the norm ``norm`` (see the module
+    docstring), on the batch-norm-folded weights of the trained network and of the network
+    at initialization (the estimator's ``initial_params_``, folded the same way). The
+    layers are combined so that the entry-wise norms give the norm of the whole parameter
+    difference:
+
+    - ``"fro"`` (and any entry-wise order ``p``): ``(sum_i d_i^p)^(1/p)``, so ``"fro"`` is
+      ``||theta - theta^0||_2 = sqrt(sum_i ||W_i - W_i^0||_F^2)`` (``p = inf``: the max);
+    - ``"l1"``, ``"l21"`` and ``"spectral"``: the sum ``sum_i d_i``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted :class:`~sklearn_gen.NetworkClassifier` (which records its initial
+        weights), or a wrapper around one.
+    X, y : ignored
+    norm : {"fro", "spectral", "l1", "l21"} or float, default="fro"
+    method : {"exact", "reshape"}, default="exact"
+        For ``norm="spectral"`` on convolutions (see :func:`layer_norms`).
+    per_layer : bool, default=False
+        Return the array of the ``d_i`` instead of their combination.
+    include_bias : bool, default=False
+        Also count the biases' change: the bias difference is appended to the weight
+        difference as one more input column (entry-wise norms and ``"l21"``). By default
+        only the weights count, as in Nagarajan & Kolter's distance. Not available for
+        ``norm="spectral"``.
+
+    Returns
+    -------
+    float, or ndarray of shape (n_weight_layers,) when ``per_layer``
+
+    Raises
+    ------
+    ValueError
+        When the estimator kept no initial weights (a raw module), or for
+        ``include_bias=True`` with ``norm="spectral"``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_gen import NetworkClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = NetworkClassifier("mlp", module__hidden=(8,), max_epochs=1, device="cpu",
+    ...                         random_state=0).fit(X / 16, y)
+    >>> distance_from_init(net) > 0.0
+    True
+    >>> distance_from_init(net, per_layer=True).shape
+    (2,)
+    """
+    norm = _check_norm(norm)
+    method = _check_method(method)
+    if include_bias and norm == "spectral":
+        raise ValueError(
+            "include_bias=True is not available with norm='spectral'; use an entry-wise "
+            "norm or 'l21'."
+        )
+    view = layers_view(estimator)
+    view.require_initial("distance_from_init")
+    distances = []
+    for layer in view.layers:
+        delta_w = layer.weight.double() - layer.initial_weight.double()
+        delta_b = None
+        if include_bias and (layer.bias is not None or layer.initial_bias is not None):
+            bias = layer.bias if layer.bias is not None else torch.zeros(layer.width)
+            start = layer.initial_bias
+            start = start if start is not None else torch.zeros(layer.width)
+            delta_b = bias.double() - start.double()
+        distances.append(_weight_norm(layer, norm, method, delta_w, delta_b))
+    per = np.array(distances, dtype=np.float64)
+    if per_layer:
+        return per
+    order = _entrywise_order(norm)
+    if order is None or order == 1.0:
+        return float(per.sum())
+    if order == math.inf:
+        return float(per.max(initial=0.0))
+    return float(np.sum(per**order) ** (1.0 / order))
+
+
+def path_norm(estimator: Any, X: Any = None, y: Any = None, *, p: float = 2) -> float:
+    r"""Path-ℓp norm of a chain network (Neyshabur et al. 2015; Jiang et al. 2019).
+
+    .. math::
+
+        \phi_p(w) = \Big( \sum_{\text{paths } \pi}
+        \prod_{e \in \pi} |w_e|^p \Big)^{1/p},
+
+    the sum over every path from an input unit to an output unit of the product of the
+    ``p``-th powers of the absolute weights along it, a bias being a path that starts at its
+    unit (``|b|^p`` times the weights after it). It is computed, as in Jiang et al. (2019),
+    by one forward pass of the all-ones input through a copy of the network whose weights
+    and biases are all replaced by ``|w|^p``, summing the outputs and taking the ``1/p``-th
+    power: ReLUs are the identity on the non-negative values that then flow, so for a chain
+    of Linear/Conv2d layers, ReLUs and reshapes this is exactly the sum over paths (zero
+    padding contributes no path). Max pooling and SmallAlexNet's local
+    response normalization are not linear in the layer's input; they are applied as they
+    are (max pooling keeps the largest path sum of its window), so the result there is
+    that network's value of Jiang et al.'s formula rather than a sum over paths. Batch norm
+    is folded into the weights and biases first; dropout is off (eval mode). The value
+    without the root, as in Jiang et al.'s ``path.norm`` for ``p = 2``, is
+    ``path_norm(...) ** p``.
+
+    Parameters
+    ----------
+    estimator : estimator or torch.nn.Module
+        A fitted chain network (``"mlp"``, ``"deep_fc"``, ``"convnet"``,
+        ``"small_alexnet"``), a wrapper around one, or such a module.
+    X, y : ignored
+    p : float, default=2
+        The order, ``1 <= p < inf``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For a branching network (SmallInception), or ``p`` out of range.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(
+    ...     torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1, bias=False)
+    ... )
+    >>> net.input_shape = (2,)
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.fill_(1.0)
+    ...     _ = net[0].bias.fill_(-1.0)
+    ...     _ = net[2].weight.fill_(2.0)
+    >>> path_norm(net, p=1)  # 4 weight paths of value 2, 2 bias paths of value 2
+    12.0
+    """
+    p = _check_p(p)
+    view = layers_view(estimator)
+    view.require_chain("path_norm")
+    module = copy.deepcopy(view.module).double().eval()
+    with torch.no_grad():
+        for param in module.parameters():
+            param.copy_(param.abs().pow(p))
+        out = module(torch.ones(1, *view.input_shape, dtype=torch.float64))
+    total = float(out.sum())
+    return float(total ** (1.0 / p))
