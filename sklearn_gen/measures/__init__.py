@@ -7,6 +7,8 @@ RKHS norms. Every network measure reaches the network through :func:`layers_view
 has the signature ``measure(estimator, X=None, y=None, **params) -> float``.
 """
 
+from sklearn_gen.measures._bounds import pac_bayes_bound, spectral_bound
+from sklearn_gen.measures._kernel import kernel_margin_bound, rkhs_norm
 from sklearn_gen.measures._layers import (
     Layer,
     LayersView,
@@ -14,6 +16,8 @@ from sklearn_gen.measures._layers import (
     layers_view,
     unwrap_network,
 )
+from sklearn_gen.measures._margins import margin_quantile, margins
+from sklearn_gen.measures._normalized_loss import normalized_error, normalized_loss
 from sklearn_gen.measures._norms import (
     distance_from_init,
     layer_norms,
@@ -29,12 +33,20 @@ __all__ = [
     "LayersView",
     "distance_from_init",
     "fold_batch_norm",
+    "kernel_margin_bound",
     "layer_norms",
     "layers_view",
+    "margin_quantile",
+    "margins",
+    "normalized_error",
+    "normalized_loss",
+    "pac_bayes_bound",
     "pac_bayes_flatness",
     "parameter_count",
     "path_norm",
     "product_norm",
+    "rkhs_norm",
+    "spectral_bound",
     "spectral_norm",
     "unwrap_network",
 ]

@@ -25,7 +25,35 @@ from sklearn.utils import check_random_state
 
 from sklearn_gen.measures._layers import layers_view
 
-__all__ = ["pac_bayes_flatness"]
+__all__ = ["pac_bayes_flatness", "perturb"]
+
+
+def perturb(
+    params: list[torch.Tensor],
+    draw: list[torch.Tensor],
+    sigma: float,
+    *,
+    magnitude_aware: bool = False,
+    eps: float = 1e-3,
+) -> list[torch.Tensor]:
+    """Parameters plus Gaussian noise of standard deviation ``sigma`` (not variance).
+
+    ``draw`` holds standard normal tensors shaped like ``params``. Plain noise is
+    ``w + sigma * z``; magnitude-aware noise is ``w + sqrt(sigma^2 w^2 + eps^2) * z``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> w = [torch.zeros(100_000)]
+    >>> z = [torch.randn(100_000, generator=torch.Generator().manual_seed(0))]
+    >>> round(float(perturb(w, z, 0.5)[0].std()), 2)
+    0.5
+    """
+    if magnitude_aware:
+        return [
+            p + torch.sqrt((sigma * p) ** 2 + eps**2) * z for p, z in zip(params, draw, strict=True)
+        ]
+    return [p + sigma * z for p, z in zip(params, draw, strict=True)]
 
 
 def _accuracy(module: torch.nn.Module, x: torch.Tensor, target: torch.Tensor) -> float:
@@ -118,7 +146,6 @@ def pac_bayes_flatness(
     params = [p for p in base.parameters()]
     gen = torch.Generator().manual_seed(int(rng.randint(0, 2**31 - 1)))
     draws = [[torch.randn(p.shape, generator=gen) for p in params] for _ in range(n_draws)]
-    scales = [p.abs() if magnitude_aware else torch.ones_like(p) for p in params]
     reference = _accuracy(base, x, target)
     noisy = copy.deepcopy(base)
     noisy_params = list(noisy.parameters())
@@ -126,10 +153,10 @@ def pac_bayes_flatness(
     def tolerated(sigma: float) -> bool:
         total = 0.0
         for draw in draws:
+            perturbed = perturb(params, draw, sigma, magnitude_aware=magnitude_aware, eps=eps)
             with torch.no_grad():
-                for p0, p, z, s in zip(params, noisy_params, draw, scales, strict=True):
-                    std = torch.sqrt((sigma * s) ** 2 + eps**2) if magnitude_aware else sigma
-                    p.copy_(p0 + std * z)
+                for p, value in zip(noisy_params, perturbed, strict=True):
+                    p.copy_(value)
             total += _accuracy(noisy, x, target)
         return reference - total / len(draws) <= max_drop
 

@@ -1,0 +1,189 @@
+"""Multiclass margins of a fitted classifier and their quantile.
+
+The margin of a sample ``(x, y)`` under a score function ``f`` with one output per class is
+
+.. math:: \\gamma(x, y) = f_y(x) - \\max_{k \\neq y} f_k(x),
+
+positive exactly when ``x`` is classified correctly (Bartlett et al. 2017; Neyshabur et
+al. 2018). Networks are scored through their logits (:meth:`LayersView.logits`), kernel
+interpolators (:class:`~sklearn_gen.KernelInterpolator`) through their interpolant
+``K(x, X_fit) alpha``. Margin-based bounds divide by a *margin quantile* rather than the
+smallest margin, so that a few hard (or mislabelled) points do not make the bound
+infinite; Jiang et al. (2019) use the 10th percentile, which is the default here.
+
+References
+----------
+.. [1] P. L. Bartlett, D. J. Foster and M. Telgarsky, "Spectrally-normalized margin bounds
+   for neural networks", NeurIPS 2017.
+.. [2] Y. Jiang, B. Neyshabur, H. Mobahi, D. Krishnan and S. Bengio, "Fantastic
+   generalization measures and where to find them", ICLR 2020 (arXiv:1912.02178).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from sklearn_gen.measures._layers import LayersView, layers_view
+
+__all__ = ["margin_quantile", "margins"]
+
+
+def _check_q(q: Any) -> float:
+    """Validate a quantile level ``q`` in ``[0, 1]``."""
+    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0.0 <= float(q) <= 1.0:
+        raise ValueError(f"q must be a real number in [0, 1], got {q!r}.")
+    return float(q)
+
+
+def _margins_from_scores(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``scores[i, y_i] - max_{k != y_i} scores[i, k]`` for a ``(n, n_classes)`` array."""
+    scores = np.asarray(scores, dtype=np.float64)
+    target = np.asarray(target, dtype=np.int64)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(
+            f"margins need at least two scores per sample, got an array of shape {scores.shape}."
+        )
+    if len(target) != len(scores):
+        raise ValueError(f"got {len(scores)} samples but {len(target)} labels.")
+    if len(target) and (target.min() < 0 or target.max() >= scores.shape[1]):
+        raise ValueError(
+            f"labels must be output indices in [0, {scores.shape[1]}) for a network without "
+            "classes_."
+        )
+    rows = np.arange(len(scores))
+    true = scores[rows, target]
+    others = scores.copy()
+    others[rows, target] = -np.inf
+    return true - others.max(axis=1)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """The ``q``-quantile at a sample value (``method="lower"``).
+
+    With ``gamma = _quantile(values, q)``, at least a fraction ``1 - q`` of the values are
+    ``>= gamma`` (and at most a fraction ``q`` are strictly below it).
+    """
+    if len(values) == 0:
+        raise ValueError("the margin quantile needs at least one sample.")
+    return float(np.quantile(values, q, method="lower"))
+
+
+def _check_xy(X: Any, y: Any, measure: str) -> None:
+    if X is None or y is None:
+        missing = " and ".join(name for name, v in (("X", X), ("y", y)) if v is None)
+        raise ValueError(f"{measure} needs the data X and the labels y; {missing} is missing.")
+    if len(X) != len(y):
+        raise ValueError(f"{measure}: X has {len(X)} samples but y has {len(y)} labels.")
+
+
+def _view_margins(view: LayersView, X: Any, y: Any) -> np.ndarray:
+    """Margins of a network through its layers view."""
+    logits = view.logits(X).numpy()
+    return _margins_from_scores(logits, view.targets(y).numpy())
+
+
+def margins(estimator: Any, X: Any, y: Any) -> np.ndarray:
+    """Multiclass margins ``f_y(x) - max_{k != y} f_k(x)`` of every sample.
+
+    .. math:: \\gamma_i = f_{y_i}(x_i) - \\max_{k \\neq y_i} f_k(x_i)
+
+    where ``f`` are the network's logits (batch norm in eval mode) or, for a kernel
+    interpolator, its interpolant values ``K(x, X_fit) alpha`` (one column per class, so
+    for two classes the margin is ``+-`` the ``decision_function``). A margin is positive
+    exactly when the sample is classified correctly (ties count as errors).
+
+    Parameters
+    ----------
+    estimator : estimator or torch.nn.Module
+        A fitted network (NetworkClassifier, a Pipeline ending in one, LabelNoise /
+        RandomPretraining / GridSearchCV around one, or a module with ``input_shape``), or
+        a fitted KernelInterpolator (possibly wrapped the same way).
+    X : array-like of shape (n_samples, n_features)
+        Samples (before the Pipeline's transforms, if any).
+    y : array-like of shape (n_samples,)
+        Labels (values of ``classes_``; output indices for a bare module).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The margins, float64.
+
+    References
+    ----------
+    P. L. Bartlett, D. J. Foster and M. Telgarsky, "Spectrally-normalized margin bounds for
+    neural networks", NeurIPS 2017, Sec. 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3, bias=False))
+    >>> net.input_shape = (2,)
+    >>> with torch.no_grad():
+    ...     net[0].weight.copy_(torch.eye(3, 2))
+    Parameter containing: ...
+    >>> margins(net, [[3.0, 1.0], [0.5, 2.0]], [0, 0]).tolist()
+    [2.0, -1.5]
+    """
+    _check_xy(X, y, "margins")
+    try:
+        view = layers_view(estimator)
+    except TypeError:
+        from sklearn_gen.measures._kernel import _kernel_margins, _unwrap_kernel
+
+        found = _unwrap_kernel(estimator, "margins", strict=False)
+        if found is None:
+            raise
+        return _kernel_margins(*found, X, y)
+    return _view_margins(view, X, y)
+
+
+def margin_quantile(estimator: Any, X: Any, y: Any, *, q: float = 0.1) -> float:
+    """The ``q``-quantile of the margins: a margin reached by a fraction ``1 - q`` of points.
+
+    .. math:: \\gamma_q = \\gamma_{(\\lfloor q (m - 1) \\rfloor + 1)}
+
+    the ``floor(q (m - 1)) + 1``-th smallest of the ``m`` margins (:func:`margins`), i.e.
+    ``numpy.quantile(margins, q, method="lower")``. At least a fraction ``1 - q`` of the
+    samples have margin ``>= gamma_q``; ``q = 0`` is the smallest margin (the hard
+    margin), ``q = 0.5`` the median. The default ``q = 0.1`` is the 10th percentile that
+    Jiang et al. (2019) use to normalize margin-based measures; it is the same quantile
+    :class:`~sklearn_gen.NetworkClassifier`'s margin stopping rule records (with
+    ``stop_margin_fraction = 1 - q``).
+
+    Parameters
+    ----------
+    estimator : estimator or torch.nn.Module
+        As for :func:`margins`.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    q : float, default=0.1
+        Quantile level in ``[0, 1]``.
+
+    Returns
+    -------
+    float
+        The margin quantile (negative when more than a fraction ``q`` of the samples are
+        misclassified).
+
+    References
+    ----------
+    Y. Jiang, B. Neyshabur, H. Mobahi, D. Krishnan and S. Bengio, "Fantastic generalization
+    measures and where to find them", ICLR 2020.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(1, 2, bias=False))
+    >>> net.input_shape = (1,)
+    >>> with torch.no_grad():
+    ...     net[0].weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    Parameter containing: ...
+    >>> X = [[0.5], [1.0], [2.0], [3.0]]  # margins 2 * x: 1, 2, 4, 6
+    >>> margin_quantile(net, X, [0, 0, 0, 0], q=0.0), margin_quantile(net, X, [0, 0, 0, 0], q=0.5)
+    (1.0, 2.0)
+    """
+    q = _check_q(q)
+    return _quantile(margins(estimator, X, y), q)

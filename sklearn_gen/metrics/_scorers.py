@@ -1,0 +1,146 @@
+"""sklearn scorers built on the measures, for ``scoring=`` in any search or CV tool.
+
+A scorer here is ``scorer(estimator, X, y) -> float`` (sklearn's callable-scorer protocol):
+it evaluates a measure of the fitted estimator on the fold it is given. Names follow
+sklearn's convention: greater is better, so measures where smaller is better are negated
+and named ``neg_...``.
+
+Norm- and margin-based bounds describe the fitted model *on its training sample*: use them
+with ``return_train_score=True`` and read the ``train_<name>`` columns. On a test fold they
+are the same formula evaluated on held-out data, which is not a bound on anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sklearn.metrics import get_scorer as sklearn_get_scorer
+
+from sklearn_gen import measures
+
+__all__ = ["SCORERS", "MeasureScorer", "get_scorer", "make_measure_scorer", "make_scoring"]
+
+
+class MeasureScorer:
+    """A measure wrapped as an sklearn scorer (picklable: holds a module-level function).
+
+    Parameters
+    ----------
+    measure : callable
+        ``measure(estimator, X, y, **params) -> float``.
+    greater_is_better : bool, default=False
+        Sign of the score: measures where smaller is better are negated.
+    **params
+        Passed to the measure at every call.
+
+    Examples
+    --------
+    >>> from sklearn_gen.measures import pac_bayes_flatness
+    >>> MeasureScorer(pac_bayes_flatness, greater_is_better=True, n_iter=4)
+    make_measure_scorer(pac_bayes_flatness, greater_is_better=True, n_iter=4)
+    """
+
+    def __init__(
+        self, measure: Callable[..., float], greater_is_better: bool = False, **params: Any
+    ) -> None:
+        if not callable(measure):
+            raise TypeError(f"measure must be callable, got {measure!r}.")
+        self.measure = measure
+        self.greater_is_better = greater_is_better
+        self.params = params
+
+    def __call__(self, estimator: Any, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        if sample_weight is not None:
+            raise ValueError(f"{self.measure.__name__} does not take sample weights.")
+        value = float(self.measure(estimator, X, y, **self.params))
+        return value if self.greater_is_better else -value
+
+    def __repr__(self) -> str:
+        args = [self.measure.__name__]
+        if self.greater_is_better:
+            args.append("greater_is_better=True")
+        args += [f"{k}={v!r}" for k, v in self.params.items()]
+        return f"make_measure_scorer({', '.join(args)})"
+
+
+def make_measure_scorer(
+    measure: Callable[..., float], *, greater_is_better: bool = False, **params: Any
+) -> MeasureScorer:
+    """Wrap ``measure(estimator, X, y, **params)`` as a scorer for ``scoring=``.
+
+    Parameters
+    ----------
+    measure : callable
+        A measure from :mod:`sklearn_gen.measures` (or any function with its signature).
+    greater_is_better : bool, default=False
+        False negates the value, as sklearn's ``neg_`` scorers do.
+    **params
+        Fixed keyword arguments of the measure.
+
+    Returns
+    -------
+    MeasureScorer
+
+    Examples
+    --------
+    >>> from sklearn_gen.measures import product_norm
+    >>> make_measure_scorer(product_norm, norm="spectral")
+    make_measure_scorer(product_norm, norm='spectral')
+    """
+    return MeasureScorer(measure, greater_is_better=greater_is_better, **params)
+
+
+#: The ready-made scorers, by sklearn-style name.
+SCORERS: dict[str, MeasureScorer] = {
+    "neg_normalized_loss": make_measure_scorer(measures.normalized_loss),
+    "neg_normalized_error": make_measure_scorer(measures.normalized_error),
+    "neg_spectral_bound": make_measure_scorer(measures.spectral_bound),
+    "neg_pac_bayes_bound": make_measure_scorer(measures.pac_bayes_bound),
+    "neg_distance_from_init": make_measure_scorer(measures.distance_from_init),
+    "neg_path_norm": make_measure_scorer(measures.path_norm),
+    "neg_product_spectral_norm": make_measure_scorer(measures.product_norm, norm="spectral"),
+    "neg_product_frobenius_norm": make_measure_scorer(measures.product_norm, norm="fro"),
+    "pac_bayes_flatness": make_measure_scorer(measures.pac_bayes_flatness, greater_is_better=True),
+    "pac_bayes_magnitude_flatness": make_measure_scorer(
+        measures.pac_bayes_flatness, greater_is_better=True, magnitude_aware=True
+    ),
+    "margin_quantile": make_measure_scorer(measures.margin_quantile, greater_is_better=True),
+    "neg_rkhs_norm": make_measure_scorer(measures.rkhs_norm),
+    "neg_kernel_margin_bound": make_measure_scorer(measures.kernel_margin_bound),
+}
+
+
+def get_scorer(name: str | Callable) -> Callable:
+    """A scorer by name: one of :data:`SCORERS`, else sklearn's own (e.g. ``"accuracy"``).
+
+    Examples
+    --------
+    >>> get_scorer("neg_path_norm")
+    make_measure_scorer(path_norm)
+    >>> get_scorer("accuracy")
+    make_scorer(accuracy_score, response_method='predict')
+    """
+    if callable(name):
+        return name
+    if name in SCORERS:
+        return SCORERS[name]
+    try:
+        return sklearn_get_scorer(name)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name!r} is neither a sklearn_gen scorer ({sorted(SCORERS)}) nor an sklearn one."
+        ) from exc
+
+
+def make_scoring(*names: str) -> dict[str, Callable]:
+    """A ``scoring=`` dict from scorer names (sklearn_gen's and sklearn's mixed).
+
+    Examples
+    --------
+    >>> sorted(make_scoring("accuracy", "neg_path_norm"))
+    ['accuracy', 'neg_path_norm']
+    """
+    if not names:
+        raise ValueError("give at least one scorer name.")
+    return {name: get_scorer(name) for name in names}

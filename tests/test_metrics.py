@@ -1,0 +1,175 @@
+"""Scorers built on measures, in real sklearn searches; PAC-Bayes flatness."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_gen import KernelInterpolator, LabelNoise, NetworkClassifier
+from sklearn_gen.measures import pac_bayes_flatness
+from sklearn_gen.measures._sharpness import perturb
+from sklearn_gen.metrics import SCORERS, get_scorer, make_measure_scorer, make_scoring
+
+NETWORK_SCORERS = (
+    "neg_normalized_loss",
+    "neg_spectral_bound",
+    "neg_pac_bayes_bound",
+    "neg_distance_from_init",
+    "neg_path_norm",
+    "neg_product_spectral_norm",
+    "pac_bayes_flatness",
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32)[:600], y[:600]
+
+
+def small_net(**params) -> NetworkClassifier:
+    """Trained until it fits its training fold, so margin-based bounds are defined there."""
+    defaults = dict(
+        module="mlp",
+        module__hidden=(32,),
+        lr=0.1,
+        max_epochs=300,
+        stop_on_interpolation=True,
+        random_state=0,
+    )
+    defaults.update(params)
+    return NetworkClassifier(**defaults)
+
+
+MARGIN_BOUNDS = ("neg_spectral_bound", "neg_pac_bayes_bound")
+
+
+def _check_results(results: dict, rows_with_bounds=slice(None)) -> None:
+    for name in ("accuracy", *NETWORK_SCORERS):
+        values = np.asarray(results[f"mean_train_{name}"], dtype=float)
+        if name in MARGIN_BOUNDS:
+            values = values[rows_with_bounds]
+        assert np.all(np.isfinite(values)), name
+    assert np.all(np.asarray(results["mean_train_neg_distance_from_init"]) < 0)
+    assert np.all(np.asarray(results["mean_train_pac_bayes_flatness"]) > 0)
+
+
+# Bounds are defined on samples the network fits; on test folds the margin quantile can be
+# negative, the scorer raises and sklearn records NaN with a warning (as documented).
+pytestmark = pytest.mark.filterwarnings("ignore:Scoring failed")
+
+
+def test_grid_search_with_bound_scorers(digits):
+    X, y = digits
+    search = GridSearchCV(
+        small_net(),
+        {"lr": [0.05, 0.1], "module__hidden": [(16,), (32,)]},
+        scoring=make_scoring("accuracy", *NETWORK_SCORERS),
+        refit="accuracy",
+        return_train_score=True,
+        cv=2,
+        n_jobs=2,
+    ).fit(X, y)
+    _check_results(search.cv_results_)
+    assert search.best_estimator_.score(X, y) > 0.8
+
+
+def test_grid_search_through_label_noise_and_pipeline(digits):
+    X, y = digits
+    scoring = make_scoring("accuracy", *NETWORK_SCORERS)
+    noisy = GridSearchCV(
+        LabelNoise(small_net(), random_state=0),
+        {"p": [0.0, 0.5]},
+        scoring=scoring,
+        refit="accuracy",
+        return_train_score=True,
+        cv=2,
+        n_jobs=2,
+    ).fit(X, y)
+    # with p = 0.5 the net fits corrupted labels, while the training-fold scorer sees the
+    # clean ones: the margin quantile is negative there and the margin bounds undefined
+    _check_results(noisy.cv_results_, rows_with_bounds=[0])
+    pipe = GridSearchCV(
+        make_pipeline(FunctionTransformer(lambda a: 2.0 * a - 1.0), small_net()),
+        {"networkclassifier__lr": [0.05, 0.1]},
+        scoring=scoring,
+        refit="accuracy",
+        return_train_score=True,
+        cv=2,
+    ).fit(X, y)
+    _check_results(pipe.cv_results_)
+
+
+def test_kernel_scorers(digits):
+    X, y = digits
+    results = cross_validate(
+        KernelInterpolator(gamma=0.05),
+        X,
+        y,
+        cv=2,
+        scoring=make_scoring("accuracy", "neg_rkhs_norm", "neg_kernel_margin_bound"),
+        return_train_score=True,
+    )
+    assert np.all(results["train_neg_rkhs_norm"] < 0)
+    assert np.all(np.isfinite(results["train_neg_kernel_margin_bound"]))
+
+
+def test_scorers_pickle_and_names():
+    for name, scorer in SCORERS.items():
+        again = pickle.loads(pickle.dumps(scorer))
+        assert repr(again) == repr(scorer), name
+    assert get_scorer("accuracy") is not None
+    with pytest.raises(ValueError, match="neither"):
+        get_scorer("neg_nonsense")
+    with pytest.raises(TypeError, match="callable"):
+        make_measure_scorer("path_norm")
+
+
+def test_scorer_sign(digits):
+    X, y = digits
+    net = small_net().fit(X, y)
+    from sklearn_gen.measures import path_norm
+
+    assert SCORERS["neg_path_norm"](net, X, y) == pytest.approx(-path_norm(net))
+
+
+# ----------------------------------------------------------------------------- flatness
+def test_perturbation_uses_sigma_as_standard_deviation():
+    gen = torch.Generator().manual_seed(0)
+    params = [torch.full((200_000,), 2.0)]
+    draw = [torch.randn(200_000, generator=gen)]
+    for sigma in (0.1, 0.5):
+        noise = perturb(params, draw, sigma)[0] - params[0]
+        assert float(noise.std()) == pytest.approx(sigma, rel=0.01)
+    noise = perturb(params, draw, 0.5, magnitude_aware=True, eps=0.0)[0] - params[0]
+    assert float(noise.std()) == pytest.approx(0.5 * 2.0, rel=0.01)
+
+
+def test_flatness_is_seeded_and_random_labels_are_sharper(digits):
+    X, y = digits
+    net = small_net().fit(X, y)
+    first = pac_bayes_flatness(net, X, y, random_state=3)
+    assert first == pac_bayes_flatness(net, X, y, random_state=3)
+    y_random = np.random.RandomState(0).randint(0, 10, len(y))
+    memorizer = small_net(module__hidden=(256,), max_epochs=2000)
+    memorizer.fit(X, y_random)
+    assert pac_bayes_flatness(memorizer, X, y_random) < pac_bayes_flatness(net, X, y)
+    assert pac_bayes_flatness(net, X, y, magnitude_aware=True) > 0
+
+
+@pytest.mark.parametrize(
+    "params", [{"max_drop": 0}, {"n_draws": 0}, {"n_iter": 1.5}, {"max_samples": -1}]
+)
+def test_flatness_bad_parameters(digits, params):
+    X, y = digits
+    with pytest.raises(ValueError, match=next(iter(params))):
+        pac_bayes_flatness(
+            small_net(max_epochs=1, stop_on_interpolation=False).fit(X, y), X, y, **params
+        )
