@@ -29,3 +29,14 @@ def mnist_path() -> Path:
     if not (has_images and has_labels):
         pytest.skip(f"MNIST test-set files not found in {folder}.")
     return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread per test process.
+
+    The suite runs as ``pytest -n 2`` on 2 cores: two torch threads per worker would
+    oversubscribe them, which slows the many tiny networks of the tests 10x or more.
+    """
+    import torch
+
+    torch.set_num_threads(1)

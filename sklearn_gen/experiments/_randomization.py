@@ -1,0 +1,856 @@
+"""Randomization tests of Zhang et al. (2017) as experiments returning tidy frames.
+
+"Understanding deep learning requires rethinking generalization" shows that the same
+network that generalizes on real data fits random labels and random inputs exactly
+(Fig. 1a), that the time to fit grows only by a constant factor with the label noise
+(Fig. 1b) while the test error rises to chance (Fig. 1c), that explicit regularizers are
+neither necessary nor by themselves sufficient for generalization (Table 1), and that a
+depth-2 ReLU network with ``2n + d`` weights can fit any labelling of ``n`` points in ``d``
+dimensions (Theorem 1).
+
+- :func:`randomization_test` -- Fig. 1: learning curves per randomization condition, and
+  epochs to fit, training accuracy and test error against the label corruption level ``p``.
+- :func:`regularization_ablation` -- Table 1: training and test accuracy with each explicit
+  regularizer (weight decay, data augmentation, dropout, batch norm) switched on or off.
+- :func:`expressivity` -- Theorem 1: :class:`~sklearn_gen.FiniteSampleReLU` on random
+  Gaussian points with random labels.
+
+Every condition is built from the public objects only: random labels and partially
+corrupted labels are :class:`~sklearn_gen.LabelNoise`, shuffled pixels, random pixels and
+Gaussian inputs are :class:`~sklearn_gen.PixelShuffle`, :class:`~sklearn_gen.RandomPixels`
+and :class:`~sklearn_gen.GaussianPixels` as the first step of a
+:class:`~sklearn.pipeline.Pipeline` (so the test images are transformed alike). Every
+configuration runs through :func:`~sklearn_gen.experiments._common.run_configurations`
+with its own seed from :func:`~sklearn_gen.experiments._common.config_seed`, so results do
+not depend on ``n_jobs`` or on the order of the configurations.
+
+References
+----------
+.. [1] C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals, "Understanding deep learning
+   requires rethinking generalization", ICLR 2017.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_consistent_length
+
+from sklearn_gen.experiments._common import config_seed, run_configurations
+from sklearn_gen.networks import FiniteSampleReLU, NetworkClassifier
+from sklearn_gen.randomization import GaussianPixels, LabelNoise, PixelShuffle, RandomPixels
+
+__all__ = [
+    "CONDITIONS",
+    "REGULARIZATION_SWITCHES",
+    "expressivity",
+    "randomization_test",
+    "regularization_ablation",
+]
+
+#: The randomization conditions of Zhang et al. (2017), Fig. 1a.
+CONDITIONS = ("true labels", "random labels", "shuffled pixels", "random pixels", "gaussian")
+
+#: The explicit regularizers of Zhang et al. (2017), Table 1, with their (off, on) values
+#: as :class:`~sklearn_gen.NetworkClassifier` parameters.
+REGULARIZATION_SWITCHES: dict[str, tuple[Any, Any]] = {
+    "weight_decay": (0.0, 5e-4),
+    "augment": (False, True),
+    "dropout": (0.0, 0.5),
+    "batch_norm": (False, True),
+}
+
+#: Columns of :func:`randomization_test`'s frame, in order.
+RANDOMIZATION_COLUMNS = [
+    "experiment",
+    "panel",
+    "condition",
+    "p",
+    "repeat",
+    "epoch",
+    "step",
+    "train_loss",
+    "train_acc",
+    "train_loss_full",
+    "train_acc_full",
+    "epochs_to_fit",
+    "steps_to_fit",
+    "converged",
+    "train_accuracy",
+    "train_accuracy_clean",
+    "test_error",
+    "n_train",
+    "n_test",
+    "fit_seconds",
+]
+
+#: Columns of :func:`regularization_ablation`'s frame (the switch columns come after
+#: ``"setting"``, one per switch, in the order given).
+ABLATION_COLUMNS = [
+    "experiment",
+    "setting",
+    "p",
+    "repeat",
+    "train_accuracy",
+    "test_accuracy",
+    "test_error",
+    "epochs",
+    "interpolated",
+    "fit_seconds",
+]
+
+#: Columns of :func:`expressivity`'s frame, in order.
+EXPRESSIVITY_COLUMNS = [
+    "experiment",
+    "n",
+    "d",
+    "n_classes",
+    "repeat",
+    "n_params",
+    "train_accuracy",
+    "train_residual",
+    "condition_number",
+    "fit_seconds",
+]
+
+
+# ---------------------------------------------------------------------------- validation
+def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_levels(levels: Any, name: str, *, allow_empty: bool = False) -> list[float]:
+    if isinstance(levels, str):
+        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.")
+    try:
+        values = [float(v) for v in np.atleast_1d(np.asarray(levels, dtype=float))]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.") from None
+    if not values and not allow_empty:
+        raise ValueError(f"{name} must not be empty.")
+    bad = [v for v in values if not 0.0 <= v <= 1.0]
+    if bad:
+        raise ValueError(f"{name} must lie in [0, 1], got {bad}.")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must be distinct, got {values}.")
+    return values
+
+
+def _check_names(names: Any, allowed: Sequence[str], what: str) -> list[str]:
+    if isinstance(names, str):
+        names = (names,)
+    try:
+        names = list(names)
+    except TypeError:
+        raise ValueError(f"{what}s must be a sequence of names, got {names!r}.") from None
+    unknown = [n for n in names if not isinstance(n, str) or n not in allowed]
+    if unknown:
+        raise ValueError(f"Unknown {what} {unknown}; use some of {list(allowed)}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what}s must be distinct, got {names}.")
+    return names
+
+
+def _check_test_size(test_size: Any) -> float | int:
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+        raise ValueError(f"test_size must be a number, got {test_size!r}.")
+    if isinstance(test_size, numbers.Integral):
+        if test_size < 1:
+            raise ValueError(f"test_size must be at least 1 sample, got {test_size}.")
+        return int(test_size)
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"A fractional test_size must lie in (0, 1), got {test_size}.")
+    return float(test_size)
+
+
+def _check_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    check_consistent_length(X, y)
+    if len(np.unique(y)) < 2:
+        raise ValueError("y must hold at least two classes.")
+    return X, y
+
+
+def _check_estimator(estimator: Any) -> None:
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
+        raise ValueError(f"estimator must be an sklearn classifier, got {estimator!r}.")
+
+
+def _resolve_seed(random_state: Any) -> int:
+    """One int for the whole experiment (a RandomState or None is drawn from once)."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return config_seed(random_state, "experiment")
+    raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
+
+
+# ------------------------------------------------------------------------------ helpers
+def _split(X: np.ndarray, y: np.ndarray, test_size: float | int, seed: int):
+    """A stratified split when every class allows it, else a plain random split."""
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if counts.min() >= 2 else None
+    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+
+
+def _seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
+    """A clone of ``estimator`` with ``random_state=seed`` when it takes one."""
+    estimator = clone(estimator)
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=seed)
+    return estimator
+
+
+def _trains_in_epochs(estimator: BaseEstimator) -> bool:
+    """Whether ``estimator`` is trained in epochs (a ``max_epochs`` parameter)."""
+    return "max_epochs" in estimator.get_params(deep=False)
+
+
+def _unwrap(model: Any) -> tuple[Any, Any, Any]:
+    """``(transform, final, labels_holder)`` of a fitted model.
+
+    ``transform`` is the fitted Pipeline prefix (or None), ``final`` the innermost fitted
+    estimator (inside ``Pipeline`` and ``LabelNoise``) and ``labels_holder`` the
+    ``LabelNoise`` that holds ``y_fit_`` (or None).
+    """
+    transform = None
+    holder = None
+    while True:
+        if isinstance(model, Pipeline):
+            if len(model.steps) > 1 and transform is None:
+                transform = model[:-1]
+            model = model[-1]
+        elif hasattr(model, "y_fit_") and hasattr(model, "estimator_"):
+            holder = model if holder is None else holder
+            model = model.estimator_
+        else:
+            return transform, model, holder
+
+
+def _fit_summary(model: Any, X_train, y_train, X_test, y_test) -> dict:
+    """Epochs, convergence, training accuracy (fitted and clean labels), test error."""
+    transform, final, holder = _unwrap(model)
+    Xt = X_train if transform is None else transform.transform(X_train)
+    y_fit = y_train if holder is None else holder.y_fit_
+    train_accuracy = float(final.score(Xt, y_fit))
+    epochs = getattr(final, "n_epochs_", None)
+    steps = getattr(final, "n_steps_", None)
+    converged = getattr(final, "converged_", None)
+    return {
+        "epochs_to_fit": np.nan if epochs is None else float(epochs),
+        "steps_to_fit": np.nan if steps is None else float(steps),
+        # an estimator without stopping rule (a kernel interpolant) "converged" when it
+        # fits its training labels exactly
+        "converged": bool(train_accuracy == 1.0) if converged is None else bool(converged),
+        "train_accuracy": train_accuracy,
+        "train_accuracy_clean": float(final.score(Xt, y_train)),
+        "test_error": 1.0 - float(model.score(X_test, y_test)),
+        "n_train": len(y_train),
+        "n_test": len(y_test),
+    }
+
+
+def _build_condition(estimator: BaseEstimator, condition: str, p: float, seed: int):
+    """The model of one condition, from the public transformers and LabelNoise only."""
+    net_seed = config_seed(seed, "estimator")
+    data_seed = config_seed(seed, "randomization")
+    inner = _seeded(estimator, net_seed)
+    if condition == "true labels":
+        return inner
+    if condition == "random labels":
+        return LabelNoise(inner, p=1.0, random_state=data_seed)
+    if condition == "corrupted labels":
+        return LabelNoise(inner, p=p, random_state=data_seed)
+    transformers = {
+        "shuffled pixels": PixelShuffle,
+        "random pixels": RandomPixels,
+        "gaussian": GaussianPixels,
+    }
+    step = transformers[condition](random_state=data_seed)
+    return Pipeline([("randomize", step), ("model", inner)])
+
+
+def _randomization_rows(
+    *,
+    panel: str,
+    condition: str,
+    p: float,
+    repeat: int,
+    estimator: BaseEstimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    test_size: float | int,
+    split_seed: int,
+    seed: int,
+) -> list[dict]:
+    """Fit one condition on one split: per-epoch rows (curves) or one row (corruption)."""
+    X_train, X_test, y_train, y_test = _split(X, y, test_size, split_seed)
+    model = _build_condition(estimator, condition, p, seed)
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    summary = _fit_summary(model, X_train, y_train, X_test, y_test)
+    base = {
+        "experiment": "randomization_test",
+        "panel": panel,
+        "condition": condition,
+        "p": p,
+        "repeat": repeat,
+    }
+    tail = {**summary, "fit_seconds": seconds}
+    if panel == "corruption":
+        return [{**base, **tail}]
+    _, final, _ = _unwrap(model)
+    history = getattr(final, "history_", None)
+    if history is None:
+        history = getattr(final, "history", None)
+    rows: list[dict] = []
+    step = 0
+    for record in history or []:
+        step += int(record.get("train_batch_count", 0))
+        rows.append(
+            {
+                **base,
+                "epoch": int(record["epoch"]),
+                "step": step,
+                "train_loss": float(record.get("train_loss", np.nan)),
+                "train_acc": float(record.get("train_acc", np.nan)),
+                "train_loss_full": float(record.get("train_loss_full", np.nan)),
+                "train_acc_full": float(record.get("train_acc_full", np.nan)),
+                **tail,
+            }
+        )
+    return rows
+
+
+def _default_network(input_shape: tuple[int, ...] | None = None, **params: Any):
+    settings = {
+        "module__hidden": (512,),
+        "input_shape": input_shape,
+        "lr": 0.1,
+        "momentum": 0.9,
+        "batch_size": 128,
+        "max_epochs": 500,
+        "stop_on_interpolation": True,
+    }
+    settings.update(params)
+    return NetworkClassifier("mlp", **settings)
+
+
+def _ordered(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = np.nan
+    rest = [c for c in frame.columns if c not in columns]
+    return frame[columns + rest].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------- randomization test
+def randomization_test(
+    X: Any,
+    y: Any,
+    *,
+    estimator: BaseEstimator | None = None,
+    conditions: Sequence[str] = CONDITIONS,
+    corruption_levels: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    test_size: float | int = 0.25,
+    n_repeats: int = 1,
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Fit random labels and random pixels (Zhang et al. 2017, Fig. 1).
+
+    For each repeat the data is split once into a training and a held-out test set (a
+    stratified split, the same for every condition of that repeat). Then
+
+    - **panel "curves"** (Fig. 1a): for each condition in ``conditions`` the estimator is
+      trained on the transformed training set and its per-epoch training loss is recorded
+      against the optimizer step: *true labels* (the estimator itself), *random labels*
+      (``LabelNoise(estimator, p=1)``), *shuffled pixels*, *random pixels* and *gaussian*
+      (``Pipeline([(PixelShuffle | RandomPixels | GaussianPixels), estimator])``, so the
+      test images are transformed alike);
+    - **panel "corruption"** (Fig. 1b, 1c): for each level ``p`` in ``corruption_levels``
+      the estimator is trained under ``LabelNoise(estimator, p)`` and one row records the
+      epochs it took to fit (its stopping rule), its training accuracy on the labels it
+      was trained on, and its error on the clean held-out labels.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Flat images (a network gets ``input_shape`` itself).
+    y : array-like of shape (n_samples,)
+    estimator : classifier, default=None
+        Cloned for every fit; its ``random_state`` (when it has one) is set per
+        configuration. None: ``NetworkClassifier("mlp", module__hidden=(512,), lr=0.1,
+        momentum=0.9, batch_size=128, max_epochs=500, stop_on_interpolation=True)``
+        (Zhang et al.'s "MLP 1x512"). Epochs to fit are meaningful only with a stopping
+        rule (``stop_on_interpolation=True``); without one they equal ``max_epochs``. An
+        estimator that does not train in epochs (no ``max_epochs`` parameter, e.g.
+        :class:`~sklearn_gen.KernelInterpolator`) skips the curves panel, and its
+        ``epochs_to_fit`` / ``steps_to_fit`` are NaN.
+    conditions : sequence of str, default=CONDITIONS
+        Some of ``"true labels"``, ``"random labels"``, ``"shuffled pixels"``,
+        ``"random pixels"``, ``"gaussian"``; empty skips the curves panel.
+    corruption_levels : sequence of float, default=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+        Label corruption probabilities, each in ``[0, 1]``; empty skips the corruption
+        panel (not both may be empty).
+    test_size : float or int, default=0.25
+        Fraction (or number) of samples held out, as in ``train_test_split``.
+    n_repeats : int, default=1
+        Independent repeats (new split, corruption and initialization each).
+    n_jobs : int or None, default=None
+        joblib's ``n_jobs`` over configurations (a condition or level × repeat).
+    random_state : int, RandomState or None, default=0
+        Every configuration's seeds come from it and the configuration's own values.
+    progress : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One tidy frame, with a column ``panel``:
+
+        - ``"curves"``: one row per condition × repeat × epoch, with ``epoch``, ``step``
+          (optimizer steps so far, at the end of the epoch), ``train_loss`` and
+          ``train_acc`` (skorch's running averages over the epoch's batches, as plotted by
+          Zhang et al.), ``train_loss_full`` and ``train_acc_full`` (exact, after the
+          epoch, recorded by the stopping rules; NaN without one), ``p`` (the label
+          corruption: 1.0 for random labels, else 0.0), and the summary of that fit
+          (below), repeated on each epoch;
+        - ``"corruption"``: one row per level × repeat, ``condition`` =
+          ``"corrupted labels"``, epoch columns NaN.
+
+        Summary columns of both panels: ``epochs_to_fit``, ``steps_to_fit`` (epochs and
+        steps trained), ``converged`` (the estimator's ``converged_``: its stopping rule
+        was met, or it has none; for an estimator without ``converged_``, whether it fits
+        its training labels exactly), ``train_accuracy`` (on the
+        labels it was trained on), ``train_accuracy_clean`` (on the true training
+        labels), ``test_error`` (on the clean held-out labels), ``n_train``, ``n_test``,
+        ``fit_seconds``; plus ``experiment`` (``"randomization_test"``), ``condition``,
+        ``repeat``. Column order: :data:`RANDOMIZATION_COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        On an unknown condition, a level outside ``[0, 1]``, a bad ``test_size`` or
+        ``n_repeats``, or badly shaped data.
+
+    References
+    ----------
+    C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals. Understanding deep learning
+    requires rethinking generalization. ICLR 2017, Sec. 2 and Fig. 1.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_gen import NetworkClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = NetworkClassifier("mlp", module__hidden=(64,), lr=0.1, max_epochs=300,
+    ...                         stop_on_interpolation=True, device="cpu")
+    >>> frame = randomization_test(X[:120] / 16, y[:120], estimator=net,
+    ...                            conditions=["random labels"], corruption_levels=[0.0])
+    >>> fits = frame.groupby(["panel", "condition"]).last()
+    >>> fits["train_accuracy"].tolist()  # random labels are fitted as well as true ones
+    [1.0, 1.0]
+    >>> errors = fits["test_error"].tolist()  # but random labels do not generalize
+    >>> bool(errors[0] < 0.2 and errors[1] > 0.7)
+    True
+    """
+    X, y = _check_data(X, y)
+    if estimator is None:
+        estimator = _default_network()
+    _check_estimator(estimator)
+    conditions = _check_names(conditions, CONDITIONS, "condition")
+    levels = _check_levels(corruption_levels, "corruption_levels", allow_empty=True)
+    test_size = _check_test_size(test_size)
+    n_repeats = _check_positive_int(n_repeats, "n_repeats")
+    seed = _resolve_seed(random_state)
+    if not _trains_in_epochs(estimator):
+        conditions = []
+    if not conditions and not levels:
+        raise ValueError(
+            "Nothing to run: give some conditions (with an estimator trained in epochs) "
+            "or some corruption_levels."
+        )
+
+    configurations = []
+    for repeat in range(n_repeats):
+        split_seed = config_seed(seed, "split", repeat)
+        common = {
+            "repeat": repeat,
+            "estimator": estimator,
+            "X": X,
+            "y": y,
+            "test_size": test_size,
+            "split_seed": split_seed,
+        }
+        for condition in conditions:
+            p = 1.0 if condition == "random labels" else 0.0
+            configurations.append(
+                {
+                    **common,
+                    "panel": "curves",
+                    "condition": condition,
+                    "p": p,
+                    "seed": config_seed(seed, "curves", condition, repeat),
+                }
+            )
+        for p in levels:
+            configurations.append(
+                {
+                    **common,
+                    "panel": "corruption",
+                    "condition": "corrupted labels",
+                    "p": p,
+                    "seed": config_seed(seed, "corruption", p, repeat),
+                }
+            )
+    frame = run_configurations(
+        _randomization_rows,
+        configurations,
+        n_jobs=n_jobs,
+        progress=progress,
+        description="randomization test",
+    )
+    frame = _ordered(frame, RANDOMIZATION_COLUMNS)
+    frame["converged"] = frame["converged"].astype(bool)
+    return frame
+
+
+# ------------------------------------------------------------- regularization ablation
+def _ablation_row(
+    *,
+    setting: str,
+    switches: dict[str, bool],
+    values: dict[str, Any],
+    p: float,
+    repeat: int,
+    estimator: BaseEstimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    test_size: float | int,
+    split_seed: int,
+    seed: int,
+) -> dict:
+    X_train, X_test, y_train, y_test = _split(X, y, test_size, split_seed)
+    inner = _seeded(estimator, config_seed(seed, "estimator"))
+    inner.set_params(**values)
+    model = inner if p == 0.0 else LabelNoise(inner, p=p, random_state=config_seed(seed, "noise"))
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    summary = _fit_summary(model, X_train, y_train, X_test, y_test)
+    return {
+        "experiment": "regularization_ablation",
+        "setting": setting,
+        **switches,
+        "p": p,
+        "repeat": repeat,
+        "train_accuracy": summary["train_accuracy"],
+        "test_accuracy": 1.0 - summary["test_error"],
+        "test_error": summary["test_error"],
+        "epochs": summary["epochs_to_fit"],
+        "interpolated": summary["train_accuracy"] == 1.0,
+        "fit_seconds": seconds,
+    }
+
+
+def _ablation_settings(switches: list[str]) -> list[tuple[str, dict[str, bool]]]:
+    """All off, each one on alone, all on (without duplicates)."""
+    settings = [("baseline", dict.fromkeys(switches, False))]
+    for name in switches:
+        settings.append((f"+{name}", {s: s == name for s in switches}))
+    if len(switches) > 1:
+        settings.append(("all", dict.fromkeys(switches, True)))
+    return settings
+
+
+def regularization_ablation(
+    X: Any,
+    y: Any,
+    *,
+    estimator: BaseEstimator | None = None,
+    image_shape: tuple[int, int, int] | None = None,
+    switches: Sequence[str] = ("weight_decay", "augment", "dropout", "batch_norm"),
+    on_values: dict[str, Any] | None = None,
+    corruption_levels: Sequence[float] = (0.0,),
+    test_size: float | int = 0.25,
+    n_repeats: int = 1,
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Explicit regularizers switched on and off (Zhang et al. 2017, Table 1).
+
+    The settings are: the *baseline* with every switch off, each switch on alone
+    (``"+weight_decay"``, ...), and all switches on (``"all"``, when there are at least
+    two) -- ``len(switches) + 2`` settings, not the full ``2 ** len(switches)`` grid.
+    Each setting sets the estimator's parameters of the same names (``weight_decay``,
+    ``augment``, ``dropout``, ``batch_norm`` of :class:`~sklearn_gen.NetworkClassifier`)
+    to their off or on value, trains on the training split, and records the training
+    accuracy (on the labels trained on) and the test accuracy (clean held-out labels).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Flat images.
+    y : array-like of shape (n_samples,)
+    estimator : NetworkClassifier or classifier with the switch parameters, default=None
+        None: ``NetworkClassifier("mlp", module__hidden=(512,), lr=0.1, momentum=0.9,
+        batch_size=128, max_epochs=100, input_shape=image_shape)`` with no stopping rule
+        (a fixed training budget, as in the paper) and ``augment_padding`` set to an
+        eighth of the image side (4 pixels for 32x32 CIFAR-10, 1 for 8x8 digits).
+    image_shape : tuple (C, H, W) or None, default=None
+        Shape of one image, for the default estimator (data augmentation needs it).
+    switches : sequence of str, default=("weight_decay", "augment", "dropout", "batch_norm")
+        Some keys of :data:`REGULARIZATION_SWITCHES`.
+    on_values : dict or None, default=None
+        Values used when a switch is on, overriding the defaults of
+        :data:`REGULARIZATION_SWITCHES` (weight decay 5e-4, dropout 0.5, augment and
+        batch norm True). The off values are 0, 0, False and False.
+    corruption_levels : sequence of float, default=(0.0,)
+        Label corruption levels (``LabelNoise``); add 1.0 for Table 1's random labels.
+    test_size : float or int, default=0.25
+    n_repeats : int, default=1
+    n_jobs : int or None, default=None
+    random_state : int, RandomState or None, default=0
+    progress : bool, default=False
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting × level × repeat: ``experiment``
+        (``"regularization_ablation"``), ``setting``, one bool column per switch,
+        ``p``, ``repeat``, ``train_accuracy``, ``test_accuracy``, ``test_error``,
+        ``epochs`` (trained; NaN without epochs), ``interpolated`` (training accuracy
+        1 on the labels trained on), ``fit_seconds``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown switch, an ``augment`` switch without an image shape, a level
+        outside ``[0, 1]`` or badly shaped data.
+
+    References
+    ----------
+    C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals. Understanding deep learning
+    requires rethinking generalization. ICLR 2017, Sec. 3 and Table 1.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_gen import NetworkClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = NetworkClassifier("mlp", module__hidden=(32,), lr=0.1, max_epochs=5,
+    ...                         device="cpu")
+    >>> frame = regularization_ablation(X[:300] / 16, y[:300], estimator=net,
+    ...                                 switches=["weight_decay", "dropout"])
+    >>> frame["setting"].tolist()
+    ['baseline', '+weight_decay', '+dropout', 'all']
+    >>> frame[["weight_decay", "dropout"]].sum().tolist()
+    [2, 2]
+    """
+    X, y = _check_data(X, y)
+    levels = _check_levels(corruption_levels, "corruption_levels")
+    test_size = _check_test_size(test_size)
+    n_repeats = _check_positive_int(n_repeats, "n_repeats")
+    seed = _resolve_seed(random_state)
+    switches = _check_names(switches, tuple(REGULARIZATION_SWITCHES), "switch")
+    if not switches:
+        raise ValueError("switches must name at least one regularizer.")
+    on_values = {} if on_values is None else dict(on_values)
+    unknown = [k for k in on_values if k not in REGULARIZATION_SWITCHES]
+    if unknown:
+        raise ValueError(f"Unknown switch in on_values {unknown}.")
+    if image_shape is not None:
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) != 3 or math.prod(image_shape) != X.shape[1]:
+            raise ValueError(
+                f"image_shape {image_shape} must be (C, H, W) with C*H*W = {X.shape[1]}."
+            )
+    if estimator is None:
+        padding = 4 if image_shape is None else max(1, min(image_shape[1:]) // 8)
+        estimator = _default_network(
+            image_shape, max_epochs=100, stop_on_interpolation=False, augment_padding=padding
+        )
+    _check_estimator(estimator)
+    params = estimator.get_params(deep=False)
+    missing = [s for s in switches if s not in params]
+    if missing:
+        raise ValueError(f"estimator has no parameter(s) {missing} to switch.")
+    if "augment" in switches and params.get("input_shape", None) is None:
+        raise ValueError("The augment switch needs image_shape (or an estimator input_shape).")
+
+    configurations = []
+    for repeat in range(n_repeats):
+        split_seed = config_seed(seed, "split", repeat)
+        for p in levels:
+            for setting, state in _ablation_settings(switches):
+                values = {
+                    name: (
+                        on_values.get(name, REGULARIZATION_SWITCHES[name][1])
+                        if on
+                        else REGULARIZATION_SWITCHES[name][0]
+                    )
+                    for name, on in state.items()
+                }
+                configurations.append(
+                    {
+                        "setting": setting,
+                        "switches": state,
+                        "values": values,
+                        "p": p,
+                        "repeat": repeat,
+                        "estimator": estimator,
+                        "X": X,
+                        "y": y,
+                        "test_size": test_size,
+                        "split_seed": split_seed,
+                        # the same initialization seed for every setting of a repeat
+                        "seed": config_seed(seed, "ablation", p, repeat),
+                    }
+                )
+    frame = run_configurations(
+        _ablation_row,
+        configurations,
+        n_jobs=n_jobs,
+        progress=progress,
+        description="regularization ablation",
+    )
+    columns = ABLATION_COLUMNS[:2] + switches + ABLATION_COLUMNS[2:]
+    frame = _ordered(frame, columns)
+    for name in switches:
+        frame[name] = frame[name].astype(bool)
+    return frame
+
+
+# --------------------------------------------------------------------------- expressivity
+def _expressivity_row(*, n: int, d: int, n_classes: int, repeat: int, seed: int) -> dict:
+    rng = np.random.default_rng(config_seed(seed, "data"))
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, n_classes, size=n)
+    model = FiniteSampleReLU(random_state=config_seed(seed, "direction"))
+    start = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - start
+    return {
+        "experiment": "expressivity",
+        "n": n,
+        "d": d,
+        "n_classes": n_classes,
+        "repeat": repeat,
+        "n_params": int(model.n_params_),
+        "train_accuracy": float(model.score(X, y)),
+        "train_residual": float(model.train_residual_),
+        "condition_number": float(model.condition_number_),
+        "fit_seconds": seconds,
+    }
+
+
+def expressivity(
+    n_values: Sequence[int] = (100, 300, 1000),
+    d: int = 50,
+    n_classes: int = 10,
+    *,
+    n_repeats: int = 1,
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Finite-sample expressivity of a depth-2 ReLU network (Zhang et al. 2017, Thm. 1).
+
+    For each ``n`` draws ``n`` standard Gaussian points in ``d`` dimensions with uniformly
+    random labels among ``n_classes`` and fits :class:`~sklearn_gen.FiniteSampleReLU`, the
+    network of Theorem 1 with ``2n + d`` weights: it fits every labelling exactly (training
+    accuracy 1). The condition number of its triangular system grows quickly with ``n``
+    (the limit of the construction in float64 is near ``n = 8000`` for ``d = 50``).
+
+    Parameters
+    ----------
+    n_values : sequence of int, default=(100, 300, 1000)
+        Sample sizes, each at least 2.
+    d : int, default=50
+        Dimension of the points.
+    n_classes : int, default=10
+        Number of random classes (at least 2).
+    n_repeats : int, default=1
+        Independent draws of points, labels and direction per ``n``.
+    n_jobs : int or None, default=None
+    random_state : int, RandomState or None, default=0
+    progress : bool, default=False
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``n`` × repeat: ``experiment`` (``"expressivity"``), ``n``, ``d``,
+        ``n_classes``, ``repeat``, ``n_params`` (``2n + d``), ``train_accuracy``,
+        ``train_residual`` (largest error on the class codes), ``condition_number``
+        (LAPACK 1-norm estimate), ``fit_seconds``.
+
+    Raises
+    ------
+    ValueError
+        On a non-integer or too small ``n``, ``d``, ``n_classes`` or ``n_repeats``.
+
+    References
+    ----------
+    C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals. Understanding deep learning
+    requires rethinking generalization. ICLR 2017, Sec. 4, Theorem 1.
+
+    Examples
+    --------
+    >>> frame = expressivity(n_values=[50, 100], d=5)
+    >>> frame["n_params"].tolist()  # 2n + d
+    [105, 205]
+    >>> frame["train_accuracy"].tolist()  # random labels fitted exactly
+    [1.0, 1.0]
+    """
+    if isinstance(n_values, numbers.Integral):
+        n_values = (n_values,)
+    try:
+        n_values = list(n_values)
+    except TypeError:
+        raise ValueError(f"n_values must be a sequence of integers, got {n_values!r}.") from None
+    if not n_values:
+        raise ValueError("n_values must not be empty.")
+    n_values = [_check_positive_int(n, "every n in n_values", 2) for n in n_values]
+    d = _check_positive_int(d, "d")
+    n_classes = _check_positive_int(n_classes, "n_classes", 2)
+    n_repeats = _check_positive_int(n_repeats, "n_repeats")
+    seed = _resolve_seed(random_state)
+    configurations = [
+        {
+            "n": n,
+            "d": d,
+            "n_classes": n_classes,
+            "repeat": repeat,
+            "seed": config_seed(seed, "expressivity", n, d, n_classes, repeat),
+        }
+        for repeat in range(n_repeats)
+        for n in n_values
+    ]
+    frame = run_configurations(
+        _expressivity_row,
+        configurations,
+        n_jobs=n_jobs,
+        progress=progress,
+        description="expressivity",
+    )
+    return _ordered(frame, EXPRESSIVITY_COLUMNS)

@@ -1,0 +1,1 @@
+"""DataFrame -> matplotlib Figure, one function per experiment."""
