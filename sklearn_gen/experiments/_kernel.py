@@ -1,0 +1,363 @@
+"""Kernel interpolation versus a network on the same split (Zhang et al. 2017, Sec. 5).
+
+Zhang et al. show that the *minimum-norm* interpolant of a kernel machine - a model that,
+like an over-parameterized network, fits every training label exactly - generalizes well
+on MNIST (1.2% test error with a Gaussian kernel, no preprocessing; 0.6% with
+preprocessing), and that it fits random labels just as well. :func:`kernel_interpolation`
+fits :class:`~sklearn_gen.KernelInterpolator` and a network on the same train/test split,
+with and without a preprocessing transformer (:class:`~sklearn_gen.PerImageWhitening`)
+and with labels corrupted with probability ``p`` (:class:`~sklearn_gen.LabelNoise`).
+
+References
+----------
+.. [1] C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals, "Understanding deep learning
+   requires rethinking generalization", ICLR 2017, Sec. 5.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_consistent_length
+
+from sklearn_gen.experiments._common import config_seed, run_configurations
+from sklearn_gen.kernels import KernelInterpolator
+from sklearn_gen.networks import NetworkClassifier
+from sklearn_gen.randomization import LabelNoise, PerImageWhitening
+
+__all__ = ["kernel_interpolation"]
+
+#: The columns of the frame returned by :func:`kernel_interpolation`, in order.
+KERNEL_COLUMNS = [
+    "model",
+    "preprocessing",
+    "p",
+    "repeat",
+    "n_train",
+    "n_test",
+    "train_accuracy",
+    "test_error",
+    "rkhs_norm",
+    "fit_seconds",
+]
+
+_PREPROCESSINGS = {"none": None, "whitening": PerImageWhitening}
+
+
+def _check_preprocessings(preprocessings: Any) -> list[tuple[str, Any]]:
+    """``(name, transformer or None)`` pairs from names or ``(name, transformer)`` pairs."""
+    if isinstance(preprocessings, str):
+        preprocessings = (preprocessings,)
+    try:
+        items = list(preprocessings)
+    except TypeError:
+        raise ValueError(
+            f"preprocessings must be a sequence of names, got {preprocessings!r}."
+        ) from None
+    if not items:
+        raise ValueError("preprocessings must name at least one preprocessing.")
+    pairs: list[tuple[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in _PREPROCESSINGS:
+                raise ValueError(
+                    f"Unknown preprocessing {item!r}; use one of {sorted(_PREPROCESSINGS)} "
+                    "or a (name, transformer) pair."
+                )
+            factory = _PREPROCESSINGS[item]
+            pairs.append((item, None if factory is None else factory()))
+        elif (
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and hasattr(item[1], "transform")
+        ):
+            pairs.append((item[0], item[1]))
+        else:
+            raise ValueError(
+                f"A preprocessing must be a name or a (name, transformer) pair, got {item!r}."
+            )
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Preprocessing names must be distinct, got {names}.")
+    return pairs
+
+
+def _check_levels(levels: Any, name: str) -> list[float]:
+    try:
+        values = [float(v) for v in np.atleast_1d(np.asarray(levels, dtype=float))]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.") from None
+    if not values:
+        raise ValueError(f"{name} must not be empty.")
+    bad = [v for v in values if not 0.0 <= v <= 1.0]
+    if bad:
+        raise ValueError(f"{name} must lie in [0, 1], got {bad}.")
+    return values
+
+
+def _check_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _check_test_size(test_size: Any) -> float | int:
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+        raise ValueError(f"test_size must be a number, got {test_size!r}.")
+    if isinstance(test_size, numbers.Integral):
+        if test_size < 1:
+            raise ValueError(f"test_size must be at least 1 sample, got {test_size}.")
+        return int(test_size)
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"A fractional test_size must lie in (0, 1), got {test_size}.")
+    return float(test_size)
+
+
+def _check_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    check_consistent_length(X, y)
+    if len(np.unique(y)) < 2:
+        raise ValueError("y must hold at least two classes.")
+    return X, y
+
+
+def _split(X: np.ndarray, y: np.ndarray, test_size: float | int, seed: int):
+    """A stratified split when every class allows it, else a plain random split."""
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if counts.min() >= 2 else None
+    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+
+
+def _seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
+    """A clone of ``estimator`` with ``random_state=seed`` when it takes one."""
+    estimator = clone(estimator)
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=seed)
+    return estimator
+
+
+def _scale_gamma(X: np.ndarray) -> float:
+    """``1 / (n_features * Var(X))``, the "scale" width of :class:`sklearn.svm.SVC`."""
+    variance = float(X.var())
+    return 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0 / X.shape[1]
+
+
+def _resolve_seed(random_state: Any) -> int:
+    """One int for the whole experiment (a RandomState or None is drawn from once)."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return config_seed(random_state, "experiment")
+    raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
+
+
+def _default_network(input_shape: tuple[int, ...] | None) -> NetworkClassifier:
+    return NetworkClassifier(
+        "mlp",
+        module__hidden=(512,),
+        input_shape=input_shape,
+        lr=0.05,
+        batch_size=64,
+        max_epochs=100,
+        stop_on_interpolation=True,
+    )
+
+
+def _kernel_row(
+    *,
+    model: str,
+    estimator: BaseEstimator,
+    preprocessing: str,
+    transformer: Any,
+    p: float,
+    repeat: int,
+    X: np.ndarray,
+    y: np.ndarray,
+    test_size: float | int,
+    split_seed: int,
+    noise_seed: int,
+    model_seed: int,
+    scale_gamma: bool = False,
+) -> dict:
+    """Fit one model on one split; one row of :func:`kernel_interpolation`."""
+    X_train, X_test, y_train, y_test = _split(X, y, test_size, split_seed)
+    inner = _seeded(estimator, model_seed)
+    steps = [] if transformer is None else [("preprocessing", clone(transformer))]
+    if scale_gamma:
+        Xt = X_train if transformer is None else clone(transformer).fit_transform(X_train)
+        inner.set_params(gamma=_scale_gamma(np.asarray(Xt, dtype=np.float64)))
+    pipeline = Pipeline([*steps, ("model", inner)])
+    wrapped = LabelNoise(pipeline, p=p, random_state=noise_seed)
+    start = time.perf_counter()
+    wrapped.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    fitted = wrapped.estimator_
+    final = fitted[-1]
+    return {
+        "model": model,
+        "preprocessing": preprocessing,
+        "p": p,
+        "repeat": repeat,
+        "n_train": len(y_train),
+        "n_test": len(y_test),
+        "train_accuracy": float(fitted.score(X_train, wrapped.y_fit_)),
+        "test_error": 1.0 - float(wrapped.score(X_test, y_test)),
+        "rkhs_norm": float(getattr(final, "rkhs_norm_", np.nan)),
+        "fit_seconds": seconds,
+    }
+
+
+def kernel_interpolation(
+    X: Any,
+    y: Any,
+    *,
+    kernel_estimator: BaseEstimator | None = None,
+    network: BaseEstimator | bool | None = None,
+    preprocessings: Sequence[str | tuple[str, Any]] = ("none", "whitening"),
+    corruption_levels: Sequence[float] = (0.0,),
+    test_size: float | int = 0.25,
+    n_repeats: int = 1,
+    input_shape: tuple[int, ...] | None = None,
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Minimum-norm kernel interpolation against a network (Zhang et al. 2017, Sec. 5).
+
+    For each repeat the data are split once (stratified) into a training and a test set;
+    on that *same* split, for every preprocessing and every corruption level ``p``, a
+    minimum-norm kernel interpolant and a network are trained on the training labels
+    corrupted with probability ``p`` (:class:`~sklearn_gen.LabelNoise`, the same corrupted
+    labels for both models) after the preprocessing (a ``Pipeline`` step), and evaluated on
+    the clean test labels. Zhang et al. find that the kernel interpolant, which fits every
+    (even random) training label, generalizes as well as the networks on MNIST.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Flat samples (images travel flat; see ``input_shape``).
+    y : array-like of shape (n_samples,)
+    kernel_estimator : estimator, default=None
+        The kernel model; None gives ``KernelInterpolator(kernel="rbf")`` with, in each
+        configuration, ``gamma = 1 / (n_features * Var(X_train))`` computed on the
+        preprocessed training data (the ``"scale"`` width of :class:`sklearn.svm.SVC`),
+        so that the width suits raw and whitened pixels alike: about 0.013 on MNIST pixels
+        in [0, 1], where Zhang et al. use ``gamma=0.02``. A given estimator is used as it
+        is (its ``random_state`` aside).
+    network : estimator or False, default=None
+        The network; None gives ``NetworkClassifier("mlp", module__hidden=(512,),
+        lr=0.05, batch_size=64, max_epochs=100, stop_on_interpolation=True)``. ``False``
+        leaves the network out (kernel rows only).
+    preprocessings : sequence of {"none", "whitening"} or (name, transformer), \
+default=("none", "whitening")
+        ``"whitening"`` is :class:`~sklearn_gen.PerImageWhitening` (Zhang et al.'s
+        preprocessing of CIFAR-10); a ``(name, transformer)`` pair adds any transformer.
+    corruption_levels : sequence of float, default=(0.0,)
+        Label corruption probabilities ``p`` in [0, 1].
+    test_size : float or int, default=0.25
+        As in :func:`sklearn.model_selection.train_test_split`.
+    n_repeats : int, default=1
+        Independent repeats (new split, new corruption, new seeds).
+    input_shape : tuple of int, default=None
+        Passed to the default network (``(C, H, W)`` for convolutional modules).
+    n_jobs : int, default=None
+        Configurations run in parallel through joblib (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
+    random_state : int, RandomState instance or None, default=0
+        Seeds the splits, corruptions and models through
+        :func:`~sklearn_gen.experiments.config_seed`; the ``random_state`` of the given
+        estimators is overridden by a seed per configuration.
+    progress : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model x preprocessing x ``p`` x repeat, with columns ``model``
+        ("kernel" or "network"), ``preprocessing``, ``p``, ``repeat``, ``n_train``,
+        ``n_test``, ``train_accuracy`` (on the labels the model was trained on, corrupted
+        ones included), ``test_error`` (on clean test labels), ``rkhs_norm`` (of the
+        kernel interpolant; NaN for networks) and ``fit_seconds``.
+
+    References
+    ----------
+    .. [1] C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals, "Understanding deep
+       learning requires rethinking generalization", ICLR 2017, Sec. 5.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> frame = kernel_interpolation(X[:600] / 16, y[:600], network=False,
+    ...                              corruption_levels=(0.0, 0.5))
+    >>> frame[["model", "preprocessing", "p", "train_accuracy"]]
+        model preprocessing    p  train_accuracy
+    0  kernel          none  0.0             1.0
+    1  kernel          none  0.5             1.0
+    2  kernel     whitening  0.0             1.0
+    3  kernel     whitening  0.5             1.0
+    >>> bool((frame["test_error"] < 0.1).groupby(frame["p"]).all()[0.0])
+    True
+    """
+    X, y = _check_data(X, y)
+    pairs = _check_preprocessings(preprocessings)
+    levels = _check_levels(corruption_levels, "corruption_levels")
+    n_repeats = _check_positive_int(n_repeats, "n_repeats")
+    test_size = _check_test_size(test_size)
+    random_state = _resolve_seed(random_state)
+    scale_gamma = kernel_estimator is None
+    if kernel_estimator is None:
+        kernel_estimator = KernelInterpolator(kernel="rbf")
+    if not hasattr(kernel_estimator, "fit"):
+        raise ValueError(f"kernel_estimator must be an estimator, got {kernel_estimator!r}.")
+    models: list[tuple[str, BaseEstimator]] = [("kernel", kernel_estimator)]
+    if network is None or network is True:
+        network = _default_network(input_shape)
+    if network is not False:
+        if not hasattr(network, "fit"):
+            raise ValueError(f"network must be an estimator or False, got {network!r}.")
+        models.append(("network", network))
+
+    configurations = [
+        {
+            "model": model,
+            "estimator": estimator,
+            "preprocessing": name,
+            "transformer": transformer,
+            "p": p,
+            "repeat": repeat,
+            "X": X,
+            "y": y,
+            "test_size": test_size,
+            "split_seed": config_seed(random_state, "split", repeat),
+            "noise_seed": config_seed(random_state, "labels", p, repeat),
+            "model_seed": config_seed(random_state, model, name, p, repeat),
+            "scale_gamma": model == "kernel" and scale_gamma,
+        }
+        for repeat in range(n_repeats)
+        for model, estimator in models
+        for name, transformer in pairs
+        for p in levels
+    ]
+    frame = run_configurations(
+        _kernel_row,
+        configurations,
+        n_jobs=n_jobs,
+        progress=progress,
+        description="kernel interpolation",
+    )
+    return frame[KERNEL_COLUMNS]
