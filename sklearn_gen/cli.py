@@ -1,10 +1,11 @@
 """The ``sklearn-gen`` command line.
 
+``sklearn-gen run <experiment>`` runs one of the papers' experiments and writes
+``results.csv``, one PNG per figure and ``summary.md``; ``sklearn-gen list`` names them.
 ``sklearn-gen --version`` prints the package version and ``sklearn-gen info`` describes the
 environment the experiments would run in: library versions, the torch device that
 ``device="auto"`` picks, thread pools and free memory. Each subcommand is one entry of
-``_COMMANDS``: a function adding its arguments to a subparser and a function running it,
-so further subcommands (``run``, ``list``) are one entry each.
+``_COMMANDS``: a function adding its arguments to a subparser and a function running it.
 
 Examples
 --------
@@ -117,7 +118,91 @@ def _run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
+    """``list`` takes no arguments."""
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from sklearn_gen.experiments._runs import RUNS
+
+    width = max(len(name) for name in RUNS)
+    for name, run in RUNS.items():
+        print(f"{name:<{width}}  {run.paper}: {run.description} (data: {run.default_data})")
+    return 0
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", help="experiment name (see 'sklearn-gen list')")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="digits | mnist:PATH | hyperspheres (default: the experiment's own)",
+    )
+    parser.add_argument("--quick", action="store_true", help="small settings (a minute or so)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    parser.add_argument("--n-jobs", type=int, default=None, help="parallel configurations")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", default=None, help="output folder (default: results/<name>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _run_experiment(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sklearn_gen._device import resolve_device
+    from sklearn_gen.datasets._registry import load_dataset
+    from sklearn_gen.experiments._report import write_report
+    from sklearn_gen.experiments._runs import RUNS, Settings
+
+    run = RUNS.get(args.experiment)
+    if run is None:
+        return _fail(f"unknown experiment {args.experiment!r}; choose one of: {', '.join(RUNS)}.")
+    try:
+        resolve_device(args.device)
+        spec = args.data or run.default_data
+        data = load_dataset(spec, random_state=args.seed)
+        if spec.partition(":")[0] not in run.data_kinds:
+            return _fail(
+                f"{run.name} does not run on {spec!r}; it takes: {', '.join(run.data_kinds)}."
+            )
+    except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
+        return _fail(str(exc))
+    if args.n_jobs is not None and args.n_jobs == 0:
+        return _fail("--n-jobs must not be 0.")
+    settings = Settings(
+        quick=args.quick,
+        device=args.device,
+        n_jobs=args.n_jobs,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    out = Path(args.out) if args.out else Path("results") / run.name
+    frame = run.compute(data, settings)
+    paths = write_report(run, frame, data, settings, out)
+    if not args.quiet:
+        for path in paths:
+            print(path)
+    return 0
+
+
 _COMMANDS: tuple[_Command, ...] = (
+    _Command(
+        name="run",
+        help="run an experiment: results.csv, figures (PNG) and summary.md",
+        add_arguments=_add_run_arguments,
+        run=_run_experiment,
+    ),
+    _Command(
+        name="list",
+        help="list the experiments",
+        add_arguments=_add_list_arguments,
+        run=_run_list,
+    ),
     _Command(
         name="info",
         help="show versions, the torch device, threads and free memory",

@@ -85,3 +85,43 @@ def test_python_dash_m():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"sklearn-gen {__version__}"
+
+
+# ----------------------------------------------------------------------------- run / list
+def test_list_names_every_experiment(capsys):
+    from sklearn_gen.experiments._runs import RUNS
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in RUNS:
+        assert name in out
+
+
+def test_run_writes_csv_figures_and_summary(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "expressivity"
+    assert main(["run", "expressivity", "--quick", "--quiet", "--out", str(out)]) == 0
+    frame = pd.read_csv(out / "results.csv")
+    assert (frame["train_accuracy"] == 1.0).all()
+    assert (out / "expressivity.png").stat().st_size > 10_000
+    summary = (out / "summary.md").read_text()
+    assert "Theorem 1" in summary and "| yes |" in summary
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "nope"], "unknown experiment 'nope'"),
+        (["run", "kernel", "--data", "mnist:/does/not/exist"], "does not exist"),
+        (["run", "kernel", "--data", "mnist"], "mnist:PATH"),
+        (["run", "kernel", "--data", "cifar"], "unknown data 'cifar'"),
+        (["run", "kernel", "--device", "tpu"], "device='tpu'"),
+    ],
+)
+def test_run_errors_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("sklearn-gen: error:")

@@ -7,7 +7,6 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from matplotlib.figure import Figure
 from scipy.stats import kendalltau
 from sklearn.datasets import load_digits
@@ -31,16 +30,6 @@ from sklearn_gen.plotting._kernel_normalized import (
 matplotlib.use("Agg")
 
 TARGET = 0.01
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny networks: one intra-op thread (two threads spin against each other and run
-    up to ten times slower on a shared, loaded two-core machine); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,90 @@
+"""Write what a run produced: ``results.csv``, one PNG per figure, ``summary.md``.
+
+Files are written to a temporary name in the same folder and renamed into place, so a
+reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from sklearn_gen._version import __version__
+
+if TYPE_CHECKING:
+    from sklearn_gen.datasets._registry import Dataset
+    from sklearn_gen.experiments._runs import Run, Settings
+
+__all__ = ["atomic_write", "write_report"]
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call ``write(temporary_path)`` and rename the result to ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> atomic_write(folder / "a.txt", lambda p: p.write_text("hi")).read_text()
+    'hi'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -> str:
+    verdicts = run.verdicts(frame)
+    lines = [
+        f"# {run.name}: {run.paper}",
+        "",
+        f"{run.description}.",
+        "",
+        f"- data: {data.name} ({len(data.y)} samples, {data.X.shape[1]} features)",
+        f"- settings: {'quick' if settings.quick else 'full'}, device {settings.device}, "
+        f"seed {settings.seed}, n_jobs {settings.n_jobs}",
+        f"- sklearn_gen {__version__}; {len(frame)} rows in results.csv",
+        "",
+        "| claim | this run | supported |",
+        "|---|---|---|",
+    ]
+    for verdict in verdicts:
+        mark = "yes" if verdict.supported else "**no**"
+        lines.append(f"| {verdict.claim} | {verdict.evidence} | {mark} |")
+    if not verdicts:
+        lines.append("| (no claim checked) | | |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings, out: Path
+) -> list[Path]:
+    """Write the run's CSV, figures and summary into ``out``; return the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    out = Path(out)
+    paths = [atomic_write(out / "results.csv", lambda p: frame.to_csv(p, index=False))]
+    for stem, figure in run.figures(frame).items():
+        paths.append(
+            atomic_write(
+                out / f"{stem}.png",
+                lambda p, fig=figure: fig.savefig(p, format="png", dpi=120, bbox_inches="tight"),
+            )
+        )
+    text = _summary(run, frame, data, settings)
+    paths.append(atomic_write(out / "summary.md", lambda p: p.write_text(text)))
+    return paths

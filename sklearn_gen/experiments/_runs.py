@@ -1,0 +1,391 @@
+"""The experiments the ``sklearn-gen run`` command knows: settings, figures, verdicts.
+
+Each :class:`Run` turns command-line choices (data, quick or full settings, device, jobs,
+seed) into a call of one experiment function, the figures of its frame, and a short
+summary: the paper's claim the run tests, the key numbers, and whether this run
+supports the claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sklearn_gen.datasets._registry import Dataset
+
+__all__ = ["RUNS", "Run", "Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the command line decides for every experiment."""
+
+    quick: bool = False
+    device: str = "auto"
+    n_jobs: int | None = None
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim of a paper and what this run says about it."""
+
+    claim: str
+    evidence: str
+    supported: bool
+
+
+@dataclass(frozen=True)
+class Run:
+    """One runnable experiment.
+
+    Attributes
+    ----------
+    name : str
+    paper : str
+    description : str
+    default_data : str
+        The ``--data`` used when none is given.
+    data_kinds : tuple of str
+        Which ``--data`` names make sense (``"digits"``, ``"mnist"``, ``"hyperspheres"``).
+    compute : callable
+        ``compute(data, settings) -> DataFrame``.
+    figures : callable
+        ``figures(frame) -> {file stem: matplotlib Figure}``.
+    verdicts : callable
+        ``verdicts(frame) -> list of Verdict``.
+    """
+
+    name: str
+    paper: str
+    description: str
+    default_data: str
+    data_kinds: tuple[str, ...]
+    compute: Callable[[Dataset, Settings], pd.DataFrame]
+    figures: Callable[[pd.DataFrame], dict[str, Any]]
+    verdicts: Callable[[pd.DataFrame], list[Verdict]] = field(default=lambda frame: [])
+
+
+def _network(data: Dataset, settings: Settings, **params: Any):
+    from sklearn_gen import NetworkClassifier
+
+    defaults: dict[str, Any] = dict(
+        module="mlp",
+        module__hidden=(128,) if settings.quick else (512,),
+        lr=0.1,
+        momentum=0.9,
+        batch_size=128,
+        device=settings.device,
+        random_state=settings.seed,
+    )
+    defaults.update(params)
+    return NetworkClassifier(**defaults)
+
+
+def _subset(data: Dataset, settings: Settings, quick: int, full: int | None) -> Dataset:
+    n = quick if settings.quick else full
+    if n is None or n >= len(data.y):
+        return data
+    keep = np.sort(np.random.RandomState(settings.seed).choice(len(data.y), n, replace=False))
+    return Dataset(data.X[keep], data.y[keep], data.image_shape, data.name)
+
+
+# ------------------------------------------------------------------------ randomization
+def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.experiments._randomization import randomization_test
+
+    data = _subset(data, settings, 600, 5000)
+    net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
+    levels = (0.0, 0.5, 1.0) if settings.quick else (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    return randomization_test(
+        data.X,
+        data.y,
+        estimator=net,
+        corruption_levels=levels,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+    )
+
+
+def _randomization_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.plotting._randomization import plot_randomization_test
+
+    return {"randomization": plot_randomization_test(frame)}
+
+
+def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    curves = frame[frame["panel"] == "curves"]
+    corruption = frame[frame["panel"] == "corruption"].groupby("p").mean(numeric_only=True)
+    random_fit = curves[curves["condition"] == "random labels"]["train_accuracy"]
+    fits = bool(len(random_fit)) and bool((random_fit == 1.0).all())
+    errors = corruption["test_error"]
+    rises = bool(np.all(np.diff(errors.to_numpy()) > -0.02)) and errors.iloc[-1] > errors.iloc[0]
+    epochs = corruption["epochs_to_fit"]
+    factor = float(epochs.iloc[-1] / epochs.iloc[0])
+    return [
+        Verdict(
+            "Networks fit random labels perfectly (Zhang et al. 2017, Fig. 1a).",
+            f"training accuracy on random labels: {random_fit.min() if fits else 'below 1.0'}",
+            fits,
+        ),
+        Verdict(
+            "Test error rises with the label corruption level p (Fig. 1c).",
+            ", ".join(f"p={p:g}: {e:.3f}" for p, e in errors.items()),
+            rises,
+        ),
+        Verdict(
+            "Random labels take longer to fit, by a small constant factor (Fig. 1b).",
+            f"epochs to fit: p=0 {epochs.iloc[0]:.0f}, p=1 {epochs.iloc[-1]:.0f} ({factor:.1f}x)",
+            1.0 < factor < 50.0,
+        ),
+    ]
+
+
+def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.experiments._randomization import regularization_ablation
+
+    data = _subset(data, settings, 600, 5000)
+    net = _network(
+        data, settings, max_epochs=20 if settings.quick else 100, input_shape=data.image_shape
+    )
+    switches = ("weight_decay", "dropout", "batch_norm")
+    if data.image_shape is not None:
+        switches = (*switches, "augment")
+    return regularization_ablation(
+        data.X,
+        data.y,
+        estimator=net,
+        image_shape=data.image_shape,
+        switches=switches,
+        corruption_levels=(0.0, 1.0),
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+    )
+
+
+def _ablation_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.plotting._randomization import plot_regularization_ablation
+
+    return {"regularization_ablation": plot_regularization_ablation(frame)}
+
+
+def _ablation_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    clean = frame[frame["p"] == 0.0]
+    noisy = frame[frame["p"] == 1.0]
+    base = clean[clean["setting"] == "baseline"]["test_accuracy"].mean()
+    spread = clean["test_accuracy"].max() - clean["test_accuracy"].min()
+    return [
+        Verdict(
+            "Explicit regularizers are neither necessary nor by themselves sufficient for "
+            "generalization: without any, test accuracy stays high (Zhang et al. Table 1).",
+            f"test accuracy without regularizers {base:.3f}; spread over settings {spread:.3f}",
+            bool(spread < 0.1),
+        ),
+        Verdict(
+            "With random labels every setting stays near chance on test data.",
+            f"test accuracy at p=1: {noisy['test_accuracy'].min():.3f}-"
+            f"{noisy['test_accuracy'].max():.3f}",
+            bool(noisy["test_accuracy"].max() < 0.25),
+        ),
+    ]
+
+
+def _expressivity(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.experiments._randomization import expressivity
+
+    n_values = (100, 300, 1000) if settings.quick else (100, 300, 1000, 3000)
+    return expressivity(
+        n_values,
+        d=50,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+    )
+
+
+def _expressivity_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.plotting._randomization import plot_expressivity
+
+    return {"expressivity": plot_expressivity(frame)}
+
+
+def _expressivity_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    exact = bool((frame["train_accuracy"] == 1.0).all())
+    counts = bool((frame["n_params"] == 2 * frame["n"] + frame["d"]).all())
+    return [
+        Verdict(
+            "A depth-2 ReLU network with 2n+d weights fits any labels on n points in d "
+            "dimensions (Zhang et al. Theorem 1).",
+            "training accuracy "
+            + ", ".join(
+                f"n={n}: {a:.3f}" for n, a in zip(frame["n"], frame["train_accuracy"], strict=True)
+            )
+            + f"; parameters = 2n+d: {counts}",
+            exact and counts,
+        )
+    ]
+
+
+# ------------------------------------------------------------------------ kernels
+def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.experiments._kernel import kernel_interpolation
+
+    data = _subset(data, settings, 1000, 10000)
+    net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
+    return kernel_interpolation(
+        data.X,
+        data.y,
+        network=net,
+        corruption_levels=(0.0, 0.5, 1.0) if settings.quick else (0.0, 0.2, 0.5, 1.0),
+        test_size=0.2,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+    )
+
+
+def _kernel_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.plotting._kernel_normalized import plot_kernel_interpolation
+
+    return {"kernel_interpolation": plot_kernel_interpolation(frame)}
+
+
+def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    kernel = frame[frame["model"] == "kernel"]
+    clean = kernel[kernel["p"] == 0.0]
+    best = clean["test_error"].min()
+    by_p = kernel.groupby("p")["test_error"].mean()
+    return [
+        Verdict(
+            "Minimum-norm kernel interpolation fits the training labels exactly and still "
+            "generalizes (Zhang et al. Sec. 5: 1.2% test error on MNIST, 60k training).",
+            f"train accuracy {kernel['train_accuracy'].min():.3f}; test error at p=0 "
+            f"{best:.4f} ({int(clean['n_train'].iloc[0])} training points)",
+            bool((kernel["train_accuracy"] == 1.0).all() and best < 0.05),
+        ),
+        Verdict(
+            "With label noise the interpolant still fits, and test error rises with p.",
+            ", ".join(f"p={p:g}: {e:.3f}" for p, e in by_p.items()),
+            bool(by_p.iloc[-1] > by_p.iloc[0]),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------------ normalized loss
+def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.experiments._normalized_loss import normalized_loss_study
+
+    data = _subset(data, settings, 400, 2000)
+    net = _network(
+        data,
+        settings,
+        module__hidden=(64,) if settings.quick else (256,),
+        module__bias=False,
+        lr=0.05,
+        batch_size=32,
+        max_epochs=1000,
+    )
+    return normalized_loss_study(
+        data.X,
+        data.y,
+        network=net,
+        levels=(0.0, 0.5, 1.0) if settings.quick else (0.0, 0.25, 0.5, 0.75, 1.0),
+        pretrain_epochs=60 if settings.quick else 100,
+        n_repeats=1 if settings.quick else 2,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+    )
+
+
+def _normalized_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.plotting._kernel_normalized import plot_normalized_loss_study
+
+    return {"normalized_loss": plot_normalized_loss_study(frame)}
+
+
+def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    from sklearn_gen.experiments._normalized_loss import linear_fit
+
+    fit = linear_fit(frame)
+    by_level = frame.groupby("level")[["train_loss", "test_loss", "test_error"]].mean()
+    return [
+        Verdict(
+            "The normalized test loss is a linear function of the normalized training loss "
+            "(Liao et al. 2018: R^2 about 0.97-0.9998).",
+            f"slope {fit['slope']:.3f}, intercept {fit['intercept']:.3f}, R^2 {fit['r2']:.4f}",
+            bool(fit["r2"] > 0.9),
+        ),
+        Verdict(
+            "Random pretraining gives about the same training loss but a worse test loss.",
+            "; ".join(
+                f"p={lvl:g}: train {r.train_loss:.4f}, test {r.test_loss:.3f}"
+                for lvl, r in by_level.iterrows()
+            ),
+            bool(by_level["test_loss"].iloc[-1] > by_level["test_loss"].iloc[0]),
+        ),
+    ]
+
+
+RUNS: dict[str, Run] = {
+    run.name: run
+    for run in (
+        Run(
+            "randomization",
+            "Zhang et al. 2017",
+            "random labels, shuffled/random pixels, Gaussian inputs; epochs and test error vs p",
+            "digits",
+            ("digits", "mnist"),
+            _randomization,
+            _randomization_figures,
+            _randomization_verdicts,
+        ),
+        Run(
+            "regularization",
+            "Zhang et al. 2017",
+            "weight decay, dropout, batch norm, augmentation on and off (Table 1 style)",
+            "digits",
+            ("digits", "mnist"),
+            _ablation,
+            _ablation_figures,
+            _ablation_verdicts,
+        ),
+        Run(
+            "kernel",
+            "Zhang et al. 2017",
+            "minimum-norm kernel interpolation vs a network, with label noise and whitening",
+            "digits",
+            ("digits", "mnist"),
+            _kernel,
+            _kernel_figures,
+            _kernel_verdicts,
+        ),
+        Run(
+            "normalized-loss",
+            "Liao et al. 2018",
+            "random pretraining; normalized test loss vs normalized training loss",
+            "digits",
+            ("digits", "mnist"),
+            _normalized,
+            _normalized_figures,
+            _normalized_verdicts,
+        ),
+        Run(
+            "expressivity",
+            "Zhang et al. 2017",
+            "Theorem 1: a 2n+d-weight ReLU net fits random labels on n points",
+            "digits",
+            ("digits", "mnist", "hyperspheres"),
+            _expressivity,
+            _expressivity_figures,
+            _expressivity_verdicts,
+        ),
+    )
+}
