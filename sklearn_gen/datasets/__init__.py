@@ -1,5 +1,13 @@
-"""Dataset loaders: read the standard files of the datasets used in the experiments."""
+"""Data: loaders for the standard files (MNIST IDX), generators, and ``load_dataset``."""
 
+from sklearn_gen.datasets._hyperspheres import make_hyperspheres, project_to_other_sphere
 from sklearn_gen.datasets._mnist import load_mnist
+from sklearn_gen.datasets._registry import Dataset, load_dataset
 
-__all__ = ["load_mnist"]
+__all__ = [
+    "Dataset",
+    "load_dataset",
+    "load_mnist",
+    "make_hyperspheres",
+    "project_to_other_sphere",
+]

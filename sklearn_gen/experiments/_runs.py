@@ -334,6 +334,91 @@ def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     ]
 
 
+# ------------------------------------------------------------------------ uniform convergence
+def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.experiments._uniform_convergence import bounds_vs_sample_size
+
+    if settings.quick:
+        sizes, width, margin = (200, 400, 800), 128, 5.0
+    else:
+        top = int(0.75 * len(data.y))
+        sizes = tuple(m for m in (250, 500, 1000, 2000, 4000, 7500) if m <= top) or (top,)
+        width, margin = 256, 10.0
+    return bounds_vs_sample_size(
+        data.X,
+        data.y,
+        sample_sizes=sizes,
+        depth=5,
+        width=width,
+        margin=margin,
+        device=settings.device,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+    )
+
+
+def _bounds_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.plotting._uniform_convergence import plot_bounds_vs_sample_size
+
+    return {"bounds_vs_sample_size": plot_bounds_vs_sample_size(frame)}
+
+
+def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    from sklearn_gen.experiments._uniform_convergence import loglog_slopes
+
+    slopes = loglog_slopes(frame)
+    bounds = [c for c in ("spectral_bound", "pac_bayes_bound") if c in slopes.index]
+    return [
+        Verdict(
+            "Test error falls as the training set grows (Nagarajan & Kolter 2019, Fig. 1).",
+            f"log-log slope of test error vs m: {slopes['test_error']:.2f}",
+            bool(slopes["test_error"] < 0),
+        ),
+        Verdict(
+            "The norm-based bounds and the distance from initialization grow with m.",
+            ", ".join(f"{c}: {slopes[c]:+.2f}" for c in ("distance_from_init", *bounds)),
+            bool(all(slopes[c] > 0 for c in ("distance_from_init", *bounds))),
+        ),
+    ]
+
+
+def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.experiments._uniform_convergence import hypersphere_projection
+
+    if settings.quick:
+        params = dict(sample_sizes=(256, 1024, 4096), dim=400, width=512)
+    else:
+        params = dict(sample_sizes=(512, 2048, 8192), dim=500, width=1000)
+    return hypersphere_projection(
+        **params,
+        radii=(1.0, 1.2),
+        device=settings.device,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+    )
+
+
+def _hypersphere_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.plotting._uniform_convergence import plot_hypersphere_projection
+
+    return {"hypersphere_projection": plot_hypersphere_projection(frame)}
+
+
+def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    last = frame[frame["m"] == frame["m"].max()].mean(numeric_only=True)
+    return [
+        Verdict(
+            "At large m the network has small test error yet misclassifies the projected "
+            "training set S' almost completely (Nagarajan & Kolter 2019, Sec. 3).",
+            f"m={int(last['m'])}: test error {last['test_error']:.3f}, "
+            f"error on S' {last['projected_error']:.3f}",
+            bool(last["test_error"] <= 0.1 and last["projected_error"] >= 0.9),
+        )
+    ]
+
+
 RUNS: dict[str, Run] = {
     run.name: run
     for run in (
@@ -376,6 +461,26 @@ RUNS: dict[str, Run] = {
             _normalized,
             _normalized_figures,
             _normalized_verdicts,
+        ),
+        Run(
+            "bounds",
+            "Nagarajan & Kolter 2019",
+            "spectral and PAC-Bayes bounds, distance from init and test error vs m",
+            "digits",
+            ("digits", "mnist"),
+            _bounds,
+            _bounds_figures,
+            _bounds_verdicts,
+        ),
+        Run(
+            "hyperspheres",
+            "Nagarajan & Kolter 2019",
+            "test error vs error on the training set projected onto the other sphere",
+            "hyperspheres",
+            ("hyperspheres",),
+            _hyperspheres,
+            _hypersphere_figures,
+            _hypersphere_verdicts,
         ),
         Run(
             "expressivity",

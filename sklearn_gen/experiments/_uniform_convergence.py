@@ -1,0 +1,465 @@
+"""Nagarajan & Kolter (2019): uniform convergence may be unable to explain generalization.
+
+Two experiments of V. Nagarajan and J. Z. Kolter, "Uniform convergence may be unable to
+explain generalization in deep learning", NeurIPS 2019:
+
+* :func:`bounds_vs_sample_size` (their Fig. 1): a bias-free deep fully connected network
+  trained until a fraction ``q`` of the training points has margin ``>= gamma``, on
+  training sets of growing size ``m``. The test error falls with ``m``, but the distance
+  from initialization and the norm-based bounds (Bartlett et al. 2017; Neyshabur et al.
+  2018) *grow* with ``m`` -- the opposite of what a useful bound does.
+* :func:`hypersphere_projection` (their Section 3): a wide two-layer ReLU network trained
+  to separate two concentric hyperspheres. At large ``m`` it classifies fresh points well,
+  yet misclassifies almost all of ``S'``, the training set moved onto the other sphere
+  with flipped labels -- the example on which every two-sided uniform convergence bound
+  over the algorithm's outputs is vacuous.
+
+:func:`loglog_slopes` summarizes a frame by the slope of each column against ``m`` on
+log-log axes.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from sklearn_gen.datasets._hyperspheres import (
+    _check_radii,
+    make_hyperspheres,
+    project_to_other_sphere,
+)
+from sklearn_gen.experiments._common import config_seed, run_configurations
+from sklearn_gen.networks._classifier import NetworkClassifier
+
+__all__ = ["bounds_vs_sample_size", "hypersphere_projection", "loglog_slopes"]
+
+Measure = Callable[..., float]
+
+
+def _check_sizes(sample_sizes: Any, name: str = "sample_sizes", low: int = 2) -> list[int]:
+    try:
+        sizes = list(sample_sizes)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of integers, got {sample_sizes!r}.") from None
+    if not sizes or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= low for s in sizes
+    ):
+        raise ValueError(f"{name} must be a non-empty sequence of integers >= {low}, got {sizes}.")
+    return [int(s) for s in sizes]
+
+
+def _check_int(value: Any, name: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def _default_measures() -> dict[str, Measure]:
+    from sklearn_gen.measures import distance_from_init, pac_bayes_bound, spectral_bound
+
+    return {
+        "distance_from_init": distance_from_init,
+        "spectral_bound": spectral_bound,
+        "pac_bayes_bound": pac_bayes_bound,
+    }
+
+
+# --------------------------------------------------------------------------- hyperspheres
+def _hypersphere_run(
+    *,
+    m: int,
+    dim: int,
+    radii: tuple[float, float],
+    width: int,
+    test_size: int,
+    repeat: int,
+    seed: int,
+    net_params: dict[str, Any],
+) -> dict[str, Any]:
+    rng = np.random.RandomState(seed)
+    X, y = make_hyperspheres(m, dim, radii, random_state=rng)
+    X_test, y_test = make_hyperspheres(test_size, dim, radii, random_state=rng)
+    X_proj, y_proj = project_to_other_sphere(X, y, radii)
+    net = NetworkClassifier("mlp", module__hidden=(width,), random_state=rng, **net_params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net.fit(X, y)
+    return {
+        "m": m,
+        "dim": dim,
+        "width": width,
+        "repeat": repeat,
+        "train_error": 1.0 - net.score(X, y),
+        "test_error": 1.0 - net.score(X_test, y_test),
+        "projected_error": 1.0 - net.score(X_proj, y_proj),
+        "epochs": int(net.n_epochs_),
+        "converged": bool(net.converged_),
+    }
+
+
+def hypersphere_projection(
+    sample_sizes: Sequence[int] = (512, 2048, 8192),
+    dim: int = 500,
+    radii: Sequence[float] = (1.0, 1.2),
+    *,
+    width: int = 1000,
+    test_size: int = 2000,
+    n_repeats: int = 1,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    batch_size: int = 64,
+    margin: float | None = 5.0,
+    max_epochs: int = 300,
+    device: str = "auto",
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Test error versus error on the projected set ``S'`` (Nagarajan & Kolter, Sec. 3).
+
+    For each training-set size ``m`` and repeat: draw ``S`` of ``m`` points from
+    :func:`~sklearn_gen.datasets._hyperspheres.make_hyperspheres` (class = sphere), train
+    a two-layer ReLU network ``NetworkClassifier("mlp", module__hidden=(width,))`` by SGD
+    with momentum until it fits ``S`` -- zero training error, and with ``margin`` set also
+    every training margin ``f_y(x) - f_{1-y}(x) >= margin`` -- then measure its error on
+    ``test_size`` fresh points and on ``S' = {(x r_{1-y} / ||x||, 1 - y)}``
+    (:func:`~sklearn_gen.datasets._hyperspheres.project_to_other_sphere`), which the true
+    rule labels correctly. Nagarajan & Kolter (dimension 1000, radii 1 and 1.1, 100k hidden
+    units, ``m`` up to 65536) report a test error near 0 and an error near 1 on ``S'``:
+    the network is "wrong on the training points, moved", so no two-sided uniform
+    convergence bound over its outputs can be small.
+
+    Small-scale defaults (CPU, about a minute): dimension 500 and radii 1 and 1.2 (the
+    gap 0.1 needs far more samples than a CPU run affords before the test error falls),
+    width 1000, SGD lr 0.1, momentum 0.9, batch 64, trained to margin 5 (stopping at
+    zero training error alone leaves the network less confident on ``S`` and its ``S'``
+    error falls together with its test error; training on to a margin, as N&K's Fig. 1
+    rule does, keeps the ``S'`` error near 1).
+
+    Parameters
+    ----------
+    sample_sizes : sequence of int, default=(512, 2048, 8192)
+        Training-set sizes ``m`` (each >= 2).
+    dim : int, default=500
+    radii : pair of float, default=(1.0, 1.2)
+    width : int, default=1000
+        Hidden units of the two-layer network.
+    test_size : int, default=2000
+        Fresh points for the test error (drawn anew per configuration).
+    n_repeats : int, default=1
+    lr, momentum, batch_size, max_epochs
+        SGD settings of :class:`~sklearn_gen.NetworkClassifier`.
+    margin : float or None, default=5.0
+        Also require every training margin to reach this value (``stop_margin`` with
+        ``stop_margin_fraction=1``); ``None`` stops at zero training error.
+    device : str, default="auto"
+    n_jobs : int or None, default=None
+    random_state : int, RandomState instance or None, default=0
+        Each configuration's seed is ``config_seed(random_state, m, repeat)``.
+    progress : bool, default=False
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``(m, repeat)``: ``m, dim, width, repeat, train_error, test_error,
+        projected_error, epochs, converged``.
+
+    Examples
+    --------
+    >>> frame = hypersphere_projection((64,), dim=20, width=64, test_size=100, max_epochs=20)
+    >>> list(frame.columns[:7])
+    ['m', 'dim', 'width', 'repeat', 'train_error', 'test_error', 'projected_error']
+    """
+    sizes = _check_sizes(sample_sizes)
+    dim = _check_int(dim, "dim", 2)
+    r = _check_radii(radii)
+    width = _check_int(width, "width")
+    test_size = _check_int(test_size, "test_size", 2)
+    n_repeats = _check_int(n_repeats, "n_repeats")
+    if margin is not None and not (isinstance(margin, numbers.Real) and margin > 0):
+        raise ValueError(f"margin must be a positive number or None, got {margin!r}.")
+    net_params = {
+        "lr": lr,
+        "momentum": momentum,
+        "batch_size": batch_size,
+        "max_epochs": max_epochs,
+        "stop_on_interpolation": True,
+        "stop_margin": None if margin is None else float(margin),
+        "stop_margin_fraction": 1.0,
+        "device": device,
+    }
+    NetworkClassifier(**net_params)._check_params()  # bad settings fail before any work
+    base = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    configurations = [
+        {
+            "m": m,
+            "dim": dim,
+            "radii": r,
+            "width": width,
+            "test_size": test_size,
+            "repeat": repeat,
+            "seed": config_seed(base, "hyperspheres", m, repeat),
+            "net_params": net_params,
+        }
+        for m in sizes
+        for repeat in range(n_repeats)
+    ]
+    return run_configurations(
+        _hypersphere_run,
+        configurations,
+        n_jobs=n_jobs,
+        progress=progress,
+        description="hypersphere projection",
+    )
+
+
+# --------------------------------------------------------------------------- bounds vs m
+def _bounds_run(
+    *,
+    X: np.ndarray,
+    y: np.ndarray,
+    train_index: np.ndarray,
+    test_index: np.ndarray,
+    m: int,
+    repeat: int,
+    seed: int,
+    q: float,
+    net_params: dict[str, Any],
+    measures: dict[str, Measure],
+) -> dict[str, Any]:
+    X_train, y_train = X[train_index], y[train_index]
+    net = NetworkClassifier("deep_fc", random_state=seed, **net_params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net.fit(X_train, y_train)
+    row: dict[str, Any] = {
+        "m": m,
+        "repeat": repeat,
+        "train_error": 1.0 - net.score(X_train, y_train),
+        "test_error": 1.0 - net.score(X[test_index], y[test_index]),
+        "epochs": int(net.n_epochs_),
+        "converged": bool(net.converged_),
+    }
+    for name, measure in measures.items():
+        try:
+            if name in ("spectral_bound", "pac_bayes_bound"):
+                value = measure(net, X_train, y_train, q=q)
+            else:
+                value = measure(net, X_train, y_train)
+        except ValueError:  # e.g. a bound whose margin is <= 0 (the rule was not met)
+            value = np.nan
+        row[name] = float(value)
+    return row
+
+
+def bounds_vs_sample_size(
+    X: Any,
+    y: Any,
+    sample_sizes: Sequence[int] = (200, 400, 800, 1200),
+    *,
+    depth: int = 5,
+    width: int = 256,
+    margin: float = 10.0,
+    margin_fraction: float = 0.99,
+    test_size: float | int = 0.25,
+    n_repeats: int = 1,
+    measures: Mapping[str, Measure] | None = None,
+    lr: float = 0.05,
+    momentum: float = 0.9,
+    batch_size: int = 32,
+    max_epochs: int = 500,
+    device: str = "auto",
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Generalization bounds and test error against the training-set size (N&K Fig. 1).
+
+    A fixed test set is split off ``(X, y)``; for each size ``m`` (and repeat) a training
+    subset of ``m`` points is drawn from the rest and a bias-free deep fully connected
+    network ``NetworkClassifier("deep_fc", module__depth=depth, module__width=width)`` is
+    trained by SGD until a fraction ``margin_fraction`` of its training points has margin
+    ``f_y(x) - max_{k != y} f_k(x) >= margin`` (Nagarajan & Kolter: ``gamma = 10``,
+    ``q = 0.99``). Then it records the test error, the distance from initialization
+    ``||theta - theta_0||_2`` and the bounds of Bartlett et al. (2017),
+    :func:`~sklearn_gen.measures.spectral_bound`, and Neyshabur et al. (2018),
+    :func:`~sklearn_gen.measures.pac_bayes_bound`, with their margin ``gamma`` taken as
+    the ``1 - margin_fraction`` quantile of the training margins (the margin that the
+    stopping rule enforced, about ``margin``). N&K observe the test error fall with ``m``
+    while the distance from initialization and the bounds grow -- see
+    :func:`loglog_slopes`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        E.g. sklearn's digits scaled to [0, 1], or hyperspheres.
+    y : array-like of shape (n_samples,)
+    sample_sizes : sequence of int, default=(200, 400, 800, 1200)
+        Training-set sizes; the largest must fit next to the test set.
+    depth : int, default=5
+        ``Linear`` layers of the network (N&K: 5).
+    width : int, default=256
+        Hidden units per layer (N&K: 1024).
+    margin : float, default=10.0
+    margin_fraction : float, default=0.99
+    test_size : float or int, default=0.25
+        Fraction (in (0, 1)) or number of points held out as the common test set.
+    n_repeats : int, default=1
+    measures : mapping of str to callable or None, default=None
+        ``{column: measure(estimator, X_train, y_train) -> float}``, added to the default
+        ``distance_from_init``, ``spectral_bound`` and ``pac_bayes_bound`` (a measure of
+        the same name replaces the default one).
+    lr, momentum, batch_size, max_epochs
+        SGD settings of :class:`~sklearn_gen.NetworkClassifier`.
+    device : str, default="auto"
+    n_jobs : int or None, default=None
+    random_state : int, RandomState instance or None, default=0
+        Fixes the test split; a configuration's subset and initialization come from
+        ``config_seed(random_state, m, repeat)``.
+    progress : bool, default=False
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``(m, repeat)``: ``m, repeat, train_error, test_error, epochs,
+        converged, distance_from_init, spectral_bound, pac_bayes_bound`` and one column
+        per extra measure.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> frame = bounds_vs_sample_size(X / 16, y, (50, 100), depth=2, width=32, margin=1.0,
+    ...                               max_epochs=50)
+    >>> frame[["m", "test_error"]].shape
+    (2, 2)
+    """
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y)
+    if X.ndim != 2 or len(X) != len(y) or y.ndim != 1:
+        raise ValueError(
+            f"X must be 2-D and y 1-D of the same length, got {X.shape} and {y.shape}."
+        )
+    sizes = _check_sizes(sample_sizes)
+    depth = _check_int(depth, "depth")
+    width = _check_int(width, "width")
+    n_repeats = _check_int(n_repeats, "n_repeats")
+    if not (isinstance(margin, numbers.Real) and margin > 0):
+        raise ValueError(f"margin must be a positive number, got {margin!r}.")
+    if not (isinstance(margin_fraction, numbers.Real) and 0 < margin_fraction <= 1):
+        raise ValueError(f"margin_fraction must lie in (0, 1], got {margin_fraction!r}.")
+    if isinstance(test_size, numbers.Real) and 0 < test_size < 1:
+        n_test = round(test_size * len(X))
+    elif isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
+        n_test = int(test_size)
+    else:
+        raise ValueError(f"test_size must be a fraction in (0, 1) or an int, got {test_size!r}.")
+    if n_test < 1 or max(sizes) > len(X) - n_test:
+        raise ValueError(
+            f"the largest sample size {max(sizes)} and the test set ({n_test}) do not fit in "
+            f"{len(X)} samples."
+        )
+    all_measures = _default_measures()
+    if measures is not None:
+        if not isinstance(measures, Mapping) or not all(callable(f) for f in measures.values()):
+            raise ValueError("measures must be a mapping of names to callables.")
+        all_measures.update(measures)
+    net_params = {
+        "module__depth": depth,
+        "module__width": width,
+        "lr": lr,
+        "momentum": momentum,
+        "batch_size": batch_size,
+        "max_epochs": max_epochs,
+        "stop_margin": float(margin),
+        "stop_margin_fraction": float(margin_fraction),
+        "device": device,
+    }
+    NetworkClassifier(**net_params)._check_params()
+    base = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    order = np.random.RandomState(base).permutation(len(X))
+    test_index, pool = order[:n_test], order[n_test:]
+    configurations = []
+    for m in sizes:
+        for repeat in range(n_repeats):
+            seed = config_seed(base, "bounds", m, repeat)
+            train_index = np.random.RandomState(seed).choice(pool, m, replace=False)
+            configurations.append(
+                {
+                    "X": X,
+                    "y": y,
+                    "train_index": train_index,
+                    "test_index": test_index,
+                    "m": m,
+                    "repeat": repeat,
+                    "seed": seed,
+                    "q": 1.0 - float(margin_fraction),
+                    "net_params": net_params,
+                    "measures": all_measures,
+                }
+            )
+    return run_configurations(
+        _bounds_run,
+        configurations,
+        n_jobs=n_jobs,
+        progress=progress,
+        description="bounds vs sample size",
+    )
+
+
+def loglog_slopes(
+    frame: pd.DataFrame,
+    x: str = "m",
+    columns: Sequence[str] = (
+        "test_error",
+        "distance_from_init",
+        "spectral_bound",
+        "pac_bayes_bound",
+    ),
+) -> pd.Series:
+    """Slope of each column against ``x`` on log-log axes.
+
+    Fits ``log(value) = slope * log(x) + c`` by least squares (``np.polyfit`` of degree 1)
+    to the rows' means per value of ``x``; a column that grows like ``m^a`` has slope
+    ``a``. Nagarajan & Kolter's point is a positive slope for the bounds while the test
+    error's is negative. Columns missing from ``frame`` are skipped; non-positive values
+    are dropped before the logarithm (``NaN`` if fewer than two ``x`` values remain).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    x : str, default="m"
+    columns : sequence of str
+
+    Returns
+    -------
+    pandas.Series
+        Slopes indexed by column name.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"m": [10, 100, 1000], "b": [1.0, 10.0, 100.0]})
+    >>> float(loglog_slopes(frame, columns=["b"])["b"])
+    1.0
+    """
+    if x not in frame.columns:
+        raise ValueError(f"frame has no column {x!r}.")
+    slopes = {}
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        means = frame.groupby(x)[column].mean()
+        means = means[(means > 0) & (means.index.to_numpy() > 0)]
+        if len(means) < 2:
+            slopes[column] = np.nan
+            continue
+        logx = np.log(means.index.to_numpy(dtype=float))
+        slopes[column] = float(np.polyfit(logx, np.log(means.to_numpy(dtype=float)), 1)[0])
+    return pd.Series(slopes, name="loglog_slope", dtype=float)
