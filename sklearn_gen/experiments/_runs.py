@@ -107,6 +107,7 @@ def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
         data.y,
         estimator=net,
         corruption_levels=levels,
+        n_repeats=1 if settings.quick else 3,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
