@@ -181,7 +181,7 @@ class LayersView:
         return torch.as_tensor(index, dtype=torch.long)
 
     @torch.no_grad()
-    def logits(self, X: Any, module: nn.Module | None = None, chunk: int = 2048) -> torch.Tensor:
+    def logits(self, X: Any, module: nn.Module | None = None, chunk: int = 128) -> torch.Tensor:
         """Outputs of ``module`` (default: the view's network) on ``X``, float64."""
         module = self.module if module is None else module
         x = self.inputs(X)
