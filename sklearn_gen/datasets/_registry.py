@@ -66,6 +66,10 @@ def load_dataset(
     """
     if not isinstance(spec, str):
         raise TypeError(f"spec must be a string such as 'digits', got {spec!r}.")
+    if n_samples is not None and (
+        isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1
+    ):
+        raise ValueError(f"n_samples must be a positive integer or None, got {n_samples!r}.")
     name, _, argument = spec.partition(":")
     if name == "digits":
         from sklearn.datasets import load_digits

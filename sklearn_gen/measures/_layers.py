@@ -159,9 +159,16 @@ class LayersView:
             raise ValueError("this measure needs the data X.")
         if self.transform is not None:
             X = self.transform(X)
-        array = np.asarray(X, dtype=np.float32)
+        try:
+            array = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"X must be numeric, could not convert it to float: {exc}") from None
         if array.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {array.shape}.")
+        if len(array) == 0:
+            raise ValueError("X has 0 samples; this measure needs at least one.")
+        if not np.all(np.isfinite(array)):
+            raise ValueError("X contains NaN or infinity.")
         n_features = int(np.prod(self.input_shape))
         if array.shape[1] != n_features:
             raise ValueError(f"X has {array.shape[1]} features but the network takes {n_features}.")
@@ -261,6 +268,10 @@ def _weight_layers(module: nn.Module, input_shape: tuple[int, ...]) -> list[Laye
     try:
         with torch.no_grad():
             module(torch.zeros(1, *input_shape))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ValueError(
+            f"input_shape={input_shape} does not fit the network {type(module).__name__}: {exc}"
+        ) from exc
     finally:
         for handle in handles:
             handle.remove()
@@ -366,6 +377,8 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
     if shape is None:
         raise ValueError("input_shape is needed: the module does not say what it takes.")
     shape = tuple(int(s) for s in np.atleast_1d(shape))
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError(f"input_shape must be positive integers, got {shape}.")
     folded = _prepare(module)
     layers = _weight_layers(folded, shape)
     initial_module = None

@@ -103,7 +103,7 @@ def pac_bayes_flatness(
     magnitude_aware : bool, default=False
         Scale each parameter's noise by its magnitude (Jiang et al.'s "magnitude-aware").
     max_drop : float, default=0.1
-        Allowed drop of training accuracy.
+        Allowed drop of training accuracy, in (0, 1].
     n_draws : int, default=3
         Noise draws averaged per candidate ``sigma``.
     n_iter : int, default=5
@@ -134,6 +134,8 @@ def pac_bayes_flatness(
     True
     """
     _check("max_drop", max_drop, 0.0)
+    if max_drop > 1:
+        raise ValueError(f"max_drop is an accuracy drop and must be <= 1, got {max_drop!r}.")
     _check("n_draws", n_draws, 0, integer=True)
     _check("n_iter", n_iter, 0, integer=True)
     _check("eps", eps, -1e-300)
@@ -141,6 +143,10 @@ def pac_bayes_flatness(
         _check("max_samples", max_samples, 0, integer=True)
     view = layers_view(estimator, input_shape=None if X is None else _shape_hint(estimator, X))
     x, target = view.inputs(X), view.targets(y)
+    if len(x) != len(target):
+        raise ValueError(
+            f"pac_bayes_flatness: X has {len(x)} samples but y has {len(target)} labels."
+        )
     rng = check_random_state(random_state)
     if max_samples is not None and len(x) > max_samples:
         keep = torch.as_tensor(np.sort(rng.choice(len(x), max_samples, replace=False)))

@@ -238,6 +238,11 @@ class NetworkClassifier(NeuralNetClassifier):
             raise ValueError("augment=True needs images: set input_shape=(C, H, W).")
         if isinstance(self.module, str):
             get_architecture(self.module)  # unknown names fail here, before any work
+        elif not (isinstance(self.module, torch.nn.Module) or callable(self.module)):
+            raise TypeError(
+                "module must be an architecture name, a torch.nn.Module class or instance, "
+                f"got {self.module!r}."
+            )
         if self.batch_norm not in (None, True, False):
             raise ValueError(f"batch_norm must be None, True or False, got {self.batch_norm!r}.")
 
