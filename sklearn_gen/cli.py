@@ -144,11 +144,36 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--out", default=None, help="output folder (default: results/<name>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="ignore OUT/.cache: compute every configuration and keep no cache",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the configurations on the Dask cluster at ADDRESS (needs the 'dask' extra)",
+    )
 
 
 def _fail(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
+
+
+def _dask_client(address: str):
+    """A ``distributed.Client`` connected to ``address``; a clear error without Dask."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError(
+            "--scheduler needs Dask: pip install 'sklearn-gen[dask]' (dask and distributed)."
+        ) from None
+    try:
+        return Client(address, timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        raise OSError(f"cannot connect to the Dask scheduler at {address!r}: {exc}") from None
 
 
 def _run_experiment(args: argparse.Namespace) -> int:
@@ -174,15 +199,26 @@ def _run_experiment(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if args.n_jobs is not None and args.n_jobs == 0:
         return _fail("--n-jobs must not be 0.")
+    out = Path(args.out) if args.out else Path("results") / run.name
     settings = Settings(
         quick=args.quick,
         device=args.device,
         n_jobs=args.n_jobs,
         seed=args.seed,
         progress=not args.quiet,
+        cache_dir=None if args.no_resume else str(out / ".cache"),
     )
-    out = Path(args.out) if args.out else Path("results") / run.name
-    frame = run.compute(data, settings)
+    if args.scheduler is None:
+        frame = run.compute(data, settings)
+    else:
+        try:
+            client = _dask_client(args.scheduler)
+        except (ImportError, OSError, TimeoutError, ValueError) as exc:
+            return _fail(str(exc))
+        import joblib
+
+        with client, joblib.parallel_backend("dask"):
+            frame = run.compute(data, settings)
     paths = write_report(run, frame, data, settings, out)
     if not args.quiet:
         for path in paths:

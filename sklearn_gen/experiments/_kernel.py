@@ -17,6 +17,7 @@ References
 from __future__ import annotations
 
 import numbers
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -235,6 +236,7 @@ def kernel_interpolation(
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Minimum-norm kernel interpolation against a network (Zhang et al. 2017, Sec. 5).
 
@@ -283,6 +285,9 @@ default=("none", "whitening")
         estimators is overridden by a seed per configuration.
     progress : bool, default=False
         Show a progress bar.
+    cache_dir : str, path or None, default=None
+        Folder of finished configurations, to resume an interrupted run (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
 
     Returns
     -------
@@ -359,5 +364,6 @@ default=("none", "whitening")
         n_jobs=n_jobs,
         progress=progress,
         description="kernel interpolation",
+        cache_dir=cache_dir,
     )
     return frame[KERNEL_COLUMNS]

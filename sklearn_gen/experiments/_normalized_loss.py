@@ -16,6 +16,7 @@ References
 from __future__ import annotations
 
 import numbers
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -166,6 +167,7 @@ def normalized_loss_study(
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Networks at equal training loss, raw and normalized losses (Liao et al. 2018).
 
@@ -220,6 +222,9 @@ def normalized_loss_study(
         :func:`~sklearn_gen.experiments.config_seed`.
     progress : bool, default=False
         Show a progress bar.
+    cache_dir : str, path or None, default=None
+        Folder of finished configurations, to resume an interrupted run (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
 
     Returns
     -------
@@ -297,6 +302,7 @@ def normalized_loss_study(
         n_jobs=n_jobs,
         progress=progress,
         description="normalized loss",
+        cache_dir=cache_dir,
     )
     return frame[NORMALIZED_LOSS_COLUMNS]
 

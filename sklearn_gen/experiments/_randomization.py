@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -374,6 +375,7 @@ def randomization_test(
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Fit random labels and random pixels (Zhang et al. 2017, Fig. 1).
 
@@ -421,6 +423,9 @@ def randomization_test(
         Every configuration's seeds come from it and the configuration's own values.
     progress : bool, default=False
         Show a progress bar.
+    cache_dir : str, path or None, default=None
+        Folder of finished configurations, to resume an interrupted run (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
 
     Returns
     -------
@@ -528,6 +533,7 @@ def randomization_test(
         n_jobs=n_jobs,
         progress=progress,
         description="randomization test",
+        cache_dir=cache_dir,
     )
     frame = _ordered(frame, RANDOMIZATION_COLUMNS)
     frame["converged"] = frame["converged"].astype(bool)
@@ -596,6 +602,7 @@ def regularization_ablation(
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Explicit regularizers switched on and off (Zhang et al. 2017, Table 1).
 
@@ -632,6 +639,9 @@ def regularization_ablation(
     n_jobs : int or None, default=None
     random_state : int, RandomState or None, default=0
     progress : bool, default=False
+    cache_dir : str, path or None, default=None
+        Folder of finished configurations, to resume an interrupted run (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
 
     Returns
     -------
@@ -733,6 +743,7 @@ def regularization_ablation(
         n_jobs=n_jobs,
         progress=progress,
         description="regularization ablation",
+        cache_dir=cache_dir,
     )
     columns = ABLATION_COLUMNS[:2] + switches + ABLATION_COLUMNS[2:]
     frame = _ordered(frame, columns)
@@ -773,6 +784,7 @@ def expressivity(
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Finite-sample expressivity of a depth-2 ReLU network (Zhang et al. 2017, Thm. 1).
 
@@ -795,6 +807,9 @@ def expressivity(
     n_jobs : int or None, default=None
     random_state : int, RandomState or None, default=0
     progress : bool, default=False
+    cache_dir : str, path or None, default=None
+        Folder of finished configurations, to resume an interrupted run (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
 
     Returns
     -------
@@ -852,5 +867,6 @@ def expressivity(
         n_jobs=n_jobs,
         progress=progress,
         description="expressivity",
+        cache_dir=cache_dir,
     )
     return _ordered(frame, EXPRESSIVITY_COLUMNS)

@@ -29,6 +29,8 @@ class Settings:
     n_jobs: int | None = None
     seed: int = 0
     progress: bool = True
+    #: Folder of finished configurations (resuming an interrupted run); None: no cache.
+    cache_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -168,6 +171,7 @@ def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -208,6 +212,7 @@ def _expressivity(data: Dataset, settings: Settings) -> pd.DataFrame:
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -249,6 +254,7 @@ def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -303,6 +309,7 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -356,6 +363,7 @@ def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -398,6 +406,7 @@ def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
+        cache_dir=settings.cache_dir,
     )
 
 

@@ -21,6 +21,7 @@ log-log axes.
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -121,6 +122,7 @@ def hypersphere_projection(
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Test error versus error on the projected set ``S'`` (Nagarajan & Kolter, Sec. 3).
 
@@ -164,6 +166,9 @@ def hypersphere_projection(
     random_state : int, RandomState instance or None, default=0
         Each configuration's seed is ``config_seed(random_state, m, repeat)``.
     progress : bool, default=False
+    cache_dir : str, path or None, default=None
+        Folder of finished configurations, to resume an interrupted run (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
 
     Returns
     -------
@@ -217,6 +222,7 @@ def hypersphere_projection(
         n_jobs=n_jobs,
         progress=progress,
         description="hypersphere projection",
+        cache_dir=cache_dir,
     )
 
 
@@ -279,6 +285,7 @@ def bounds_vs_sample_size(
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Generalization bounds and test error against the training-set size (N&K Fig. 1).
 
@@ -324,6 +331,9 @@ def bounds_vs_sample_size(
         Fixes the test split; a configuration's subset and initialization come from
         ``config_seed(random_state, m, repeat)``.
     progress : bool, default=False
+    cache_dir : str, path or None, default=None
+        Folder of finished configurations, to resume an interrupted run (see
+        :func:`~sklearn_gen.experiments.run_configurations`).
 
     Returns
     -------
@@ -411,6 +421,7 @@ def bounds_vs_sample_size(
         n_jobs=n_jobs,
         progress=progress,
         description="bounds vs sample size",
+        cache_dir=cache_dir,
     )
 
 

@@ -1,0 +1,108 @@
+"""Joblib's Dask backend gives the same results as one local process."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+distributed = pytest.importorskip("distributed")
+# 300 epochs do not interpolate p=0.5 noise on 100 digits; the scores still compare
+pytestmark = pytest.mark.filterwarnings("ignore:The stopping rules were not met")
+
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from sklearn_gen import LabelNoise, NetworkClassifier  # noqa: E402
+from sklearn_gen.experiments import kernel_interpolation  # noqa: E402
+from sklearn_gen.metrics import make_scoring  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    # the tests run torch on one thread (conftest); so must the workers, bit for bit
+    import torch
+
+    client.run(torch.set_num_threads, 1)
+    assert set(client.run(torch.get_num_threads).values()) == {1}
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _digits(n: int = 200):
+    X, y = load_digits(return_X_y=True)
+    keep = np.random.RandomState(0).choice(len(y), n, replace=False)
+    return X[keep] / 16.0, y[keep]
+
+
+def _search() -> GridSearchCV:
+    network = NetworkClassifier(
+        "mlp",
+        module__hidden=(16,),
+        max_epochs=300,
+        stop_on_interpolation=True,
+        random_state=0,
+    )
+    return GridSearchCV(
+        LabelNoise(network, random_state=0),
+        {"p": [0.0, 0.5]},
+        scoring=make_scoring("accuracy", "neg_path_norm", "neg_distance_from_init"),
+        refit="accuracy",
+        return_train_score=True,
+        cv=2,
+    )
+
+
+def _scores(search: GridSearchCV) -> pd.DataFrame:
+    frame = pd.DataFrame(search.cv_results_)
+    return frame[[c for c in frame.columns if "time" not in c]]
+
+
+def test_grid_search_same_under_dask(client):
+    X, y = _digits()
+    start = time.perf_counter()
+    local = _search().set_params(n_jobs=1).fit(X, y)
+    local_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    with joblib.parallel_backend("dask"):
+        remote = _search().fit(X, y)
+    dask_seconds = time.perf_counter() - start
+    print(f"GridSearchCV: n_jobs=1 {local_seconds:.1f} s, dask (2 workers) {dask_seconds:.1f} s")
+    pd.testing.assert_frame_equal(_scores(local), _scores(remote))
+    assert remote.best_params_ == local.best_params_
+
+
+def test_experiment_same_under_dask(client, tmp_path):
+    X, y = _digits(150)
+    kwargs = dict(network=False, corruption_levels=(0.0, 1.0), random_state=0)
+    local = kernel_interpolation(X, y, n_jobs=1, **kwargs)
+    with joblib.parallel_backend("dask"):
+        remote = kernel_interpolation(X, y, cache_dir=tmp_path, **kwargs)
+    timing = [c for c in local.columns if "seconds" in c]
+    pd.testing.assert_frame_equal(local.drop(columns=timing), remote.drop(columns=timing))
+    # the workers wrote the cache; a rerun reads it back whole
+    assert len(list(tmp_path.glob("*.pkl"))) == len(local)
+    again = kernel_interpolation(X, y, cache_dir=tmp_path, **kwargs)
+    pd.testing.assert_frame_equal(again, remote)
+
+
+def test_cli_runs_on_the_scheduler(client, tmp_path):
+    from sklearn_gen.cli import main
+
+    out = tmp_path / "out"
+    arguments = ["run", "expressivity", "--quick", "--quiet", "--out", str(out)]
+    assert main([*arguments, "--scheduler", client.scheduler.address, "--n-jobs", "2"]) == 0
+    remote = pd.read_csv(out / "results.csv")
+    assert main([*arguments, "--no-resume", "--out", str(tmp_path / "local")]) == 0
+    local = pd.read_csv(tmp_path / "local" / "results.csv")
+    pd.testing.assert_frame_equal(
+        remote.drop(columns="fit_seconds"), local.drop(columns="fit_seconds")
+    )
