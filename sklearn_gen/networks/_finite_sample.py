@@ -312,7 +312,7 @@ _ATTRS_DOC = """
         ``predict`` / ``network_output`` gives there, minus the {target}).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of the features seen in ``fit``, when ``X`` has string column names.
 """
 
