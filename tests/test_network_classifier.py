@@ -263,3 +263,12 @@ def test_clone_pickle_and_grid_search(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clone(fitted).fit(X[:200], y[:200])
+
+
+def test_memory_guard_fails_before_moving_the_data(digits, monkeypatch):
+    import sklearn_gen.networks._classifier as classifier
+
+    X, _, y, _ = digits
+    monkeypatch.setattr(classifier, "available_memory", lambda device: 1000)
+    with pytest.raises(ValueError, match=r"needs .* on cpu.*device="):
+        small().fit(X, y)

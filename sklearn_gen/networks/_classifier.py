@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import Callback, EpochTimer, LRScheduler, PrintLog
 
-from sklearn_gen._device import resolve_device
+from sklearn_gen._device import available_memory, format_bytes, resolve_device
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
 from sklearn_gen.networks._callbacks import BatchAccuracy, StoppingRules
 from sklearn_gen.networks.architectures import get_architecture
@@ -367,10 +367,22 @@ class NetworkClassifier(NeuralNetClassifier):
         """Tensors on the device, images reshaped to ``input_shape`` (no copy per item)."""
         if isinstance(X, DeviceTensorDataset):
             return X
-        X_t = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(self.device_)
+        X = np.asarray(X, dtype=np.float32)
+        self._check_memory(X.nbytes + (0 if y is None else 8 * len(X)))
+        X_t = torch.as_tensor(X).to(self.device_)
         X_t = X_t.reshape(len(X_t), *self.input_shape_)
         y_t = None if y is None else torch.as_tensor(y, dtype=torch.long).to(self.device_)
         return DeviceTensorDataset(X_t, y_t)
+
+    def _check_memory(self, needed: int) -> None:
+        """Fail before allocating when the data cannot be held on the device."""
+        free = available_memory(self.device_)
+        if needed > 0.9 * free:
+            raise ValueError(
+                f"NetworkClassifier keeps the data on the device: it needs "
+                f"{format_bytes(needed)} on {self.device_}, but only {format_bytes(free)} "
+                "are free. Use device='cpu' (or another device), or fit on fewer samples."
+            )
 
     def get_iterator(self, dataset, training: bool = False) -> SliceBatches:
         """Index-slice batches; shuffled (and augmented) when training."""
