@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from sklearn_gen.experiments._uniform_convergence import loglog_slopes
 
@@ -30,6 +31,13 @@ def _check_frame(frame: pd.DataFrame, needed: Sequence[str]) -> None:
         raise ValueError(f"frame lacks the columns {missing}.")
     if frame.empty:
         raise ValueError("frame is empty.")
+
+
+def _label_sizes(ax, sizes) -> None:
+    """Log x axis labelled at the sample sizes themselves (no crowded minor labels)."""
+    ax.set_xticks([float(m) for m in sizes])
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_bounds_vs_sample_size(
@@ -84,13 +92,16 @@ def plot_bounds_vs_sample_size(
             label=f"{_LABELS.get(column, column)}\nslope {slopes[column]:+.2f}",
         )
         ax.set_xscale("log")
+        _label_sizes(ax, means.index)
         if (means > 0).all():
             ax.set_yscale("log")
         ax.set_xlabel("training set size m")
         ax.set_ylabel(_LABELS.get(column, column))
         ax.legend(fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle("Bounds grow with m while the test error falls (Nagarajan & Kolter 2019)")
+    fig.suptitle(
+        "Bounds, distance from initialization and test error vs m (Nagarajan & Kolter 2019)"
+    )
     return fig
 
 
@@ -132,6 +143,7 @@ def plot_hypersphere_projection(frame: pd.DataFrame) -> Figure:
             label=_LABELS[column],
         )
     ax.set_xscale("log")
+    _label_sizes(ax, sorted(frame["m"].unique()))
     ax.set_ylim(-0.03, 1.03)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="chance")
     ax.set_xlabel("training set size m")
