@@ -93,9 +93,9 @@ def test_grid_search_through_label_noise_and_pipeline(digits):
         cv=2,
         n_jobs=2,
     ).fit(X, y)
-    # with p = 0.5 the net fits corrupted labels, while the training-fold scorer sees the
-    # clean ones: the margin quantile is negative there and the margin bounds undefined
-    _check_results(noisy.cv_results_, rows_with_bounds=[0])
+    # on training folds the scorers use the labels the net was fitted on (y_fit_), so the
+    # margin bounds are defined at p = 0.5 too
+    _check_results(noisy.cv_results_)
     pipe = GridSearchCV(
         make_pipeline(FunctionTransformer(lambda a: 2.0 * a - 1.0), small_net()),
         {"networkclassifier__lr": [0.05, 0.1]},
@@ -173,3 +173,26 @@ def test_flatness_bad_parameters(digits, params):
         pac_bayes_flatness(
             small_net(max_epochs=1, stop_on_interpolation=False).fit(X, y), X, y, **params
         )
+
+
+def test_training_folds_are_scored_on_the_fitted_labels(digits):
+    X, y = digits
+    search = GridSearchCV(
+        LabelNoise(KernelInterpolator(gamma=0.05), random_state=0),
+        {"p": [0.0, 0.5, 1.0]},
+        scoring=make_scoring("accuracy", "accuracy_on_fitted_labels"),
+        refit=False,
+        return_train_score=True,
+        cv=3,
+    ).fit(X, y)
+    results = search.cv_results_
+    # Zhang et al.: the interpolant fits its (corrupted) training labels at every p ...
+    np.testing.assert_array_equal(results["mean_train_accuracy_on_fitted_labels"], 1.0)
+    # ... while sklearn's own train score compares with the clean labels
+    assert results["mean_train_accuracy"][2] < 0.2
+    # held-out folds are always scored on the clean labels
+    np.testing.assert_allclose(
+        results["mean_test_accuracy_on_fitted_labels"], results["mean_test_accuracy"]
+    )
+    test = results["mean_test_accuracy"]
+    assert test[0] > 0.9 and test[0] > test[1] > test[2]

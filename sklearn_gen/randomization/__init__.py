@@ -10,7 +10,7 @@ random or Gaussian pixels (:class:`PixelShuffle`, :class:`RandomPixels`,
 feeds any sklearn estimator (RandomPretraining any that trains in epochs).
 """
 
-from sklearn_gen.randomization._labels import LabelNoise, corrupt_labels
+from sklearn_gen.randomization._labels import LabelNoise, corrupt_labels, fitted_labels
 from sklearn_gen.randomization._pixels import GaussianPixels, PixelShuffle, RandomPixels
 from sklearn_gen.randomization._preprocessing import CenterCrop, PerImageWhitening
 from sklearn_gen.randomization._pretraining import RandomPretraining
@@ -24,4 +24,5 @@ __all__ = [
     "RandomPixels",
     "RandomPretraining",
     "corrupt_labels",
+    "fitted_labels",
 ]

@@ -10,6 +10,7 @@ the whole training run (they are not redrawn per epoch).
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import warnings
 from collections.abc import Callable
@@ -131,6 +132,60 @@ def corrupt_labels(
     return classes[new_index], new_index != y_index
 
 
+def fingerprint(X: Any) -> str:
+    """A digest of an array's shape, dtype and bytes (recognises the training sample).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fingerprint(np.zeros((2, 3))) == fingerprint(np.zeros((2, 3)))
+    True
+    """
+    array = np.ascontiguousarray(np.asarray(X))
+    digest = hashlib.sha256(f"{array.shape}|{array.dtype}".encode())
+    if array.dtype.hasobject:
+        digest.update(repr(array.tolist()).encode())
+    else:
+        digest.update(array.view(np.uint8).reshape(-1).data)
+    return digest.hexdigest()
+
+
+def fitted_labels(estimator: Any, X: Any, y: Any) -> Any:
+    """The labels ``estimator`` was trained on when ``X`` is its training sample, else ``y``.
+
+    A fitted :class:`LabelNoise` (also inside a ``Pipeline`` or a search's
+    ``best_estimator_``) trained on corrupted labels: on exactly the ``X`` it was fitted on,
+    the labels "of its sample" are ``y_fit_``, not the clean ``y`` that sklearn's scorers
+    pass on training folds. Everything else returns ``y`` unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.arange(20.0).reshape(10, 2); y = np.array([0, 1] * 5)
+    >>> model = LabelNoise(LogisticRegression(), p=1.0, random_state=0).fit(X, y)
+    >>> bool(np.all(fitted_labels(model, X, y) == model.y_fit_))
+    True
+    >>> fitted_labels(model, X[:4], y[:4]).tolist()  # not the training sample
+    [0, 1, 0, 1]
+    """
+    current = estimator
+    for _ in range(32):
+        if isinstance(current, LabelNoise) and hasattr(current, "fit_fingerprint_"):
+            if len(X) == len(current.y_fit_) and fingerprint(X) == current.fit_fingerprint_:
+                return current.y_fit_
+            return y
+        if hasattr(current, "best_estimator_"):
+            current = current.best_estimator_
+        elif hasattr(current, "steps") and hasattr(current, "named_steps"):
+            if len(current.steps) > 1:
+                X = current[:-1].transform(X)
+            current = current.steps[-1][1]
+        else:
+            return y
+    return y
+
+
 def _estimator_has(attr: str) -> Callable[[Any], bool]:
     """For ``available_if``: the fitted estimator has ``attr`` (the unfitted one before fit)."""
 
@@ -181,6 +236,9 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The (corrupted) labels the wrapped estimator was trained on.
     corrupted_mask_ : ndarray of bool of shape (n_samples,)
         Which training labels changed value (``y_fit_ != y``).
+    fit_fingerprint_ : str
+        A digest of the training ``X``, so that scorers can recognise the training sample
+        and score it against ``y_fit_`` (:func:`fitted_labels`).
     classes_ : ndarray of shape (n_classes,)
         The classes of the original ``y``. If the corruption happens to remove a class
         from the training labels (tiny samples only) a ``UserWarning`` is raised, and
@@ -266,6 +324,7 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.classes_ = classes
         self.y_fit_ = y_fit
         self.corrupted_mask_ = changed
+        self.fit_fingerprint_ = fingerprint(X)
         return self
 
     # ------------------------------------------------------------------ delegation
