@@ -16,7 +16,6 @@ References
 
 from __future__ import annotations
 
-import numbers
 import os
 import time
 from collections.abc import Sequence
@@ -25,11 +24,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_consistent_length
 
 from sklearn_gen.experiments._common import config_seed, run_configurations
+from sklearn_gen.experiments._validation import (
+    check_data,
+    check_int,
+    check_levels,
+    check_test_size,
+    resolve_seed,
+    seeded,
+    split,
+)
 from sklearn_gen.kernels import KernelInterpolator
 from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.randomization import LabelNoise, PerImageWhitening
@@ -92,78 +98,10 @@ def _check_preprocessings(preprocessings: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _check_levels(levels: Any, name: str) -> list[float]:
-    try:
-        values = [float(v) for v in np.atleast_1d(np.asarray(levels, dtype=float))]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.") from None
-    if not values:
-        raise ValueError(f"{name} must not be empty.")
-    bad = [v for v in values if not 0.0 <= v <= 1.0]
-    if bad:
-        raise ValueError(f"{name} must lie in [0, 1], got {bad}.")
-    return values
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _check_test_size(test_size: Any) -> float | int:
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise ValueError(f"test_size must be a number, got {test_size!r}.")
-    if isinstance(test_size, numbers.Integral):
-        if test_size < 1:
-            raise ValueError(f"test_size must be at least 1 sample, got {test_size}.")
-        return int(test_size)
-    if not 0.0 < test_size < 1.0:
-        raise ValueError(f"A fractional test_size must lie in (0, 1), got {test_size}.")
-    return float(test_size)
-
-
-def _check_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
-    check_consistent_length(X, y)
-    if len(np.unique(y)) < 2:
-        raise ValueError("y must hold at least two classes.")
-    return X, y
-
-
-def _split(X: np.ndarray, y: np.ndarray, test_size: float | int, seed: int):
-    """A stratified split when every class allows it, else a plain random split."""
-    _, counts = np.unique(y, return_counts=True)
-    stratify = y if counts.min() >= 2 else None
-    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
-
-
-def _seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
-    """A clone of ``estimator`` with ``random_state=seed`` when it takes one."""
-    estimator = clone(estimator)
-    if "random_state" in estimator.get_params(deep=False):
-        estimator.set_params(random_state=seed)
-    return estimator
-
-
 def _scale_gamma(X: np.ndarray) -> float:
     """``1 / (n_features * Var(X))``, the "scale" width of :class:`sklearn.svm.SVC`."""
     variance = float(X.var())
     return 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0 / X.shape[1]
-
-
-def _resolve_seed(random_state: Any) -> int:
-    """One int for the whole experiment (a RandomState or None is drawn from once)."""
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return config_seed(random_state, "experiment")
-    raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
 
 
 def _default_network(input_shape: tuple[int, ...] | None) -> NetworkClassifier:
@@ -195,8 +133,8 @@ def _kernel_row(
     scale_gamma: bool = False,
 ) -> dict:
     """Fit one model on one split; one row of :func:`kernel_interpolation`."""
-    X_train, X_test, y_train, y_test = _split(X, y, test_size, split_seed)
-    inner = _seeded(estimator, model_seed)
+    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
+    inner = seeded(estimator, model_seed)
     steps = [] if transformer is None else [("preprocessing", clone(transformer))]
     if scale_gamma:
         Xt = X_train if transformer is None else clone(transformer).fit_transform(X_train)
@@ -318,12 +256,12 @@ default=("none", "whitening")
     >>> bool((frame["test_error"] < 0.1).groupby(frame["p"]).all()[0.0])
     True
     """
-    X, y = _check_data(X, y)
+    X, y = check_data(X, y)
     pairs = _check_preprocessings(preprocessings)
-    levels = _check_levels(corruption_levels, "corruption_levels")
-    n_repeats = _check_positive_int(n_repeats, "n_repeats")
-    test_size = _check_test_size(test_size)
-    random_state = _resolve_seed(random_state)
+    levels = check_levels(corruption_levels, "corruption_levels")
+    n_repeats = check_int(n_repeats, "n_repeats")
+    test_size = check_test_size(test_size)
+    random_state = resolve_seed(random_state)
     scale_gamma = kernel_estimator is None
     if kernel_estimator is None:
         kernel_estimator = KernelInterpolator(kernel="rbf")

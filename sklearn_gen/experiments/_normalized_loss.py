@@ -27,13 +27,13 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import log_loss
 
 from sklearn_gen.experiments._common import config_seed, run_configurations
-from sklearn_gen.experiments._kernel import (
-    _check_data,
-    _check_positive_int,
-    _check_test_size,
-    _resolve_seed,
-    _seeded,
-    _split,
+from sklearn_gen.experiments._validation import (
+    check_data,
+    check_int,
+    check_test_size,
+    resolve_seed,
+    seeded,
+    split,
 )
 from sklearn_gen.measures._normalized_loss import normalized_loss
 from sklearn_gen.measures._norms import product_norm
@@ -122,8 +122,8 @@ def _study_row(
     pretrain_seed: int,
 ) -> dict:
     """Train one network to the target loss; one row of :func:`normalized_loss_study`."""
-    X_train, X_test, y_train, y_test = _split(X, y, test_size, split_seed)
-    net = _seeded(network, network_seed).set_params(stop_train_loss=target_train_loss)
+    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
+    net = seeded(network, network_seed).set_params(stop_train_loss=target_train_loss)
     if factor == "init_scale":
         model: Any = net.set_params(init_scale=level)
     else:
@@ -261,13 +261,13 @@ def normalized_loss_study(
     >>> sorted(linear_fit(frame))
     ['intercept', 'r2', 'slope']
     """
-    X, y = _check_data(X, y)
+    X, y = check_data(X, y)
     values = _check_factor_levels(factor, levels)
-    pretrain_epochs = _check_positive_int(pretrain_epochs, "pretrain_epochs")
+    pretrain_epochs = check_int(pretrain_epochs, "pretrain_epochs")
     target_train_loss = _check_target(target_train_loss)
-    n_repeats = _check_positive_int(n_repeats, "n_repeats")
-    test_size = _check_test_size(test_size)
-    random_state = _resolve_seed(random_state)
+    n_repeats = check_int(n_repeats, "n_repeats")
+    test_size = check_test_size(test_size)
+    random_state = resolve_seed(random_state)
     if network is None:
         network = _default_network()
     params = network.get_params(deep=False) if hasattr(network, "get_params") else {}

@@ -41,12 +41,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_consistent_length
 
 from sklearn_gen.experiments._common import config_seed, run_configurations
+from sklearn_gen.experiments._validation import (
+    check_data,
+    check_estimator,
+    check_int,
+    check_levels,
+    check_names,
+    check_test_size,
+    resolve_seed,
+    seeded,
+    split,
+)
 from sklearn_gen.networks import FiniteSampleReLU, NetworkClassifier
 from sklearn_gen.randomization import GaussianPixels, LabelNoise, PixelShuffle, RandomPixels
 
@@ -125,97 +134,9 @@ EXPRESSIVITY_COLUMNS = [
 
 
 # ---------------------------------------------------------------------------- validation
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_levels(levels: Any, name: str, *, allow_empty: bool = False) -> list[float]:
-    if isinstance(levels, str):
-        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.")
-    try:
-        values = [float(v) for v in np.atleast_1d(np.asarray(levels, dtype=float))]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.") from None
-    if not values and not allow_empty:
-        raise ValueError(f"{name} must not be empty.")
-    bad = [v for v in values if not 0.0 <= v <= 1.0]
-    if bad:
-        raise ValueError(f"{name} must lie in [0, 1], got {bad}.")
-    if len(set(values)) != len(values):
-        raise ValueError(f"{name} must be distinct, got {values}.")
-    return values
-
-
-def _check_names(names: Any, allowed: Sequence[str], what: str) -> list[str]:
-    if isinstance(names, str):
-        names = (names,)
-    try:
-        names = list(names)
-    except TypeError:
-        raise ValueError(f"{what}s must be a sequence of names, got {names!r}.") from None
-    unknown = [n for n in names if not isinstance(n, str) or n not in allowed]
-    if unknown:
-        raise ValueError(f"Unknown {what} {unknown}; use some of {list(allowed)}.")
-    if len(set(names)) != len(names):
-        raise ValueError(f"{what}s must be distinct, got {names}.")
-    return names
-
-
-def _check_test_size(test_size: Any) -> float | int:
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise ValueError(f"test_size must be a number, got {test_size!r}.")
-    if isinstance(test_size, numbers.Integral):
-        if test_size < 1:
-            raise ValueError(f"test_size must be at least 1 sample, got {test_size}.")
-        return int(test_size)
-    if not 0.0 < test_size < 1.0:
-        raise ValueError(f"A fractional test_size must lie in (0, 1), got {test_size}.")
-    return float(test_size)
-
-
-def _check_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
-    check_consistent_length(X, y)
-    if len(np.unique(y)) < 2:
-        raise ValueError("y must hold at least two classes.")
-    return X, y
-
-
-def _check_estimator(estimator: Any) -> None:
-    if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
-        raise ValueError(f"estimator must be an sklearn classifier, got {estimator!r}.")
-
-
-def _resolve_seed(random_state: Any) -> int:
-    """One int for the whole experiment (a RandomState or None is drawn from once)."""
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return config_seed(random_state, "experiment")
-    raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
 
 
 # ------------------------------------------------------------------------------ helpers
-def _split(X: np.ndarray, y: np.ndarray, test_size: float | int, seed: int):
-    """A stratified split when every class allows it, else a plain random split."""
-    _, counts = np.unique(y, return_counts=True)
-    stratify = y if counts.min() >= 2 else None
-    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
-
-
-def _seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
-    """A clone of ``estimator`` with ``random_state=seed`` when it takes one."""
-    estimator = clone(estimator)
-    if "random_state" in estimator.get_params(deep=False):
-        estimator.set_params(random_state=seed)
-    return estimator
 
 
 def _trains_in_epochs(estimator: BaseEstimator) -> bool:
@@ -271,7 +192,7 @@ def _build_condition(estimator: BaseEstimator, condition: str, p: float, seed: i
     """The model of one condition, from the public transformers and LabelNoise only."""
     net_seed = config_seed(seed, "estimator")
     data_seed = config_seed(seed, "randomization")
-    inner = _seeded(estimator, net_seed)
+    inner = seeded(estimator, net_seed)
     if condition == "true labels":
         return inner
     if condition == "random labels":
@@ -301,7 +222,7 @@ def _randomization_rows(
     seed: int,
 ) -> list[dict]:
     """Fit one condition on one split: per-epoch rows (curves) or one row (corruption)."""
-    X_train, X_test, y_train, y_test = _split(X, y, test_size, split_seed)
+    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
     model = _build_condition(estimator, condition, p, seed)
     start = time.perf_counter()
     model.fit(X_train, y_train)
@@ -478,15 +399,17 @@ def randomization_test(
     >>> bool(errors[0] < 0.2 and errors[1] > 0.7)
     True
     """
-    X, y = _check_data(X, y)
+    X, y = check_data(X, y)
     if estimator is None:
         estimator = _default_network()
-    _check_estimator(estimator)
-    conditions = _check_names(conditions, CONDITIONS, "condition")
-    levels = _check_levels(corruption_levels, "corruption_levels", allow_empty=True)
-    test_size = _check_test_size(test_size)
-    n_repeats = _check_positive_int(n_repeats, "n_repeats")
-    seed = _resolve_seed(random_state)
+    check_estimator(estimator)
+    conditions = check_names(conditions, CONDITIONS, "condition")
+    levels = check_levels(
+        corruption_levels, "corruption_levels", allow_empty=True, distinct=True
+    )
+    test_size = check_test_size(test_size)
+    n_repeats = check_int(n_repeats, "n_repeats")
+    seed = resolve_seed(random_state)
     if not _trains_in_epochs(estimator):
         conditions = []
     if not conditions and not levels:
@@ -555,8 +478,8 @@ def _ablation_row(
     split_seed: int,
     seed: int,
 ) -> dict:
-    X_train, X_test, y_train, y_test = _split(X, y, test_size, split_seed)
-    inner = _seeded(estimator, config_seed(seed, "estimator"))
+    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
+    inner = seeded(estimator, config_seed(seed, "estimator"))
     inner.set_params(**values)
     model = inner if p == 0.0 else LabelNoise(inner, p=p, random_state=config_seed(seed, "noise"))
     start = time.perf_counter()
@@ -677,12 +600,12 @@ def regularization_ablation(
     >>> frame[["weight_decay", "dropout"]].sum().tolist()
     [2, 2]
     """
-    X, y = _check_data(X, y)
-    levels = _check_levels(corruption_levels, "corruption_levels")
-    test_size = _check_test_size(test_size)
-    n_repeats = _check_positive_int(n_repeats, "n_repeats")
-    seed = _resolve_seed(random_state)
-    switches = _check_names(switches, tuple(REGULARIZATION_SWITCHES), "switch")
+    X, y = check_data(X, y)
+    levels = check_levels(corruption_levels, "corruption_levels", distinct=True)
+    test_size = check_test_size(test_size)
+    n_repeats = check_int(n_repeats, "n_repeats")
+    seed = resolve_seed(random_state)
+    switches = check_names(switches, tuple(REGULARIZATION_SWITCHES), "switch")
     if not switches:
         raise ValueError("switches must name at least one regularizer.")
     on_values = {} if on_values is None else dict(on_values)
@@ -700,7 +623,7 @@ def regularization_ablation(
         estimator = _default_network(
             image_shape, max_epochs=100, stop_on_interpolation=False, augment_padding=padding
         )
-    _check_estimator(estimator)
+    check_estimator(estimator)
     params = estimator.get_params(deep=False)
     missing = [s for s in switches if s not in params]
     if missing:
@@ -845,11 +768,11 @@ def expressivity(
         raise ValueError(f"n_values must be a sequence of integers, got {n_values!r}.") from None
     if not n_values:
         raise ValueError("n_values must not be empty.")
-    n_values = [_check_positive_int(n, "every n in n_values", 2) for n in n_values]
-    d = _check_positive_int(d, "d")
-    n_classes = _check_positive_int(n_classes, "n_classes", 2)
-    n_repeats = _check_positive_int(n_repeats, "n_repeats")
-    seed = _resolve_seed(random_state)
+    n_values = [check_int(n, "every n in n_values", 2) for n in n_values]
+    d = check_int(d, "d")
+    n_classes = check_int(n_classes, "n_classes", 2)
+    n_repeats = check_int(n_repeats, "n_repeats")
+    seed = resolve_seed(random_state)
     configurations = [
         {
             "n": n,

@@ -37,6 +37,9 @@ from sklearn_gen.datasets._hyperspheres import (
     project_to_other_sphere,
 )
 from sklearn_gen.experiments._common import config_seed, run_configurations
+from sklearn_gen.experiments._validation import (
+    check_int,
+)
 from sklearn_gen.networks._classifier import NetworkClassifier
 
 __all__ = ["bounds_vs_sample_size", "hypersphere_projection", "loglog_slopes"]
@@ -54,12 +57,6 @@ def _check_sizes(sample_sizes: Any, name: str = "sample_sizes", low: int = 2) ->
     ):
         raise ValueError(f"{name} must be a non-empty sequence of integers >= {low}, got {sizes}.")
     return [int(s) for s in sizes]
-
-
-def _check_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
 
 
 def _default_measures() -> dict[str, Measure]:
@@ -183,11 +180,11 @@ def hypersphere_projection(
     ['m', 'dim', 'width', 'repeat', 'train_error', 'test_error', 'projected_error']
     """
     sizes = _check_sizes(sample_sizes)
-    dim = _check_int(dim, "dim", 2)
+    dim = check_int(dim, "dim", 2)
     r = _check_radii(radii)
-    width = _check_int(width, "width")
-    test_size = _check_int(test_size, "test_size", 2)
-    n_repeats = _check_int(n_repeats, "n_repeats")
+    width = check_int(width, "width")
+    test_size = check_int(test_size, "test_size", 2)
+    n_repeats = check_int(n_repeats, "n_repeats")
     if margin is not None and not (isinstance(margin, numbers.Real) and margin > 0):
         raise ValueError(f"margin must be a positive number or None, got {margin!r}.")
     net_params = {
@@ -358,9 +355,9 @@ def bounds_vs_sample_size(
             f"X must be 2-D and y 1-D of the same length, got {X.shape} and {y.shape}."
         )
     sizes = _check_sizes(sample_sizes)
-    depth = _check_int(depth, "depth")
-    width = _check_int(width, "width")
-    n_repeats = _check_int(n_repeats, "n_repeats")
+    depth = check_int(depth, "depth")
+    width = check_int(width, "width")
+    n_repeats = check_int(n_repeats, "n_repeats")
     if not (isinstance(margin, numbers.Real) and margin > 0):
         raise ValueError(f"margin must be a positive number, got {margin!r}.")
     if not (isinstance(margin_fraction, numbers.Real) and 0 < margin_fraction <= 1):

@@ -1,0 +1,183 @@
+"""Argument checks, seeds and splits shared by the experiment functions."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_consistent_length
+
+from sklearn_gen.experiments._common import config_seed
+
+__all__ = [
+    "check_data",
+    "check_estimator",
+    "check_int",
+    "check_levels",
+    "check_names",
+    "check_test_size",
+    "resolve_seed",
+    "seeded",
+    "split",
+]
+
+
+def check_int(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` if it is not one ``>= minimum``.
+
+    Examples
+    --------
+    >>> check_int(3, "n_repeats")
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_levels(
+    levels: Any, name: str, *, allow_empty: bool = False, distinct: bool = False
+) -> list[float]:
+    """A sequence of probabilities in ``[0, 1]`` (e.g. corruption levels) as floats.
+
+    Examples
+    --------
+    >>> check_levels((0, 0.5, 1), "corruption_levels")
+    [0.0, 0.5, 1.0]
+    """
+    if isinstance(levels, str):
+        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.")
+    try:
+        values = [float(v) for v in np.atleast_1d(np.asarray(levels, dtype=float))]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}.") from None
+    if not values and not allow_empty:
+        raise ValueError(f"{name} must not be empty.")
+    bad = [v for v in values if not 0.0 <= v <= 1.0]
+    if bad:
+        raise ValueError(f"{name} must lie in [0, 1], got {bad}.")
+    if distinct and len(set(values)) != len(values):
+        raise ValueError(f"{name} must be distinct, got {values}.")
+    return values
+
+
+def check_names(names: Any, allowed: Sequence[str], what: str) -> list[str]:
+    """Distinct names, each one of ``allowed`` (a single string counts as one name).
+
+    Examples
+    --------
+    >>> check_names("b", ("a", "b"), "condition")
+    ['b']
+    """
+    if isinstance(names, str):
+        names = (names,)
+    try:
+        names = list(names)
+    except TypeError:
+        raise ValueError(f"{what}s must be a sequence of names, got {names!r}.") from None
+    unknown = [n for n in names if not isinstance(n, str) or n not in allowed]
+    if unknown:
+        raise ValueError(f"Unknown {what} {unknown}; use some of {list(allowed)}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what}s must be distinct, got {names}.")
+    return names
+
+
+def check_test_size(test_size: Any) -> float | int:
+    """A fraction in (0, 1) or a number of samples >= 1, as ``train_test_split`` takes.
+
+    Examples
+    --------
+    >>> check_test_size(0.25), check_test_size(100)
+    (0.25, 100)
+    """
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+        raise ValueError(f"test_size must be a number, got {test_size!r}.")
+    if isinstance(test_size, numbers.Integral):
+        if test_size < 1:
+            raise ValueError(f"test_size must be at least 1 sample, got {test_size}.")
+        return int(test_size)
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"A fractional test_size must lie in (0, 1), got {test_size}.")
+    return float(test_size)
+
+
+def check_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """2-D float X and 1-D y of the same length, with at least two classes.
+
+    Examples
+    --------
+    >>> X, y = check_data([[0.0], [1.0]], [0, 1])
+    >>> X.shape, y.tolist()
+    ((2, 1), [0, 1])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    check_consistent_length(X, y)
+    if len(np.unique(y)) < 2:
+        raise ValueError("y must hold at least two classes.")
+    return X, y
+
+
+def check_estimator(estimator: Any, name: str = "estimator") -> None:
+    """Raise unless ``estimator`` looks like an sklearn estimator (``fit``, ``get_params``).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> check_estimator(LogisticRegression())
+    """
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
+        raise ValueError(f"{name} must be an sklearn classifier, got {estimator!r}.")
+
+
+def resolve_seed(random_state: Any) -> int:
+    """One int for the whole experiment (a RandomState or None is drawn from once).
+
+    Examples
+    --------
+    >>> resolve_seed(7)
+    7
+    """
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return config_seed(random_state, "experiment")
+    raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
+
+
+def split(X: np.ndarray, y: np.ndarray, test_size: float | int, seed: int):
+    """A stratified split when every class allows it, else a plain random split.
+
+    Examples
+    --------
+    >>> X_tr, X_te, y_tr, y_te = split(np.zeros((8, 1)), np.array([0, 1] * 4), 0.5, 0)
+    >>> len(y_tr), len(y_te)
+    (4, 4)
+    """
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if counts.min() >= 2 else None
+    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+
+
+def seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
+    """A clone of ``estimator`` with ``random_state=seed`` when it takes one.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> seeded(LogisticRegression(), 3).random_state
+    3
+    """
+    estimator = clone(estimator)
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=seed)
+    return estimator
