@@ -14,8 +14,26 @@ class FlatImageTransformer(TransformerMixin, BaseEstimator):
 
     ``X`` is validated with sklearn's ``validate_data`` (2-D, float32 or float64 kept,
     other numbers cast to float64, no NaN or infinity, no sparse matrix); at ``transform``
-    the number of features must be the one seen in ``fit``.
+    the number of features must be the one seen in ``fit``. The default ``fit`` only
+    validates ``X`` and records its width (the stateless transformers use it as is).
     """
+
+    def fit(self, X: Any, y: Any = None) -> FlatImageTransformer:
+        """Record the number of features (nothing is learned).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Flat images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._validate(X, reset=True)
+        return self
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])

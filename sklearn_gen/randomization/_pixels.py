@@ -180,23 +180,6 @@ class RandomPixels(OneToOneFeatureMixin, FlatImageTransformer):
     def __init__(self, random_state: int | np.random.RandomState | None = None) -> None:
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None) -> RandomPixels:
-        """Record the number of features (nothing is learned).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Flat images.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : RandomPixels
-        """
-        self._validate(X, reset=True)
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
         """Permute the features of each sample with its own random permutation.
 

@@ -183,23 +183,6 @@ class PerImageWhitening(OneToOneFeatureMixin, FlatImageTransformer):
     (0.0, 1.0)
     """
 
-    def fit(self, X: Any, y: Any = None) -> PerImageWhitening:
-        """Record the number of features (nothing is learned).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Flat images.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : PerImageWhitening
-        """
-        self._validate(X, reset=True)
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
         """Standardize each sample.
 
