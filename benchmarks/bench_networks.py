@@ -65,7 +65,8 @@ def network_classifier(X, y, epochs, batch_size, lr) -> float:
     return time.perf_counter() - start
 
 
-def skorch_default(X, y, epochs, batch_size, lr) -> float:
+def _skorch(X, y, epochs, batch_size, lr, **overrides) -> float:
+    """skorch's NeuralNetClassifier on the same MLP, its Dataset/DataLoader path."""
     torch.manual_seed(0)
     start = time.perf_counter()
     NeuralNetClassifier(
@@ -77,30 +78,21 @@ def skorch_default(X, y, epochs, batch_size, lr) -> float:
         lr=lr,
         max_epochs=epochs,
         batch_size=batch_size,
-        train_split=None,
         iterator_train__shuffle=True,
         verbose=0,
+        **overrides,
     ).fit(X.astype(np.float32), y.astype(np.int64))
     return time.perf_counter() - start
+
+
+def skorch_default(X, y, epochs, batch_size, lr) -> float:
+    """The named baseline: skorch's data path doing the same work (no internal split)."""
+    return _skorch(X, y, epochs, batch_size, lr, train_split=None)
 
 
 def skorch_as_shipped(X, y, epochs, batch_size, lr) -> float:
     """skorch's defaults left as they are: ValidSplit(5) and validation scoring each epoch."""
-    torch.manual_seed(0)
-    start = time.perf_counter()
-    NeuralNetClassifier(
-        MLP,
-        module__input_shape=X.shape[1],
-        module__n_classes=10,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer__momentum=0.9,
-        lr=lr,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        iterator_train__shuffle=True,
-        verbose=0,
-    ).fit(X.astype(np.float32), y.astype(np.int64))
-    return time.perf_counter() - start
+    return _skorch(X, y, epochs, batch_size, lr)
 
 
 def inception_images_per_second(device: str, n: int, batch_size: int) -> float:
@@ -155,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         "skorch default": skorch_default,
         "skorch as shipped": skorch_as_shipped,
     }
+    for trainer in trainers.values():  # one untimed epoch each: one-time library start-up
+        trainer(X, y, 1, args.batch_size, args.lr)
     best = dict.fromkeys(trainers, np.inf)
     for _ in range(args.repeats):
         for name, trainer in trainers.items():
