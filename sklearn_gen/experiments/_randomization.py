@@ -404,9 +404,7 @@ def randomization_test(
         estimator = _default_network()
     check_estimator(estimator)
     conditions = check_names(conditions, CONDITIONS, "condition")
-    levels = check_levels(
-        corruption_levels, "corruption_levels", allow_empty=True, distinct=True
-    )
+    levels = check_levels(corruption_levels, "corruption_levels", allow_empty=True, distinct=True)
     test_size = check_test_size(test_size)
     n_repeats = check_int(n_repeats, "n_repeats")
     seed = resolve_seed(random_state)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sklearn_gen.measures._layers import _compose
+from sklearn_gen._wrappers import find_inner
 from sklearn_gen.measures._margins import _check_q, _check_xy, _margins_from_scores, _quantile
 
 __all__ = ["kernel_margin_bound", "rkhs_norm"]
@@ -39,21 +39,11 @@ def _unwrap_kernel(estimator: Any, measure: str, *, strict: bool = True) -> tupl
     Returns None (or raises a TypeError naming ``measure`` when ``strict``) when no fitted
     kernel interpolator (an estimator with ``rkhs_norm_``) is found.
     """
-    transform = None
-    current = estimator
-    for _ in range(32):
-        if hasattr(current, "rkhs_norm_") and hasattr(current, "dual_coef_"):
-            return current, transform
-        if hasattr(current, "best_estimator_"):
-            current = current.best_estimator_
-        elif hasattr(current, "steps") and hasattr(current, "named_steps"):
-            if len(current.steps) > 1:
-                transform = _compose(transform, current[:-1].transform)
-            current = current.steps[-1][1]
-        elif hasattr(current, "estimator_"):
-            current = current.estimator_
-        else:
-            break
+    found, transform = find_inner(
+        estimator, lambda obj: hasattr(obj, "rkhs_norm_") and hasattr(obj, "dual_coef_")
+    )
+    if found is not None:
+        return found, transform
     if not strict:
         return None
     raise TypeError(

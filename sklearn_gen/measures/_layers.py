@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sklearn_gen._wrappers import find_inner
 from sklearn_gen.networks.architectures import is_chain
 
 __all__ = ["Layer", "LayersView", "fold_batch_norm", "layers_view", "unwrap_network"]
@@ -309,35 +310,16 @@ def unwrap_network(estimator: Any) -> tuple[Any, Any]:
     >>> unwrap_network(net) == (net, None)
     True
     """
-    transform = None
-    current = estimator
-    for _ in range(32):
-        if isinstance(current, nn.Module):
-            return current, transform
-        if hasattr(current, "module_"):
-            return current, transform
-        if hasattr(current, "best_estimator_"):
-            current = current.best_estimator_
-        elif hasattr(current, "steps") and hasattr(current, "named_steps"):
-            head = current[:-1] if len(current.steps) > 1 else None
-            if head is not None:
-                transform = _compose(transform, head.transform)
-            current = current.steps[-1][1]
-        elif hasattr(current, "estimator_"):
-            current = current.estimator_
-        else:
-            break
+    found, transform = find_inner(
+        estimator, lambda obj: isinstance(obj, nn.Module) or hasattr(obj, "module_")
+    )
+    if found is not None:
+        return found, transform
     raise TypeError(
         "measures need a fitted network: a NetworkClassifier (or skorch net), a Pipeline "
         "ending in one, a LabelNoise/RandomPretraining/GridSearchCV around one, or a "
         f"torch.nn.Module; got {type(estimator).__name__}. Was it fitted?"
     )
-
-
-def _compose(first, second):
-    if first is None:
-        return second
-    return lambda X: second(first(X))
 
 
 def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> LayersView:

@@ -23,6 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from sklearn_gen._wrappers import find_inner
 from sklearn_gen.randomization._validation import check_probability
 
 #: Mixed into integer seeds, so that the label-corruption stream differs from the stream
@@ -169,20 +170,14 @@ def fitted_labels(estimator: Any, X: Any, y: Any) -> Any:
     >>> fitted_labels(model, X[:4], y[:4]).tolist()  # not the training sample
     [0, 1, 0, 1]
     """
-    current = estimator
-    for _ in range(32):
-        if isinstance(current, LabelNoise) and hasattr(current, "fit_fingerprint_"):
-            if len(X) == len(current.y_fit_) and fingerprint(X) == current.fit_fingerprint_:
-                return current.y_fit_
-            return y
-        if hasattr(current, "best_estimator_"):
-            current = current.best_estimator_
-        elif hasattr(current, "steps") and hasattr(current, "named_steps"):
-            if len(current.steps) > 1:
-                X = current[:-1].transform(X)
-            current = current.steps[-1][1]
-        else:
-            return y
+    model, transform = find_inner(
+        estimator, lambda obj: isinstance(obj, LabelNoise) and hasattr(obj, "fit_fingerprint_")
+    )
+    if model is None:
+        return y
+    Xt = X if transform is None else transform(X)
+    if len(Xt) == len(model.y_fit_) and fingerprint(Xt) == model.fit_fingerprint_:
+        return model.y_fit_
     return y
 
 
