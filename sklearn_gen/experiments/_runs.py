@@ -73,6 +73,17 @@ class Run:
     verdicts: Callable[[pd.DataFrame], list[Verdict]] = field(default=lambda frame: [])
 
 
+def _figure(stem: str, plot: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
+    """``figures(frame) -> {stem: sklearn_gen.plotting.<plot>(frame)}`` (imported lazily)."""
+
+    def figures(frame: pd.DataFrame) -> dict[str, Any]:
+        from sklearn_gen import plotting
+
+        return {stem: getattr(plotting, plot)(frame)}
+
+    return figures
+
+
 def _network(data: Dataset, settings: Settings, **params: Any):
     from sklearn_gen import NetworkClassifier
 
@@ -115,12 +126,6 @@ def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
         progress=settings.progress,
         cache_dir=settings.cache_dir,
     )
-
-
-def _randomization_figures(frame: pd.DataFrame) -> dict[str, Any]:
-    from sklearn_gen.plotting._randomization import plot_randomization_test
-
-    return {"randomization": plot_randomization_test(frame)}
 
 
 def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
@@ -175,12 +180,6 @@ def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
-def _ablation_figures(frame: pd.DataFrame) -> dict[str, Any]:
-    from sklearn_gen.plotting._randomization import plot_regularization_ablation
-
-    return {"regularization_ablation": plot_regularization_ablation(frame)}
-
-
 def _ablation_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     clean = frame[frame["p"] == 0.0]
     noisy = frame[frame["p"] == 1.0]
@@ -214,12 +213,6 @@ def _expressivity(data: Dataset, settings: Settings) -> pd.DataFrame:
         progress=settings.progress,
         cache_dir=settings.cache_dir,
     )
-
-
-def _expressivity_figures(frame: pd.DataFrame) -> dict[str, Any]:
-    from sklearn_gen.plotting._randomization import plot_expressivity
-
-    return {"expressivity": plot_expressivity(frame)}
 
 
 def _expressivity_verdicts(frame: pd.DataFrame) -> list[Verdict]:
@@ -256,12 +249,6 @@ def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
         progress=settings.progress,
         cache_dir=settings.cache_dir,
     )
-
-
-def _kernel_figures(frame: pd.DataFrame) -> dict[str, Any]:
-    from sklearn_gen.plotting._kernel_normalized import plot_kernel_interpolation
-
-    return {"kernel_interpolation": plot_kernel_interpolation(frame)}
 
 
 def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
@@ -313,12 +300,6 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
-def _normalized_figures(frame: pd.DataFrame) -> dict[str, Any]:
-    from sklearn_gen.plotting._kernel_normalized import plot_normalized_loss_study
-
-    return {"normalized_loss": plot_normalized_loss_study(frame)}
-
-
 def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     from sklearn_gen.experiments._normalized_loss import linear_fit
 
@@ -367,12 +348,6 @@ def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
-def _bounds_figures(frame: pd.DataFrame) -> dict[str, Any]:
-    from sklearn_gen.plotting._uniform_convergence import plot_bounds_vs_sample_size
-
-    return {"bounds_vs_sample_size": plot_bounds_vs_sample_size(frame)}
-
-
 def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     from sklearn_gen.experiments._uniform_convergence import loglog_slopes
 
@@ -410,12 +385,6 @@ def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
-def _hypersphere_figures(frame: pd.DataFrame) -> dict[str, Any]:
-    from sklearn_gen.plotting._uniform_convergence import plot_hypersphere_projection
-
-    return {"hypersphere_projection": plot_hypersphere_projection(frame)}
-
-
 def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     last = frame[frame["m"] == frame["m"].max()].mean(numeric_only=True)
     return [
@@ -439,7 +408,7 @@ RUNS: dict[str, Run] = {
             "digits",
             ("digits", "mnist"),
             _randomization,
-            _randomization_figures,
+            _figure("randomization", "plot_randomization_test"),
             _randomization_verdicts,
         ),
         Run(
@@ -449,7 +418,7 @@ RUNS: dict[str, Run] = {
             "digits",
             ("digits", "mnist"),
             _ablation,
-            _ablation_figures,
+            _figure("regularization_ablation", "plot_regularization_ablation"),
             _ablation_verdicts,
         ),
         Run(
@@ -459,7 +428,7 @@ RUNS: dict[str, Run] = {
             "digits",
             ("digits", "mnist"),
             _kernel,
-            _kernel_figures,
+            _figure("kernel_interpolation", "plot_kernel_interpolation"),
             _kernel_verdicts,
         ),
         Run(
@@ -469,7 +438,7 @@ RUNS: dict[str, Run] = {
             "digits",
             ("digits", "mnist"),
             _normalized,
-            _normalized_figures,
+            _figure("normalized_loss", "plot_normalized_loss_study"),
             _normalized_verdicts,
         ),
         Run(
@@ -479,7 +448,7 @@ RUNS: dict[str, Run] = {
             "digits",
             ("digits", "mnist"),
             _bounds,
-            _bounds_figures,
+            _figure("bounds_vs_sample_size", "plot_bounds_vs_sample_size"),
             _bounds_verdicts,
         ),
         Run(
@@ -489,7 +458,7 @@ RUNS: dict[str, Run] = {
             "hyperspheres",
             ("hyperspheres",),
             _hyperspheres,
-            _hypersphere_figures,
+            _figure("hypersphere_projection", "plot_hypersphere_projection"),
             _hypersphere_verdicts,
         ),
         Run(
@@ -499,7 +468,7 @@ RUNS: dict[str, Run] = {
             "digits",
             ("digits", "mnist", "hyperspheres"),
             _expressivity,
-            _expressivity_figures,
+            _figure("expressivity", "plot_expressivity"),
             _expressivity_verdicts,
         ),
     )
