@@ -106,3 +106,49 @@ def test_cli_runs_on_the_scheduler(client, tmp_path):
     pd.testing.assert_frame_equal(
         remote.drop(columns="fit_seconds"), local.drop(columns="fit_seconds")
     )
+
+
+def test_one_worker_per_gpu_layout():
+    """The one-worker-per-GPU cluster: each worker sees only its own device.
+
+    On this CPU machine the two "GPUs" are ids that CUDA cannot find, so each worker sees
+    zero GPUs and ``device="auto"`` falls back to the CPU; on a GPU machine the same code
+    gives each worker exactly one GPU, which ``device="auto"`` picks.
+    """
+    import torch
+
+    from sklearn_gen.scaling import gpu_worker_cluster, worker_device
+
+    with gpu_worker_cluster(devices=[0, 1]) as cluster, distributed.Client(cluster) as c:
+        seen = c.run(worker_device)
+        c.run(torch.set_num_threads, 1)
+        assert sorted(seen) == sorted(c.scheduler_info()["workers"])
+        by_name = {
+            info["name"]: seen[address] for address, info in c.scheduler_info()["workers"].items()
+        }
+        assert sorted(by_name) == ["gpu-0", "gpu-1"]
+        for name, device in by_name.items():
+            assert device["cuda_visible_devices"] == name.removeprefix("gpu-")
+            assert device["cuda_device_count"] <= 1
+            expected = "cuda" if device["cuda_device_count"] == 1 else "cpu"
+            assert device["auto_device"].startswith(expected)
+        X, y = _digits(100)
+        local = _search().set_params(n_jobs=1).fit(X, y)
+        with joblib.parallel_backend("dask"):
+            remote = _search().fit(X, y)
+    pd.testing.assert_frame_equal(_scores(local), _scores(remote))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"devices": []}, "devices is empty"),
+        ({"devices": [0, 0]}, "distinct"),
+        ({"devices": [0], "threads_per_worker": 0}, "threads_per_worker"),
+    ],
+)
+def test_gpu_worker_cluster_rejects_bad_layouts(kwargs, match):
+    from sklearn_gen.scaling import gpu_worker_cluster
+
+    with pytest.raises(ValueError, match=match):
+        gpu_worker_cluster(**kwargs)

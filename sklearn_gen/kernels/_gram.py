@@ -22,6 +22,9 @@ from sklearn_gen.kernels._kernel_functions import Kernel, Rows
 
 Panel = tuple[int, int, torch.Tensor]
 
+_WORKSPACE_BYTES = 16 * 2**20
+"""Largest workspace :func:`lower_panels` converts a panel into (fits a typical L3)."""
+
 
 def row_blocks(n: int, block_size: int) -> list[tuple[int, int]]:
     """``[(start, stop), ...]`` covering ``range(n)`` in chunks of ``block_size``.
@@ -68,10 +71,18 @@ def lower_panels(
 
     ``buffer``'s strict lower triangle holds ``K``; its diagonal and upper triangle may
     hold anything (a Cholesky factor); ``diagonal`` holds ``diag(K)``. Each panel is a
-    fresh copy whose diagonal tile is rebuilt symmetric.
+    copy whose diagonal tile is rebuilt symmetric, written into one workspace that is
+    reused for the next panel (so a panel is valid until the next one is drawn). Panels
+    are at most ``block_size`` rows high, and lower still when that keeps the workspace
+    within ``_WORKSPACE_BYTES`` (it then stays in the CPU's last-level cache while the
+    panel is read twice, as ``K_ij`` and ``K_ij^T``).
     """
-    for i0, i1 in row_blocks(buffer.shape[0], block_size):
-        panel = torch.empty((i1 - i0, i1), dtype=dtype, device=buffer.device)
+    n = buffer.shape[0]
+    itemsize = torch.finfo(dtype).bits // 8
+    height = max(1, min(block_size, _WORKSPACE_BYTES // max(1, n * itemsize)))
+    workspace = torch.empty((min(height, n), n), dtype=dtype, device=buffer.device)
+    for i0, i1 in row_blocks(n, height):
+        panel = workspace[: i1 - i0, :i1]
         panel.copy_(buffer[i0:i1, :i1])
         tile = panel[:, i0:i1]
         tile.copy_(tile.tril(-1) + tile.tril(-1).T)
@@ -95,10 +106,16 @@ def symmetric_matmul(panels: Iterable[Panel], v: torch.Tensor) -> torch.Tensor:
 
 
 def symmetrize_lower(buffer: torch.Tensor, block_size: int) -> None:
-    """Rebuild the full symmetric ``K`` in ``buffer`` from its lower triangle and diagonal."""
-    diagonal = buffer.diagonal().clone()
-    for i0, i1, panel in lower_panels(buffer, diagonal, block_size, buffer.dtype):
-        buffer[:i1, i0:i1] = panel.T
+    """Rebuild the full symmetric ``K`` in ``buffer`` from its lower triangle and diagonal.
+
+    Each strip above the diagonal is one transposed copy of the panel left of the
+    diagonal, straight from buffer to buffer (no intermediate panel).
+    """
+    for i0, i1 in row_blocks(buffer.shape[0], block_size):
+        tile = buffer[i0:i1, i0:i1]
+        tile.copy_(tile.tril() + tile.tril(-1).T)
+        if i0 > 0:
+            buffer[:i0, i0:i1].copy_(buffer[i0:i1, :i0].T)
 
 
 def cross_matmul(

@@ -31,16 +31,27 @@ class Rows:
         ``(n, d)`` rows (centred for stationary kernels).
     sq : torch.Tensor or None
         Squared row norms ``(n,)`` for the rbf kernel, else None.
+    augmented : torch.Tensor or None
+        For the rbf kernel, ``[x, 1, sq]`` as one ``(n, d + 2)`` matrix (``x`` and ``sq``
+        are views into it), so that one matrix product gives ``-gamma ||a - b||^2``.
     """
 
     x: torch.Tensor
     sq: torch.Tensor | None = None
+    augmented: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
     def __getitem__(self, index: slice | torch.Tensor) -> Rows:
+        if self.augmented is not None:
+            return _augmented_rows(self.augmented[index])
         return Rows(self.x[index], None if self.sq is None else self.sq[index])
+
+
+def _augmented_rows(augmented: torch.Tensor) -> Rows:
+    d = augmented.shape[1] - 2
+    return Rows(augmented[:, :d], augmented[:, d + 1], augmented)
 
 
 @dataclass
@@ -93,18 +104,26 @@ class Kernel:
         """Centre ``x`` (stationary kernels) and precompute squared norms (rbf)."""
         if self.stationary and self.center is not None:
             x = x - self.center
-        sq = (x * x).sum(dim=1) if self.name == "rbf" else None
-        return Rows(x, sq)
+        if self.name != "rbf":
+            return Rows(x)
+        augmented = torch.empty((x.shape[0], x.shape[1] + 2), dtype=x.dtype, device=x.device)
+        augmented[:, : x.shape[1]] = x
+        augmented[:, -2] = 1.0
+        augmented[:, -1] = (x * x).sum(dim=1)
+        return _augmented_rows(augmented)
 
     def block(self, a: Rows, b: Rows, out: torch.Tensor | None = None) -> torch.Tensor:
         """Evaluate ``K(a, b)``, writing into ``out`` (a ``(len(a), len(b))`` view) if given."""
         name = self.name
-        if name in ("rbf", "linear", "polynomial"):
+        if name == "rbf":
+            # [2g a, -g |a|^2, -g] . [b, 1, |b|^2] = -g |a - b|^2: one product, then exp
+            left = self._rbf_left(a)
+            right = b.augmented if b.augmented is not None else self._rbf_right(b)
+            out = torch.mm(left, right.T, out=out) if out is not None else left @ right.T
+            return out.clamp_(max=0.0).exp_()
+        if name in ("linear", "polynomial"):
             out = torch.mm(a.x, b.x.T, out=out) if out is not None else torch.mm(a.x, b.x.T)
-            if name == "rbf":
-                out.mul_(-2.0).add_(a.sq[:, None]).add_(b.sq[None, :]).clamp_(min=0.0)
-                out.mul_(-self.gamma).exp_()
-            elif name == "polynomial":
+            if name == "polynomial":
                 out.mul_(self.gamma).add_(self.coef0).pow_(self.degree)
             return out
         if name == "laplacian":
@@ -116,6 +135,20 @@ class Kernel:
         if out is None:
             return res
         return out.copy_(res)
+
+    def _rbf_left(self, a: Rows) -> torch.Tensor:
+        left = torch.empty((len(a), a.x.shape[1] + 2), dtype=a.x.dtype, device=a.x.device)
+        torch.mul(a.x, 2.0 * self.gamma, out=left[:, :-2])
+        torch.mul(self._squared_norms(a), -self.gamma, out=left[:, -2])
+        left[:, -1] = -self.gamma
+        return left
+
+    def _rbf_right(self, b: Rows) -> torch.Tensor:
+        return torch.cat([b.x, torch.ones_like(b.x[:, :1]), self._squared_norms(b)[:, None]], 1)
+
+    @staticmethod
+    def _squared_norms(rows: Rows) -> torch.Tensor:
+        return rows.sq if rows.sq is not None else (rows.x * rows.x).sum(dim=1)
 
     def diagonal_value(self) -> float | None:
         """The constant ``k(x, x)`` of a stationary kernel (1.0), else None."""
