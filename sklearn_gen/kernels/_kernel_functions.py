@@ -102,14 +102,16 @@ class Kernel:
 
     def prepare(self, x: torch.Tensor) -> Rows:
         """Centre ``x`` (stationary kernels) and precompute squared norms (rbf)."""
-        if self.stationary and self.center is not None:
-            x = x - self.center
         if self.name != "rbf":
-            return Rows(x)
+            return Rows(x - self.center if self.stationary and self.center is not None else x)
         augmented = torch.empty((x.shape[0], x.shape[1] + 2), dtype=x.dtype, device=x.device)
-        augmented[:, : x.shape[1]] = x
+        rows = augmented[:, :-2]
+        if self.center is not None:
+            torch.sub(x, self.center, out=rows)
+        else:
+            rows.copy_(x)
         augmented[:, -2] = 1.0
-        augmented[:, -1] = (x * x).sum(dim=1)
+        torch.linalg.vector_norm(rows, dim=1, out=augmented[:, -1]).square_()
         return _augmented_rows(augmented)
 
     def block(self, a: Rows, b: Rows, out: torch.Tensor | None = None) -> torch.Tensor:
