@@ -148,10 +148,11 @@ def test_bounds_vs_sample_size_digits(digits, tmp_path):
     slopes = loglog_slopes(frame)
     assert slopes["test_error"] < 0  # the test error falls with m ...
     assert slopes["distance_from_init"] > 0  # ... while the distance from init grows
-    # On digits (m <= 1200) the bounds are roughly flat in m (slopes about +0.03..+0.05,
-    # not monotone), not clearly growing as in N&K's MNIST runs: the growth of the norms
-    # only just offsets the 1/sqrt(m) factor. Assert only that they do not fall the way a
-    # useful bound (or the test error) does.
+    # On digits (m <= 1200) the bounds are not clearly growing as in N&K's MNIST runs
+    # (slopes +0.10 / +0.08 there): here, with one torch thread, this seed gives about
+    # +0.10 / +0.08 but not monotone, and seeds 0-5 range from -0.38 to +0.13 (the growth
+    # of the norms only just offsets the 1/sqrt(m) factor). Assert only that they do not
+    # fall the way a useful bound (or the test error, slope about -0.8) does.
     assert slopes["spectral_bound"] > -0.2 and slopes["pac_bayes_bound"] > -0.2
     fig = plot_bounds_vs_sample_size(frame)
     assert isinstance(fig, Figure) and len(fig.axes) == 4
