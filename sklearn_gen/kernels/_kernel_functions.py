@@ -119,8 +119,8 @@ class Kernel:
         name = self.name
         if name == "rbf":
             # [2g a, -g |a|^2, -g] . [b, 1, |b|^2] = -g |a - b|^2: one product, then exp
-            left = self._rbf_left(a)
-            right = b.augmented if b.augmented is not None else self._rbf_right(b)
+            # (rbf rows always come from prepare, which builds the augmented matrix)
+            left, right = self._rbf_left(a), b.augmented
             out = torch.mm(left, right.T, out=out) if out is not None else left @ right.T
             return out.clamp_(max=0.0).exp_()
         if name in ("linear", "polynomial"):
@@ -141,16 +141,9 @@ class Kernel:
     def _rbf_left(self, a: Rows) -> torch.Tensor:
         left = torch.empty((len(a), a.x.shape[1] + 2), dtype=a.x.dtype, device=a.x.device)
         torch.mul(a.x, 2.0 * self.gamma, out=left[:, :-2])
-        torch.mul(self._squared_norms(a), -self.gamma, out=left[:, -2])
+        torch.mul(a.sq, -self.gamma, out=left[:, -2])
         left[:, -1] = -self.gamma
         return left
-
-    def _rbf_right(self, b: Rows) -> torch.Tensor:
-        return torch.cat([b.x, torch.ones_like(b.x[:, :1]), self._squared_norms(b)[:, None]], 1)
-
-    @staticmethod
-    def _squared_norms(rows: Rows) -> torch.Tensor:
-        return rows.sq if rows.sq is not None else (rows.x * rows.x).sum(dim=1)
 
     def diagonal_value(self) -> float | None:
         """The constant ``k(x, x)`` of a stationary kernel (1.0), else None."""
