@@ -136,7 +136,23 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         default=None,
-        help="digits | mnist:PATH | hyperspheres (default: the experiment's own)",
+        help=(
+            "digits | mnist[:PATH] | fashion-mnist[:PATH] | cifar10[:PATH] | cifar100:PATH | "
+            "cifar100-coarse:PATH | hyperspheres (default: the experiment's own); without "
+            "PATH the OpenML copy is fetched into scikit-learn's data home"
+        ),
+    )
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="training rows to draw (seeded; from the official training set when the data has one)",
+    )
+    parser.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="test rows to draw (seeded; from the official test set when the data has one)",
     )
     parser.add_argument("--quick", action="store_true", help="small settings (a minute or so)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
@@ -180,25 +196,28 @@ def _run_experiment(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sklearn_gen._device import resolve_device
-    from sklearn_gen.datasets._registry import load_dataset
+    from sklearn_gen.datasets._registry import DATA_NAMES, load_dataset
     from sklearn_gen.experiments._report import write_report
     from sklearn_gen.experiments._runs import RUNS, Settings
 
     run = RUNS.get(args.experiment)
     if run is None:
         return _fail(f"unknown experiment {args.experiment!r}; choose one of: {', '.join(RUNS)}.")
+    if args.n_jobs is not None and args.n_jobs == 0:
+        return _fail("--n-jobs must not be 0.")
+    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
+        if value is not None and value < 1:
+            return _fail(f"{flag} must be a positive number of rows, got {value}.")
     try:
         resolve_device(args.device)
         spec = args.data or run.default_data
-        data = load_dataset(spec, random_state=args.seed)
-        if spec.partition(":")[0] not in run.data_kinds:
+        if spec.partition(":")[0] in DATA_NAMES and spec.partition(":")[0] not in run.data_kinds:
             return _fail(
                 f"{run.name} does not run on {spec!r}; it takes: {', '.join(run.data_kinds)}."
             )
+        data = load_dataset(spec, random_state=args.seed)
     except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
         return _fail(str(exc))
-    if args.n_jobs is not None and args.n_jobs == 0:
-        return _fail("--n-jobs must not be 0.")
     out = Path(args.out) if args.out else Path("results") / run.name
     settings = Settings(
         quick=args.quick,
@@ -207,6 +226,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
         cache_dir=None if args.no_resume else str(out / ".cache"),
+        n_train=args.n_train,
+        n_test=args.n_test,
     )
     if args.scheduler is None:
         frame = run.compute(data, settings)

@@ -13,13 +13,27 @@ import math
 import os
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from sklearn.utils import Bunch
 
+from sklearn_gen.datasets._common import check_pixel_options, official_split_bunch
+
 _PREFIXES = {"train": "train", "test": "t10k"}
-_DTYPES = ("float32", "float64")
+_KINDS = ("test", "train", "all")
+_FASHION_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 _UBYTE = 0x08
 _CHUNK = 1 << 24  # bytes read at a time
 
@@ -145,6 +159,88 @@ def _truncated(n_bytes: int, shape: tuple[int, ...], n_present: int) -> str:
     )
 
 
+def has_idx_split(path: str | os.PathLike[str], kind: str) -> bool:
+    """Whether the folder ``path`` holds both IDX files of the ``kind`` split.
+
+    Examples
+    --------
+    >>> has_idx_split("/nonexistent", "train")
+    False
+    """
+    folder = Path(path)
+    return all(
+        _find_file(folder, _candidate_names(kind, what)) is not None
+        for what in ("images", "labels")
+    )
+
+
+def _read_split(folder: Path, kind: str, title: str) -> tuple[np.ndarray, np.ndarray]:
+    """Raw ``uint8`` images ``(n, H, W)`` and labels ``(n,)`` of one split."""
+    image_names = _candidate_names(kind, "images")
+    label_names = _candidate_names(kind, "labels")
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{title} folder {str(folder)!r} does not exist or is not a directory; it should "
+            f"hold the {kind} files, one of {image_names} and one of {label_names}."
+        )
+    image_file = _find_file(folder, image_names)
+    label_file = _find_file(folder, label_names)
+    missing = []
+    if image_file is None:
+        missing.append(f"images (looked for {', '.join(image_names)})")
+    if label_file is None:
+        missing.append(f"labels (looked for {', '.join(label_names)})")
+    if missing:
+        raise FileNotFoundError(
+            f"{title} {kind} files not found in {str(folder)!r}: " + "; ".join(missing) + "."
+        )
+    assert image_file is not None and label_file is not None
+    labels = _read_idx(label_file, _LABEL_NDIM)
+    if labels.size and labels.max() > 9:
+        raise ValueError(
+            f"IDX file {str(label_file)!r} holds label {int(labels.max())}, outside the 10 "
+            "classes 0..9."
+        )
+    images = _read_idx(image_file, _IMAGE_NDIM, n_items=labels.shape[0], paired_with=label_file)
+    return images, labels
+
+
+def _load_idx_dataset(
+    path: str | os.PathLike[str],
+    kind: str,
+    scale: bool,
+    dtype: str,
+    return_X_y: bool,
+    title: str,
+    target_names: Any,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be 'train', 'test' or 'all', got {kind!r}.")
+    np_dtype = check_pixel_options(scale, dtype)
+    folder = Path(path)
+    kinds = ("train", "test") if kind == "all" else (kind,)
+    parts = [_read_split(folder, k, title) for k in kinds]
+    images = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    n_samples, height, width = images.shape
+    flat = images.reshape(n_samples, height * width)
+    if scale:
+        X = flat.astype(np_dtype)
+        X /= 255
+    else:
+        X = flat  # a fresh, writeable array either way
+    y = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    if return_X_y:
+        return X, y
+    is_test = np.zeros(n_samples, dtype=bool)
+    if kind != "train":
+        is_test[n_samples - len(parts[-1][1]) :] = True
+    bunch = official_split_bunch(
+        X, y, is_test, (1, height, width), target_names, f"{title} read from {str(folder)!r}"
+    )
+    bunch.images = X.reshape(n_samples, height, width)
+    return bunch
+
+
 def load_mnist(
     path: str | os.PathLike[str],
     kind: str = "test",
@@ -157,16 +253,18 @@ def load_mnist(
 
     The folder must hold the standard file names: ``t10k-images-idx3-ubyte`` and
     ``t10k-labels-idx1-ubyte`` for ``kind="test"``, ``train-images-idx3-ubyte`` and
-    ``train-labels-idx1-ubyte`` for ``kind="train"``. Each file may also be gzip-compressed
-    with a ``.gz`` suffix (an uncompressed file is preferred when both exist), and the
-    dotted spelling used by some mirrors (``t10k-images.idx3-ubyte``) is accepted too.
+    ``train-labels-idx1-ubyte`` for ``kind="train"``, all four for ``kind="all"``. Each
+    file may also be gzip-compressed with a ``.gz`` suffix (an uncompressed file is
+    preferred when both exist), and the dotted spelling used by some mirrors
+    (``t10k-images.idx3-ubyte``) is accepted too.
 
     Parameters
     ----------
     path : str or os.PathLike
         Folder holding the IDX files.
-    kind : {"test", "train"}, default="test"
-        Which split to read: the 10,000 test images or the 60,000 training images.
+    kind : {"test", "train", "all"}, default="test"
+        Which split to read: the 10,000 test images, the 60,000 training images, or both
+        (training images first) with the official split in ``is_test``.
     scale : bool, default=True
         If True, return pixels divided by 255, in ``[0, 1]``, as ``dtype``. If False,
         return the raw ``uint8`` pixels and ignore ``dtype``.
@@ -178,7 +276,8 @@ def load_mnist(
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        With fields ``data`` (``X``), ``target`` (``y``), ``images`` (``X`` viewed as
+        With fields ``data`` (``X``), ``target`` (``y``), ``is_test`` (bool per row: the
+        official split), ``image_shape`` ``(1, 28, 28)``, ``images`` (``X`` viewed as
         ``(n_samples, 28, 28)``; it shares memory with ``data``), ``feature_names``
         (None), ``target_names`` (the digits 0 to 9) and ``DESCR``.
     (X, y) : tuple of ndarray
@@ -193,8 +292,8 @@ def load_mnist(
     ValueError
         If ``kind`` or ``dtype`` is not one of the allowed values, or if a file is
         corrupt: wrong magic number or element type, wrong number of dimensions, fewer
-        data bytes than the header promises, an invalid gzip stream, or image and label
-        files holding different numbers of items.
+        data bytes than the header promises, an invalid gzip stream, labels outside 0..9,
+        or image and label files holding different numbers of items.
 
     Examples
     --------
@@ -220,65 +319,60 @@ def load_mnist(
     >>> bool(X.min() >= 0.0 and X.max() <= 1.0)
     True
     """
-    if kind not in _PREFIXES:
-        raise ValueError(f"kind must be 'train' or 'test', got {kind!r}.")
-    if scale is not True and scale is not False and not isinstance(scale, np.bool_):
-        raise ValueError(f"scale must be a bool, got {scale!r}.")
-    try:
-        np_dtype = None if dtype is None else np.dtype(dtype)
-    except TypeError:
-        np_dtype = None
-    if np_dtype is None or np_dtype.name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    digits = np.arange(10, dtype=np.int64)
+    return _load_idx_dataset(path, kind, scale, dtype, return_X_y, "MNIST", digits)
 
-    folder = Path(path)
-    image_names = _candidate_names(kind, "images")
-    label_names = _candidate_names(kind, "labels")
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"MNIST folder {str(folder)!r} does not exist or is not a directory; it should "
-            f"hold the {kind} files, one of {image_names} and one of {label_names}."
-        )
-    image_file = _find_file(folder, image_names)
-    label_file = _find_file(folder, label_names)
-    missing = []
-    if image_file is None:
-        missing.append(f"images (looked for {', '.join(image_names)})")
-    if label_file is None:
-        missing.append(f"labels (looked for {', '.join(label_names)})")
-    if missing:
-        raise FileNotFoundError(
-            f"MNIST {kind} files not found in {str(folder)!r}: " + "; ".join(missing) + "."
-        )
-    assert image_file is not None and label_file is not None
 
-    labels = _read_idx(label_file, _LABEL_NDIM)
-    images = _read_idx(image_file, _IMAGE_NDIM, n_items=labels.shape[0], paired_with=label_file)
+def load_fashion_mnist(
+    path: str | os.PathLike[str],
+    kind: str = "all",
+    *,
+    scale: bool = True,
+    dtype: str = "float32",
+    return_X_y: bool = False,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
+    """Load Fashion-MNIST (60,000 training and 10,000 test images) from its IDX files.
 
-    n_samples, height, width = images.shape
-    flat = images.reshape(n_samples, height * width)
-    if scale:
-        X = flat.astype(np_dtype)
-        X /= 255
-    else:
-        X = flat  # already a fresh, writeable array
-    y = labels.astype(np.int64)
+    Fashion-MNIST ships in MNIST's format under MNIST's file names
+    (``train-images-idx3-ubyte.gz`` ...); everything :func:`load_mnist` says about files,
+    compression and errors holds here. Only the class names differ.
 
-    if return_X_y:
-        return X, y
-    descr = (
-        f"MNIST handwritten digits, {kind} split, read from {str(folder)!r}.\n"
-        f"{n_samples} grey-scale images of {height}x{width} pixels, flattened to "
-        f"{height * width} features "
-        + ("scaled to [0, 1]" if scale else "as raw uint8 values in [0, 255]")
-        + "; targets are the digits 0-9.\n"
-        f"Files: {image_file.name}, {label_file.name}."
-    )
-    return Bunch(
-        data=X,
-        target=y,
-        images=X.reshape(n_samples, height, width),
-        feature_names=None,
-        target_names=np.arange(10, dtype=np.int64),
-        DESCR=descr,
-    )
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder holding the IDX files.
+    kind : {"all", "train", "test"}, default="all"
+        Both splits (training images first, the official split in ``is_test``) or one.
+    scale, dtype, return_X_y
+        As in :func:`load_mnist`.
+
+    Returns
+    -------
+    :class:`~sklearn.utils.Bunch` or (X, y)
+        As :func:`load_mnist`, with ``target_names`` ``"T-shirt/top"``, ... ``"Ankle boot"``.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`load_mnist`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> def to_idx(a):
+    ...     header = bytes([0, 0, 0x08, a.ndim]) + np.array(a.shape, dtype=">u4").tobytes()
+    ...     return header + a.tobytes()
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     for prefix, n in (("train", 4), ("t10k", 2)):
+    ...         images = np.zeros((n, 28, 28), np.uint8)
+    ...         _ = Path(folder, f"{prefix}-images-idx3-ubyte").write_bytes(to_idx(images))
+    ...         labels = np.full(n, 9, np.uint8)
+    ...         _ = Path(folder, f"{prefix}-labels-idx1-ubyte").write_bytes(to_idx(labels))
+    ...     fashion = load_fashion_mnist(folder)
+    >>> fashion.data.shape, fashion.is_test.tolist(), fashion.target_names[9]
+    ((6, 784), [False, False, False, False, True, True], 'Ankle boot')
+    """
+    names = list(_FASHION_NAMES)
+    return _load_idx_dataset(path, kind, scale, dtype, return_X_y, "Fashion-MNIST", names)

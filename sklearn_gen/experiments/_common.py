@@ -107,6 +107,10 @@ def _canonical(value: Any, arrays: dict[int, Any] | None = None) -> Any:
                 _canonical(value.keywords, arrays),
             ]
         }
+    if hasattr(value, "get_n_splits") and hasattr(value, "split") and not isinstance(value, type):
+        # an sklearn splitter (the official split's PredefinedSplit): its full state, not its
+        # repr, which elides long arrays
+        return {"splitter": [_qualified_name(type(value)), _canonical(vars(value), arrays)]}
     if hasattr(value, "get_params") and not isinstance(value, type):
         params = value.get_params(deep=False)
         return {"estimator": [_qualified_name(type(value)), _canonical(params, arrays)]}

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import PredefinedSplit
 from sklearn.pipeline import Pipeline
 
 from sklearn_gen.experiments._common import config_seed, run_configurations
@@ -126,7 +127,7 @@ def _kernel_row(
     repeat: int,
     X: np.ndarray,
     y: np.ndarray,
-    test_size: float | int,
+    test_size: float | int | PredefinedSplit,
     split_seed: int,
     noise_seed: int,
     model_seed: int,
@@ -168,7 +169,7 @@ def kernel_interpolation(
     network: BaseEstimator | bool | None = None,
     preprocessings: Sequence[str | tuple[str, Any]] = ("none", "whitening"),
     corruption_levels: Sequence[float] = (0.0,),
-    test_size: float | int = 0.25,
+    test_size: float | int | PredefinedSplit = 0.25,
     n_repeats: int = 1,
     input_shape: tuple[int, ...] | None = None,
     n_jobs: int | None = None,
@@ -208,8 +209,10 @@ default=("none", "whitening")
         preprocessing of CIFAR-10); a ``(name, transformer)`` pair adds any transformer.
     corruption_levels : sequence of float, default=(0.0,)
         Label corruption probabilities ``p`` in [0, 1].
-    test_size : float or int, default=0.25
-        As in :func:`sklearn.model_selection.train_test_split`.
+    test_size : float, int or PredefinedSplit, default=0.25
+        As in :func:`sklearn.model_selection.train_test_split`; or the data's official
+        split, a one-fold :class:`~sklearn.model_selection.PredefinedSplit`
+        (:meth:`sklearn_gen.datasets.Dataset.test_split`).
     n_repeats : int, default=1
         Independent repeats (new split, new corruption, new seeds).
     input_shape : tuple of int, default=None

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.metrics import log_loss
+from sklearn.model_selection import PredefinedSplit
 
 from sklearn_gen.experiments._common import config_seed, run_configurations
 from sklearn_gen.experiments._validation import (
@@ -113,7 +114,7 @@ def _study_row(
     repeat: int,
     X: np.ndarray,
     y: np.ndarray,
-    test_size: float | int,
+    test_size: float | int | PredefinedSplit,
     target_train_loss: float,
     pretrain_epochs: int,
     norm: str | float,
@@ -162,7 +163,7 @@ def normalized_loss_study(
     pretrain_epochs: int = 100,
     target_train_loss: float = 0.01,
     norm: str | float = "fro",
-    test_size: float | int = 0.5,
+    test_size: float | int | PredefinedSplit = 0.5,
     n_repeats: int = 1,
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
@@ -212,8 +213,10 @@ def normalized_loss_study(
         The common training cross-entropy every network is trained down to.
     norm : {"fro", "l1", "spectral"} or float, default="fro"
         Norm of each layer in the normalized loss and in ``product_norm``.
-    test_size : float or int, default=0.5
-        As in :func:`sklearn.model_selection.train_test_split` (stratified).
+    test_size : float, int or PredefinedSplit, default=0.5
+        As in :func:`sklearn.model_selection.train_test_split` (stratified); or the data's
+        official split, a one-fold :class:`~sklearn.model_selection.PredefinedSplit`
+        (:meth:`sklearn_gen.datasets.Dataset.test_split`).
     n_repeats : int, default=1
     n_jobs : int, default=None
         Configurations run in parallel through joblib.

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.model_selection import PredefinedSplit
 from sklearn.pipeline import Pipeline
 
 from sklearn_gen.experiments._common import config_seed, run_configurations
@@ -217,7 +218,7 @@ def _randomization_rows(
     estimator: BaseEstimator,
     X: np.ndarray,
     y: np.ndarray,
-    test_size: float | int,
+    test_size: float | int | PredefinedSplit,
     split_seed: int,
     seed: int,
 ) -> list[dict]:
@@ -291,7 +292,7 @@ def randomization_test(
     estimator: BaseEstimator | None = None,
     conditions: Sequence[str] = CONDITIONS,
     corruption_levels: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-    test_size: float | int = 0.25,
+    test_size: float | int | PredefinedSplit = 0.25,
     n_repeats: int = 1,
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
@@ -334,8 +335,10 @@ def randomization_test(
     corruption_levels : sequence of float, default=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
         Label corruption probabilities, each in ``[0, 1]``; empty skips the corruption
         panel (not both may be empty).
-    test_size : float or int, default=0.25
-        Fraction (or number) of samples held out, as in ``train_test_split``.
+    test_size : float, int or PredefinedSplit, default=0.25
+        Fraction (or number) of samples held out, as in ``train_test_split``; or the data's
+        official split, a one-fold :class:`~sklearn.model_selection.PredefinedSplit`
+        (:meth:`sklearn_gen.datasets.Dataset.test_split`).
     n_repeats : int, default=1
         Independent repeats (new split, corruption and initialization each).
     n_jobs : int or None, default=None
@@ -472,7 +475,7 @@ def _ablation_row(
     estimator: BaseEstimator,
     X: np.ndarray,
     y: np.ndarray,
-    test_size: float | int,
+    test_size: float | int | PredefinedSplit,
     split_seed: int,
     seed: int,
 ) -> dict:
@@ -518,7 +521,7 @@ def regularization_ablation(
     switches: Sequence[str] = ("weight_decay", "augment", "dropout", "batch_norm"),
     on_values: dict[str, Any] | None = None,
     corruption_levels: Sequence[float] = (0.0,),
-    test_size: float | int = 0.25,
+    test_size: float | int | PredefinedSplit = 0.25,
     n_repeats: int = 1,
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
@@ -555,7 +558,8 @@ def regularization_ablation(
         batch norm True). The off values are 0, 0, False and False.
     corruption_levels : sequence of float, default=(0.0,)
         Label corruption levels (``LabelNoise``); add 1.0 for Table 1's random labels.
-    test_size : float or int, default=0.25
+    test_size : float, int or PredefinedSplit, default=0.25
+        As in :func:`randomization_test`.
     n_repeats : int, default=1
     n_jobs : int or None, default=None
     random_state : int, RandomState or None, default=0

@@ -46,6 +46,15 @@ def atomic_write(path: Path, write) -> Path:
     return path
 
 
+def _used_rows(frame: pd.DataFrame) -> list[str]:
+    """The training / test sizes the run's rows record, when they record them."""
+    if not {"n_train", "n_test"} <= set(frame.columns):
+        return []
+    sizes = frame[["n_train", "n_test"]].drop_duplicates().astype(int)
+    pairs = ", ".join(f"{r.n_train} / {r.n_test}" for r in sizes.itertuples())
+    return [f"- rows used (training / test): {pairs}"]
+
+
 def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -> str:
     verdicts = run.verdicts(frame)
     lines = [
@@ -53,7 +62,8 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         "",
         f"{run.description}.",
         "",
-        f"- data: {data.name} ({len(data.y)} samples, {data.X.shape[1]} features)",
+        f"- data: {data.describe()}",
+        *_used_rows(frame),
         f"- settings: {'quick' if settings.quick else 'full'}, device {settings.device}, "
         f"seed {settings.seed}, n_jobs {settings.n_jobs}",
         f"- sklearn_gen {__version__}; {len(frame)} rows in results.csv",

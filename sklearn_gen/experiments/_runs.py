@@ -9,11 +9,12 @@ supports the claim.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import PredefinedSplit
 
 from sklearn_gen.datasets._registry import Dataset
 
@@ -31,6 +32,9 @@ class Settings:
     progress: bool = True
     #: Folder of finished configurations (resuming an interrupted run); None: no cache.
     cache_dir: str | None = None
+    #: Training / test rows to draw (seeded) instead of the experiment's own sizes.
+    n_train: int | None = None
+    n_test: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class Run:
     default_data : str
         The ``--data`` used when none is given.
     data_kinds : tuple of str
-        Which ``--data`` names make sense (``"digits"``, ``"mnist"``, ``"hyperspheres"``).
+        Which ``--data`` names make sense (``"digits"``, ``"mnist"``, ``"cifar10"``, ...,
+        ``"hyperspheres"``).
     compute : callable
         ``compute(data, settings) -> DataFrame``.
     figures : callable
@@ -100,25 +105,59 @@ def _network(data: Dataset, settings: Settings, **params: Any):
     return NetworkClassifier(**defaults)
 
 
-def _subset(data: Dataset, settings: Settings, quick: int, full: int | None) -> Dataset:
+def _subset(
+    data: Dataset, settings: Settings, quick: int, full: int | None, test_size: float = 0.25
+) -> tuple[Dataset, float | int | PredefinedSplit]:
+    """The rows one run uses, and the ``test_size`` its experiment function takes.
+
+    The experiment's own size is ``quick`` or ``full`` rows (None: all), a ``test_size``
+    fraction of them for testing; ``--n-train`` / ``--n-test`` replace either part. With an
+    official split both parts are drawn from their own side of it and the split is passed
+    on; without one the rows are drawn from the pool and split at random.
+    """
     n = quick if settings.quick else full
-    if n is None or n >= len(data.y):
+    n_train = settings.n_train
+    n_test = settings.n_test
+    if n is not None:
+        n_train = n_train or n - round(test_size * n)
+        n_test = n_test or round(test_size * n)
+    data = data.subset(n_train, n_test, random_state=settings.seed)
+    if data.is_test is None and settings.n_test is not None:
+        return data, min(settings.n_test, len(data.y) - 1)
+    return data, data.test_split(test_size)
+
+
+def _zhang_preprocessing(data: Dataset) -> Dataset:
+    """Zhang et al.'s CIFAR preprocessing (Appendix A): centre crop 28x28, per-image whitening.
+
+    Applied to CIFAR data only (the paper's other data set, MNIST, is used as it is).
+    """
+    if not data.name.startswith("cifar") or data.image_shape is None:
         return data
-    keep = np.sort(np.random.RandomState(settings.seed).choice(len(data.y), n, replace=False))
-    return Dataset(data.X[keep], data.y[keep], data.image_shape, data.name)
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_gen.randomization import CenterCrop, PerImageWhitening
+
+    channels = data.image_shape[0]
+    steps = make_pipeline(CenterCrop(data.image_shape, 28), PerImageWhitening())
+    X = steps.fit_transform(data.X).astype(np.float32, copy=False)
+    source = f"{data.source}; centre crop 28x28 and per-image whitening (Zhang et al.)"
+    return replace(data, X=X, image_shape=(channels, 28, 28), source=source.lstrip("; "))
 
 
 # ------------------------------------------------------------------------ randomization
 def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.experiments._randomization import randomization_test
 
-    data = _subset(data, settings, 600, 5000)
+    data, test_size = _subset(data, settings, 600, 5000)
+    data = _zhang_preprocessing(data)
     net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
     levels = (0.0, 0.5, 1.0) if settings.quick else (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     return randomization_test(
         data.X,
         data.y,
         estimator=net,
+        test_size=test_size,
         corruption_levels=levels,
         n_repeats=1 if settings.quick else 3,
         n_jobs=settings.n_jobs,
@@ -159,7 +198,8 @@ def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.experiments._randomization import regularization_ablation
 
-    data = _subset(data, settings, 600, 5000)
+    data, test_size = _subset(data, settings, 600, 5000)
+    data = _zhang_preprocessing(data)
     net = _network(
         data, settings, max_epochs=20 if settings.quick else 100, input_shape=data.image_shape
     )
@@ -172,6 +212,7 @@ def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
         estimator=net,
         image_shape=data.image_shape,
         switches=switches,
+        test_size=test_size,
         corruption_levels=(0.0, 1.0),
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
@@ -236,14 +277,15 @@ def _expressivity_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.experiments._kernel import kernel_interpolation
 
-    data = _subset(data, settings, 1000, 10000)
+    data, test_size = _subset(data, settings, 1000, 10000, test_size=0.2)
+    data = _zhang_preprocessing(data)
     net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
     return kernel_interpolation(
         data.X,
         data.y,
         network=net,
         corruption_levels=(0.0, 0.5, 1.0) if settings.quick else (0.0, 0.2, 0.5, 1.0),
-        test_size=0.2,
+        test_size=test_size,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
@@ -276,7 +318,7 @@ def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.experiments._normalized_loss import normalized_loss_study
 
-    data = _subset(data, settings, 400, 2000)
+    data, test_size = _subset(data, settings, 400, 2000, test_size=0.5)
     net = _network(
         data,
         settings,
@@ -292,6 +334,7 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
         network=net,
         levels=(0.0, 0.5, 1.0) if settings.quick else (0.0, 0.25, 0.5, 0.75, 1.0),
         pretrain_epochs=60 if settings.quick else 100,
+        test_size=test_size,
         n_repeats=1 if settings.quick else 2,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
@@ -327,16 +370,18 @@ def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.experiments._uniform_convergence import bounds_vs_sample_size
 
+    data, test_size = _subset(data, settings, None, None)
+    top = data.n_train if data.is_test is not None else int(0.75 * len(data.y))
     if settings.quick:
-        sizes, width, margin = (200, 400, 800), 128, 5.0
+        sizes, width, margin = tuple(m for m in (200, 400, 800) if m <= top), 128, 5.0
     else:
-        top = int(0.75 * len(data.y))
-        sizes = tuple(m for m in (250, 500, 1000, 2000, 4000, 7500) if m <= top) or (top,)
+        sizes = tuple(m for m in (250, 500, 1000, 2000, 4000, 7500) if m <= top)
         width, margin = 256, 10.0
     return bounds_vs_sample_size(
         data.X,
         data.y,
-        sample_sizes=sizes,
+        sample_sizes=sizes or (top,),
+        test_size=test_size,
         depth=5,
         width=width,
         margin=margin,
@@ -398,6 +443,9 @@ def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     ]
 
 
+#: The ``--data`` names of image sets, which every image experiment takes.
+_IMAGE_DATA = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar100-coarse")
+
 RUNS: dict[str, Run] = {
     run.name: run
     for run in (
@@ -406,7 +454,7 @@ RUNS: dict[str, Run] = {
             "Zhang et al. 2017",
             "random labels, shuffled/random pixels, Gaussian inputs; epochs and test error vs p",
             "digits",
-            ("digits", "mnist"),
+            _IMAGE_DATA,
             _randomization,
             _figure("randomization", "plot_randomization_test"),
             _randomization_verdicts,
@@ -416,7 +464,7 @@ RUNS: dict[str, Run] = {
             "Zhang et al. 2017",
             "weight decay, dropout, batch norm, augmentation on and off (Table 1 style)",
             "digits",
-            ("digits", "mnist"),
+            _IMAGE_DATA,
             _ablation,
             _figure("regularization_ablation", "plot_regularization_ablation"),
             _ablation_verdicts,
@@ -426,7 +474,7 @@ RUNS: dict[str, Run] = {
             "Zhang et al. 2017",
             "minimum-norm kernel interpolation vs a network, with label noise and whitening",
             "digits",
-            ("digits", "mnist"),
+            _IMAGE_DATA,
             _kernel,
             _figure("kernel_interpolation", "plot_kernel_interpolation"),
             _kernel_verdicts,
@@ -436,7 +484,7 @@ RUNS: dict[str, Run] = {
             "Liao et al. 2018",
             "random pretraining; normalized test loss vs normalized training loss",
             "digits",
-            ("digits", "mnist"),
+            _IMAGE_DATA,
             _normalized,
             _figure("normalized_loss", "plot_normalized_loss_study"),
             _normalized_verdicts,
@@ -446,7 +494,7 @@ RUNS: dict[str, Run] = {
             "Nagarajan & Kolter 2019",
             "spectral and PAC-Bayes bounds, distance from init and test error vs m",
             "digits",
-            ("digits", "mnist"),
+            _IMAGE_DATA,
             _bounds,
             _figure("bounds_vs_sample_size", "plot_bounds_vs_sample_size"),
             _bounds_verdicts,
@@ -466,7 +514,7 @@ RUNS: dict[str, Run] = {
             "Zhang et al. 2017",
             "Theorem 1: a 2n+d-weight ReLU net fits random labels on n points",
             "digits",
-            ("digits", "mnist", "hyperspheres"),
+            (*_IMAGE_DATA, "hyperspheres"),
             _expressivity,
             _figure("expressivity", "plot_expressivity"),
             _expressivity_verdicts,

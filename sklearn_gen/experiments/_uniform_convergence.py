@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import PredefinedSplit
 from sklearn.utils import check_random_state
 
 from sklearn_gen.datasets._hyperspheres import (
@@ -39,6 +40,8 @@ from sklearn_gen.datasets._hyperspheres import (
 from sklearn_gen.experiments._common import config_seed, run_configurations
 from sklearn_gen.experiments._validation import (
     check_int,
+    check_test_size,
+    split_indices,
 )
 from sklearn_gen.networks._classifier import NetworkClassifier
 
@@ -271,7 +274,7 @@ def bounds_vs_sample_size(
     width: int = 256,
     margin: float = 10.0,
     margin_fraction: float = 0.99,
-    test_size: float | int = 0.25,
+    test_size: float | int | PredefinedSplit = 0.25,
     n_repeats: int = 1,
     measures: Mapping[str, Measure] | None = None,
     lr: float = 0.05,
@@ -313,8 +316,10 @@ def bounds_vs_sample_size(
         Hidden units per layer (N&K: 1024).
     margin : float, default=10.0
     margin_fraction : float, default=0.99
-    test_size : float or int, default=0.25
-        Fraction (in (0, 1)) or number of points held out as the common test set.
+    test_size : float, int or PredefinedSplit, default=0.25
+        Fraction (in (0, 1)) or number of points held out as the common test set; or the
+        data's official split, a one-fold :class:`~sklearn.model_selection.PredefinedSplit`
+        (:meth:`sklearn_gen.datasets.Dataset.test_split`).
     n_repeats : int, default=1
     measures : mapping of str to callable or None, default=None
         ``{column: measure(estimator, X_train, y_train) -> float}``, added to the default
@@ -362,16 +367,13 @@ def bounds_vs_sample_size(
         raise ValueError(f"margin must be a positive number, got {margin!r}.")
     if not (isinstance(margin_fraction, numbers.Real) and 0 < margin_fraction <= 1):
         raise ValueError(f"margin_fraction must lie in (0, 1], got {margin_fraction!r}.")
-    if isinstance(test_size, numbers.Real) and 0 < test_size < 1:
-        n_test = round(test_size * len(X))
-    elif isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
-        n_test = int(test_size)
-    else:
-        raise ValueError(f"test_size must be a fraction in (0, 1) or an int, got {test_size!r}.")
-    if n_test < 1 or max(sizes) > len(X) - n_test:
+    test_size = check_test_size(test_size)
+    base = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    pool, test_index = split_indices(len(X), test_size, base)
+    if max(sizes) > len(pool):
         raise ValueError(
-            f"the largest sample size {max(sizes)} and the test set ({n_test}) do not fit in "
-            f"{len(X)} samples."
+            f"the largest sample size {max(sizes)} does not fit in the {len(pool)} training "
+            f"samples left beside the test set ({len(test_index)})."
         )
     all_measures = _default_measures()
     if measures is not None:
@@ -390,9 +392,6 @@ def bounds_vs_sample_size(
         "device": device,
     }
     NetworkClassifier(**net_params)._check_params()
-    base = int(check_random_state(random_state).randint(0, 2**31 - 1))
-    order = np.random.RandomState(base).permutation(len(X))
-    test_index, pool = order[:n_test], order[n_test:]
     configurations = []
     for m in sizes:
         for repeat in range(n_repeats):

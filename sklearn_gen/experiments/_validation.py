@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import PredefinedSplit, train_test_split
 from sklearn.utils.validation import check_consistent_length
 
 from sklearn_gen.experiments._common import config_seed
@@ -23,6 +23,7 @@ __all__ = [
     "resolve_seed",
     "seeded",
     "split",
+    "split_indices",
 ]
 
 
@@ -87,16 +88,32 @@ def check_names(names: Any, allowed: Sequence[str], what: str) -> list[str]:
     return names
 
 
-def check_test_size(test_size: Any) -> float | int:
-    """A fraction in (0, 1) or a number of samples >= 1, as ``train_test_split`` takes.
+def check_test_size(test_size: Any) -> float | int | PredefinedSplit:
+    """A fraction in (0, 1), a number of samples >= 1, or a fixed one-split ``PredefinedSplit``.
+
+    The first two are what ``train_test_split`` takes; a
+    :class:`~sklearn.model_selection.PredefinedSplit` with one test fold is the data's
+    official split (:meth:`sklearn_gen.datasets.Dataset.test_split` makes it).
 
     Examples
     --------
     >>> check_test_size(0.25), check_test_size(100)
     (0.25, 100)
+    >>> check_test_size(PredefinedSplit([-1, -1, 0])).get_n_splits()
+    1
     """
+    if isinstance(test_size, PredefinedSplit):
+        if test_size.get_n_splits() != 1:
+            raise ValueError(
+                "a PredefinedSplit test_size must hold one test fold (0 for test rows, -1 "
+                f"for training rows), got {test_size.get_n_splits()} folds."
+            )
+        return test_size
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise ValueError(f"test_size must be a number, got {test_size!r}.")
+        raise ValueError(
+            "test_size must be a number or a PredefinedSplit (the official split), got "
+            f"{test_size!r}."
+        )
     if isinstance(test_size, numbers.Integral):
         if test_size < 1:
             raise ValueError(f"test_size must be at least 1 sample, got {test_size}.")
@@ -104,6 +121,37 @@ def check_test_size(test_size: Any) -> float | int:
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"A fractional test_size must lie in (0, 1), got {test_size}.")
     return float(test_size)
+
+
+def split_indices(
+    n_samples: int, test_size: float | int | PredefinedSplit, seed: int, y: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, test)`` row indices: the official split, or a seeded (stratified) one.
+
+    The random split is stratified by ``y`` when every class allows it.
+
+    Examples
+    --------
+    >>> train, test = split_indices(3, PredefinedSplit([-1, 0, -1]), seed=0)
+    >>> train.tolist(), test.tolist()
+    ([0, 2], [1])
+    >>> [len(part) for part in split_indices(8, 0.5, 0, y=np.array([0, 1] * 4))]
+    [4, 4]
+    """
+    if isinstance(test_size, PredefinedSplit):
+        if len(test_size.test_fold) != n_samples:
+            raise ValueError(
+                f"the official split marks {len(test_size.test_fold)} rows but the data "
+                f"has {n_samples}."
+            )
+        return next(test_size.split())
+    stratify = None
+    if y is not None:
+        _, counts = np.unique(y, return_counts=True)
+        stratify = y if counts.min() >= 2 else None
+    return train_test_split(
+        np.arange(n_samples), test_size=test_size, random_state=seed, stratify=stratify
+    )
 
 
 def check_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -154,8 +202,8 @@ def resolve_seed(random_state: Any) -> int:
     raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
 
 
-def split(X: np.ndarray, y: np.ndarray, test_size: float | int, seed: int):
-    """A stratified split when every class allows it, else a plain random split.
+def split(X: np.ndarray, y: np.ndarray, test_size: float | int | PredefinedSplit, seed: int):
+    """``X_train, X_test, y_train, y_test`` by :func:`split_indices`.
 
     Examples
     --------
@@ -163,9 +211,8 @@ def split(X: np.ndarray, y: np.ndarray, test_size: float | int, seed: int):
     >>> len(y_tr), len(y_te)
     (4, 4)
     """
-    _, counts = np.unique(y, return_counts=True)
-    stratify = y if counts.min() >= 2 else None
-    return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+    train, test = split_indices(len(y), test_size, seed, y)
+    return X[train], X[test], y[train], y[test]
 
 
 def seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
