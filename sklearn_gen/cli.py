@@ -215,7 +215,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
             return _fail(
                 f"{run.name} does not run on {spec!r}; it takes: {', '.join(run.data_kinds)}."
             )
-        data = load_dataset(spec, random_state=args.seed)
+        data = run.prepare(load_dataset(spec, random_state=args.seed))
     except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
         return _fail(str(exc))
     out = Path(args.out) if args.out else Path("results") / run.name

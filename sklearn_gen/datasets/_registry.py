@@ -162,7 +162,7 @@ def _from_bunch(bunch: Any, name: str) -> Dataset:
     is_test = np.asarray(bunch.is_test, dtype=bool)
     X = np.asarray(bunch.data, dtype=np.float32)
     source = bunch.DESCR.splitlines()[0]
-    if not is_test.any():
+    if is_test.all() or not is_test.any():  # one split alone: no official split to keep
         is_test = None
     return Dataset(X, np.asarray(bunch.target), tuple(bunch.image_shape), name, is_test, source)
 
