@@ -16,6 +16,11 @@ Targets (issue 3): NetworkClassifier at most 1.15x the plain loop and at least 4
 than skorch's default path. The script also times one epoch of SmallInception on 2,000
 random 28x28x3 images (images/s) on the CPU, and on CUDA when present.
 
+CIFAR-shaped conv nets (issue 12): SmallInception and SmallAlexNet on random 3x28x28 and
+3x32x32 images (``--conv-images``, default 1,024; 2 epochs, batch 128), NetworkClassifier
+against the same plain loop on the same module class, data, batch and epochs, interleaved,
+best of ``--repeats``. Target: NetworkClassifier at most 1.10x the plain loop on the CPU.
+
 Run ``python benchmarks/bench_networks.py`` (``--quick`` for a smoke run).
 """
 
@@ -32,16 +37,25 @@ from sklearn.datasets import load_digits
 from skorch import NeuralNetClassifier
 
 from sklearn_gen import NetworkClassifier
-from sklearn_gen.networks.architectures import MLP, SmallInception
+from sklearn_gen.networks.architectures import MLP, SmallAlexNet, SmallInception
 
 
-def plain_loop(X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, lr: float) -> float:
+def plain_loop(
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    module: type[torch.nn.Module] = MLP,
+    input_shape: tuple[int, ...] | None = None,
+) -> float:
     """The baseline: tensors once, shuffled index slices, SGD; returns seconds."""
     torch.manual_seed(0)
     start = time.perf_counter()
-    Xt = torch.as_tensor(X, dtype=torch.float32)
+    shape = input_shape or (X.shape[1],)
+    Xt = torch.as_tensor(X, dtype=torch.float32).reshape(len(X), *shape)
     yt = torch.as_tensor(y, dtype=torch.long)
-    model = MLP(X.shape[1], 10)
+    model = module(shape if input_shape else X.shape[1], 10)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(1)
@@ -57,12 +71,47 @@ def plain_loop(X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, lr: f
     return time.perf_counter() - start
 
 
-def network_classifier(X, y, epochs, batch_size, lr) -> float:
+def network_classifier(X, y, epochs, batch_size, lr, module=MLP, input_shape=None) -> float:
     start = time.perf_counter()
     NetworkClassifier(
-        "mlp", lr=lr, max_epochs=epochs, batch_size=batch_size, device="cpu", random_state=0
+        module,
+        input_shape=input_shape,
+        lr=lr,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        device="cpu",
+        random_state=0,
     ).fit(X, y)
     return time.perf_counter() - start
+
+
+def conv_nets_on_cifar_shapes(n: int, epochs: int, batch_size: int, repeats: int) -> bool:
+    """NetworkClassifier / plain loop for the conv architectures on CIFAR-shaped images."""
+    rng = np.random.RandomState(0)
+    ok = True
+    for module in (SmallInception, SmallAlexNet):
+        for side in (28, 32):
+            shape = (3, side, side)
+            X = rng.rand(n, 3 * side * side).astype(np.float32)
+            y = rng.randint(0, 10, n)
+            trainers = {"plain loop": plain_loop, "NetworkClassifier": network_classifier}
+            for trainer in trainers.values():  # untimed warm-up on a few batches
+                trainer(
+                    X[: 2 * batch_size], y[: 2 * batch_size], 1, batch_size, 0.01, module, shape
+                )
+            best = dict.fromkeys(trainers, np.inf)
+            for _ in range(repeats):
+                for name, trainer in trainers.items():
+                    seconds = trainer(X, y, epochs, batch_size, 0.01, module, shape)
+                    best[name] = min(best[name], seconds)
+            ratio = best["NetworkClassifier"] / best["plain loop"]
+            ok &= ratio <= 1.10
+            print(
+                f"  {module.__name__:14s} {side}x{side}x3: plain {best['plain loop']:7.2f} s, "
+                f"NetworkClassifier {best['NetworkClassifier']:7.2f} s = {ratio:.3f}x plain "
+                f"(target <= 1.10x): {'PASS' if ratio <= 1.10 else 'FAIL'}"
+            )
+    return ok
 
 
 def _skorch(X, y, epochs, batch_size, lr, **overrides) -> float:
@@ -126,10 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--inception-images", type=int, default=2000)
+    parser.add_argument("--conv-images", type=int, default=1024)
+    parser.add_argument("--conv-epochs", type=int, default=2)
+    parser.add_argument("--only-conv", action="store_true", help="the CIFAR-shaped part alone")
     parser.add_argument("--quick", action="store_true", help="few epochs, one repeat")
     args = parser.parse_args(argv)
     if args.quick:
-        args.epochs, args.repeats, args.inception_images = 3, 1, 256
+        args.epochs, args.repeats, args.inception_images, args.conv_images = 3, 1, 256, 256
 
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
@@ -137,6 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         f"bench_networks: {code_version()}; torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; {load_note()}"
     )
+    print(
+        f"conv nets on CIFAR-shaped random images: {args.conv_images} images, "
+        f"{args.conv_epochs} epochs, batch {args.batch_size}, best of {args.repeats}"
+    )
+    ok_conv = conv_nets_on_cifar_shapes(
+        args.conv_images, args.conv_epochs, args.batch_size, args.repeats
+    )
+    if args.only_conv:
+        return 0 if ok_conv else 1
     print(
         f"1x512 MLP on digits {X.shape}, {args.epochs} epochs, batch {args.batch_size}, "
         f"best of {args.repeats}"
@@ -174,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             f"SmallInception, {args.inception_images} random 28x28x3 images, batch "
             f"{args.batch_size}, {device}: {rate:,.0f} images/s"
         )
-    return 0 if (ok_plain and ok_skorch) else 1
+    return 0 if (ok_plain and ok_skorch and ok_conv) else 1
 
 
 if __name__ == "__main__":

@@ -369,7 +369,12 @@ def bounds_vs_sample_size(
         raise ValueError(f"margin_fraction must lie in (0, 1], got {margin_fraction!r}.")
     test_size = check_test_size(test_size)
     base = int(check_random_state(random_state).randint(0, 2**31 - 1))
-    pool, test_index = split_indices(len(X), test_size, base)
+    if isinstance(test_size, PredefinedSplit):
+        pool, test_index = split_indices(len(X), test_size, base)
+    else:  # a seeded permutation: the first n_test points are the common test set
+        n_test = test_size if isinstance(test_size, int) else round(test_size * len(X))
+        order = np.random.RandomState(base).permutation(len(X))
+        test_index, pool = order[:n_test], order[n_test:]
     if max(sizes) > len(pool):
         raise ValueError(
             f"the largest sample size {max(sizes)} does not fit in the {len(pool)} training "

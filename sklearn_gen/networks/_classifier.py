@@ -26,6 +26,8 @@ from sklearn_gen.networks.architectures import get_architecture
 __all__ = ["NetworkClassifier"]
 
 _BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+#: precision -> the dtype training steps autocast to (None: no autocast).
+_AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class NetworkClassifier(NeuralNetClassifier):
@@ -75,6 +77,15 @@ class NetworkClassifier(NeuralNetClassifier):
         parameters keep their defaults.
     lr_decay : float or None, default=None
         Multiply the learning rate by this factor after every epoch (Zhang et al.: 0.95).
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        Arithmetic of the training steps: ``"bf16"``/``"fp16"`` run forward and loss under
+        :func:`torch.autocast` (``"fp16"`` with a :class:`torch.amp.GradScaler`), the usual
+        mixed precision on GPUs; weights, optimizer state and every evaluation (predict,
+        stopping rules, measures) stay float32. Off (``"fp32"``) by default, on every
+        device, so results do not depend on the hardware.
+    channels_last : bool, default=False
+        Keep the module's 4-D weights and the image batches in channels-last memory format
+        (faster convolutions on recent GPUs); needs ``input_shape=(C, H, W)``.
     stop_on_interpolation : bool, default=False
         Stop once training accuracy is 1.0.
     stop_margin : float or None, default=None
@@ -144,6 +155,8 @@ class NetworkClassifier(NeuralNetClassifier):
         augment_padding: int = 4,
         init_scale: float = 1.0,
         lr_decay: float | None = None,
+        precision: str = "fp32",
+        channels_last: bool = False,
         stop_on_interpolation: bool = False,
         stop_margin: float | None = None,
         stop_margin_fraction: float = 1.0,
@@ -178,6 +191,8 @@ class NetworkClassifier(NeuralNetClassifier):
         self.augment_padding = augment_padding
         self.init_scale = init_scale
         self.lr_decay = lr_decay
+        self.precision = precision
+        self.channels_last = channels_last
         self.stop_on_interpolation = stop_on_interpolation
         self.stop_margin = stop_margin
         self.stop_margin_fraction = stop_margin_fraction
@@ -245,6 +260,18 @@ class NetworkClassifier(NeuralNetClassifier):
             )
         if self.batch_norm not in (None, True, False):
             raise ValueError(f"batch_norm must be None, True or False, got {self.batch_norm!r}.")
+        if self.precision not in _AUTOCAST_DTYPES:
+            raise ValueError(
+                f"precision must be one of {sorted(_AUTOCAST_DTYPES)}, got {self.precision!r}."
+            )
+        if self.channels_last not in (True, False):
+            raise ValueError(f"channels_last must be True or False, got {self.channels_last!r}.")
+        if self.channels_last and (self.input_shape is None or len(self.input_shape) != 3):
+            raise ValueError("channels_last=True needs images: set input_shape=(C, H, W).")
+        if self.precision != "fp32" and isinstance(self.optimizer, type) and issubclass(
+            self.optimizer, torch.optim.LBFGS
+        ):
+            raise ValueError(f"precision={self.precision!r} does not work with LBFGS; use 'fp32'.")
 
     def _check_input_shape(self, n_features: int) -> tuple[int, ...]:
         if self.input_shape is None:
@@ -349,6 +376,8 @@ class NetworkClassifier(NeuralNetClassifier):
                     if param.dim() >= 2:
                         param.mul_(self.init_scale)
         self.module_ = module.to(self.device_)
+        if self.channels_last:
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
         self.initial_params_ = {
             name: tensor.detach().to("cpu", copy=True)
             for name, tensor in self.module_.state_dict().items()
@@ -371,6 +400,8 @@ class NetworkClassifier(NeuralNetClassifier):
         self._check_memory(X.nbytes + (0 if y is None else 8 * len(X)))
         X_t = torch.as_tensor(X).to(self.device_)
         X_t = X_t.reshape(len(X_t), *self.input_shape_)
+        if self.channels_last:
+            X_t = X_t.contiguous(memory_format=torch.channels_last)
         y_t = None if y is None else torch.as_tensor(y, dtype=torch.long).to(self.device_)
         return DeviceTensorDataset(X_t, y_t)
 
@@ -457,6 +488,38 @@ class NetworkClassifier(NeuralNetClassifier):
         step = self.train_step_single(batch, **fit_params)
         self._step_optimizer(None)
         return step
+
+    def train_step_single(self, batch, **fit_params: Any) -> dict:
+        """skorch's step; forward and loss under autocast when ``precision`` asks for it."""
+        dtype = _AUTOCAST_DTYPES[self.precision]
+        if dtype is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = batch
+        with torch.autocast(self.device_.type, dtype=dtype):
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler = getattr(self, "grad_scaler_", None)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        return {"loss": loss.float(), "y_pred": y_pred.float()}
+
+    def _step_optimizer(self, step_fn) -> None:
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            super()._step_optimizer(step_fn)
+            return
+        for name in self._optimizers:
+            scaler.step(getattr(self, name + "_"))
+        scaler.update()
+
+    def initialize_optimizer(self, *args: Any, **kwargs: Any) -> NetworkClassifier:
+        """skorch's optimizer, plus the gradient scaler that ``precision="fp16"`` needs."""
+        super().initialize_optimizer(*args, **kwargs)
+        if self.precision == "fp16":
+            self.grad_scaler_ = torch.amp.GradScaler(self.device_.type)
+        elif hasattr(self, "grad_scaler_"):
+            del self.grad_scaler_
+        return self
 
     def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
         if isinstance(x, torch.Tensor):  # batches are already tensors on the device
