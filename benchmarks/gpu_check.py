@@ -41,6 +41,7 @@ from sklearn_gen import KernelInterpolator, NetworkClassifier
 from sklearn_gen.networks.architectures import SmallInception
 
 _SHAPE = (3, 28, 28)
+_SMOKE_SHAPE = (3, 12, 12)  # --smoke: SmallInception's smallest sensible input, fast on a CPU
 
 
 def _sync(device: str) -> None:
@@ -48,18 +49,18 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _images(n: int, shape: tuple[int, ...], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.RandomState(seed)
-    return rng.rand(n, int(np.prod(_SHAPE))).astype(np.float32), rng.randint(0, 10, n)
+    return rng.rand(n, int(np.prod(shape))).astype(np.float32), rng.randint(0, 10, n)
 
 
 # ---------------------------------------------------------------------------- (a) training
-def plain_images_per_second(X, y, device, epochs, batch_size, precision) -> float:
+def plain_images_per_second(X, y, shape, device, epochs, batch_size, precision) -> float:
     """A hand-written loop on the same module: tensors on the device once, index slices."""
     torch.manual_seed(0)
-    Xt = torch.as_tensor(X, device=device).reshape(len(X), *_SHAPE)
+    Xt = torch.as_tensor(X, device=device).reshape(len(X), *shape)
     yt = torch.as_tensor(y, dtype=torch.long, device=device)
-    model = SmallInception(_SHAPE, 10).to(device)
+    model = SmallInception(shape, 10).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     dtype = {"fp32": None, "bf16": torch.bfloat16}[precision]
@@ -85,10 +86,10 @@ def plain_images_per_second(X, y, device, epochs, batch_size, precision) -> floa
     return epochs * len(X) / (time.perf_counter() - start)
 
 
-def ours_images_per_second(X, y, device, epochs, batch_size, precision) -> float:
+def ours_images_per_second(X, y, shape, device, epochs, batch_size, precision) -> float:
     net = NetworkClassifier(
         SmallInception,
-        input_shape=_SHAPE,
+        input_shape=shape,
         lr=0.01,
         max_epochs=1,
         batch_size=batch_size,
@@ -106,12 +107,12 @@ def ours_images_per_second(X, y, device, epochs, batch_size, precision) -> float
     return epochs * len(X) / (time.perf_counter() - start)
 
 
-def section_training(device: str, n: int, epochs: int, batch_size: int) -> None:
-    print(f"(a) SmallInception, {n} random 3x28x28 images, batch {batch_size}, {epochs} epochs")
-    X, y = _images(n)
+def section_training(device: str, shape, n: int, epochs: int, batch_size: int) -> None:
+    print(f"(a) SmallInception, {n} random {shape} images, batch {batch_size}, {epochs} epochs")
+    X, y = _images(n, shape)
     for precision in ("fp32", "bf16"):
-        plain = plain_images_per_second(X, y, device, epochs, batch_size, precision)
-        ours = ours_images_per_second(X, y, device, epochs, batch_size, precision)
+        plain = plain_images_per_second(X, y, shape, device, epochs, batch_size, precision)
+        ours = ours_images_per_second(X, y, shape, device, epochs, batch_size, precision)
         print(
             f"    {precision}: plain loop {plain:10,.0f} images/s, NetworkClassifier "
             f"{ours:10,.0f} images/s (time ratio ours/plain {plain / ours:.3f}x)"
@@ -225,13 +226,13 @@ def _kernel_ridge(n, n_predict, mnist, predictions, ours_seconds) -> None:
 
 
 # ---------------------------------------------------------------------------- (c) measures
-def section_measures(device: str, n: int, epochs: int) -> None:
+def section_measures(device: str, shape, n: int, epochs: int) -> None:
     from sklearn_gen.metrics import SCORERS
 
-    X, y = _images(n, seed=1)
+    X, y = _images(n, shape, seed=1)
     net = NetworkClassifier(
         SmallInception,
-        input_shape=_SHAPE,
+        input_shape=shape,
         lr=0.01,
         max_epochs=epochs,
         device=device,
@@ -271,10 +272,10 @@ print(net.device_)
 """
 
 
-def section_pickle(device: str, tmp: Path) -> None:
-    X, y = _images(512, seed=2)
+def section_pickle(device: str, shape, tmp: Path) -> None:
+    X, y = _images(512, shape, seed=2)
     net = NetworkClassifier(
-        SmallInception, input_shape=_SHAPE, max_epochs=1, device=device, random_state=0
+        SmallInception, input_shape=shape, max_epochs=1, device=device, random_state=0
     ).fit(X, y)
     expected = net.predict(X)
     (tmp / "net.pkl").write_bytes(pickle.dumps(net))
@@ -310,9 +311,16 @@ def main(argv: list[str] | None = None) -> int:
     folder = mnist_folder(args.mnist)
     mnist = folder if any(folder.glob("t10k-images*")) else None
     if args.smoke:
-        train_n, epochs, sizes, n_predict, measure_n = 32, 1, [300, 400], 100, 32
+        shape, train_n, epochs, sizes, n_predict, measure_n = _SMOKE_SHAPE, 32, 1, [300], 100, 32
     else:
-        train_n, epochs, sizes, n_predict, measure_n = 16384, 2, [20000, 60000], 2000, 4096
+        shape, train_n, epochs, sizes, n_predict, measure_n = (
+            _SHAPE,
+            16384,
+            2,
+            [20000, 60000],
+            2000,
+            4096,
+        )
     card = (
         torch.cuda.get_device_name(torch.device(args.device))
         if args.device.startswith("cuda")
@@ -320,13 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"gpu_check: {code_version()}; torch {torch.__version__}; {args.device} = {card}")
     start = time.perf_counter()
-    section_training(args.device, train_n, epochs, 16 if args.smoke else 128)
+    section_training(args.device, shape, train_n, epochs, 16 if args.smoke else 128)
     section_kernels(args.device, sizes, n_predict, mnist)
-    section_measures(args.device, measure_n, epochs)
+    section_measures(args.device, shape, measure_n, epochs)
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        section_pickle(args.device, Path(tmp))
+        section_pickle(args.device, shape, Path(tmp))
     print(f"gpu_check: done in {time.perf_counter() - start:.0f} s")
     return 0
 
