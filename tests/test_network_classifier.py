@@ -83,6 +83,10 @@ def test_nll_loss_is_refused(digits):
         ({"input_shape": (3, 9, 9)}, "input_shape"),
         ({"augment": True}, "input_shape"),
         ({"batch_size": 0}, "batch_size"),
+        ({"precision": "fp8"}, "precision must be one of"),
+        ({"channels_last": 1}, "channels_last must be True or False"),
+        ({"channels_last": True}, "channels_last=True needs images"),
+        ({"precision": "bf16", "optimizer": torch.optim.LBFGS}, "LBFGS"),
     ],
 )
 def test_bad_parameters_fail_before_training(digits, params, match):
@@ -272,3 +276,28 @@ def test_memory_guard_fails_before_moving_the_data(digits, monkeypatch):
     monkeypatch.setattr(classifier, "available_memory", lambda device: 1000)
     with pytest.raises(ValueError, match=r"needs .* on cpu.*device="):
         small().fit(X, y)
+
+
+# ----------------------------------------------------------------------------- mixed precision
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains_and_keeps_float32_weights(digits, precision):
+    X, X_test, y, y_test = digits
+    net = small(precision=precision, max_epochs=5).fit(X, y)
+    assert all(p.dtype == torch.float32 for p in net.module_.parameters())
+    assert hasattr(net, "grad_scaler_") == (precision == "fp16")
+    losses = net.history[:, "train_loss"]
+    assert losses[-1] < losses[0] and net.score(X_test, y_test) > 0.85
+    reference = small(max_epochs=5).fit(X, y)
+    # the same seed and batches: autocast moves the weights by rounding only
+    assert abs(net.score(X_test, y_test) - reference.score(X_test, y_test)) < 0.05
+    assert pickle.loads(pickle.dumps(net)).score(X_test, y_test) == net.score(X_test, y_test)
+
+
+def test_channels_last_matches_the_default_layout(digits):
+    X, X_test, y, _ = digits
+    params = dict(input_shape=(1, 8, 8), max_epochs=1, lr=0.01, random_state=0)
+    last = NetworkClassifier("small_alexnet", **params, channels_last=True).fit(X[:300], y[:300])
+    conv = next(m for m in last.module_.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    plain = NetworkClassifier("small_alexnet", **params).fit(X[:300], y[:300])
+    np.testing.assert_allclose(last.logits(X_test), plain.logits(X_test), rtol=1e-4, atol=1e-4)

@@ -264,7 +264,7 @@ class NetworkClassifier(NeuralNetClassifier):
             raise ValueError(
                 f"precision must be one of {sorted(_AUTOCAST_DTYPES)}, got {self.precision!r}."
             )
-        if self.channels_last not in (True, False):
+        if not isinstance(self.channels_last, (bool, np.bool_)):
             raise ValueError(f"channels_last must be True or False, got {self.channels_last!r}.")
         if self.channels_last and (self.input_shape is None or len(self.input_shape) != 3):
             raise ValueError("channels_last=True needs images: set input_shape=(C, H, W).")
