@@ -68,14 +68,17 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         f"seed {settings.seed}, n_jobs {settings.n_jobs}",
         f"- sklearn_gen {__version__}; {len(frame)} rows in results.csv",
         "",
-        "| claim | this run | supported |",
-        "|---|---|---|",
+        "| claim | the paper | this run (mean [95% CI] over repeats) | verdict |",
+        "|---|---|---|---|",
     ]
     for verdict in verdicts:
-        mark = "yes" if verdict.supported else "**no**"
-        lines.append(f"| {verdict.claim} | {verdict.evidence} | {mark} |")
+        mark = verdict.status if verdict.supported else f"**{verdict.status}**"
+        reason = f" ({verdict.reason})" if verdict.reason and not verdict.supported else ""
+        lines.append(
+            f"| {verdict.claim} | {verdict.paper or '-'} | {verdict.evidence} | {mark}{reason} |"
+        )
     if not verdicts:
-        lines.append("| (no claim checked) | | |")
+        lines.append("| (no claim checked) | | | |")
     return "\n".join(lines) + "\n"
 
 

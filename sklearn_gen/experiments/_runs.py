@@ -17,6 +17,16 @@ import pandas as pd
 from sklearn.model_selection import PredefinedSplit
 
 from sklearn_gen.datasets._registry import Dataset
+from sklearn_gen.experiments._verdicts import (
+    INCONCLUSIVE,
+    SUPPORTED,
+    Verdict,
+    chance_band,
+    format_interval,
+    mean_interval,
+    outcome,
+    trend_test,
+)
 
 __all__ = ["RUNS", "Run", "Settings"]
 
@@ -35,15 +45,6 @@ class Settings:
     #: Training / test rows to draw (seeded) instead of the experiment's own sizes.
     n_train: int | None = None
     n_test: int | None = None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One claim of a paper and what this run says about it."""
-
-    claim: str
-    evidence: str
-    supported: bool
 
 
 @dataclass(frozen=True)
@@ -172,38 +173,88 @@ def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     curves = frame[frame["panel"] == "curves"]
-    corruption = frame[frame["panel"] == "corruption"].groupby("p").mean(numeric_only=True)
-    random_fit = curves[curves["condition"] == "random labels"]["train_accuracy"]
-    fits = bool(len(random_fit)) and bool((random_fit == 1.0).all())
-    errors = corruption["test_error"]
-    rises = bool(np.all(np.diff(errors.to_numpy()) > -0.02)) and errors.iloc[-1] > errors.iloc[0]
-    epochs = corruption["epochs_to_fit"]
-    factor = float(epochs.iloc[-1] / epochs.iloc[0])
-    return [
+    corruption = frame[frame["panel"] == "corruption"]
+    verdicts = []
+    # (1) random labels are fitted: the final training accuracy of every repeat
+    random = curves[curves["condition"] == "random labels"].groupby("repeat").last()
+    if len(random):
+        fitted = bool((random["train_accuracy"] == 1.0).all())
+        stopped = bool(random["converged"].all())
+        epochs = format_interval(*mean_interval(random["epochs_to_fit"]), 0)
+        evidence = (
+            f"final training accuracy {random['train_accuracy'].min():.3f} (lowest of "
+            f"{len(random)} repeats) after {epochs} epochs"
+        )
+        verdicts.append(
+            Verdict(
+                "Networks fit random labels perfectly (Zhang et al. 2017, Fig. 1a).",
+                evidence,
+                SUPPORTED if fitted else (INCONCLUSIVE if not stopped else outcome(False)),
+                "100% training accuracy on random labels (CIFAR-10, Inception, Fig. 1a)",
+                "" if fitted else "the epoch budget ran out before training accuracy reached 1",
+            )
+        )
+    if corruption["p"].nunique() < 2:
+        return verdicts
+    # (2) test error rises with the corruption level: a one-sided rank-correlation test
+    rho, p_value = trend_test(corruption["p"], corruption["test_error"])
+    n_points = len(corruption)
+    by_p = corruption.groupby("p")["test_error"]
+    levels = ", ".join(f"p={p:g}: {format_interval(*mean_interval(errors))}" for p, errors in by_p)
+    enough = n_points >= 5  # Spearman's one-sided test cannot reach p < 0.05 below 5 points
+    verdicts.append(
         Verdict(
-            "Networks fit random labels perfectly (Zhang et al. 2017, Fig. 1a).",
-            f"training accuracy on random labels: {random_fit.min() if fits else 'below 1.0'}",
-            fits,
-        ),
-        Verdict(
-            "Test error rises with the label corruption level p (Fig. 1c).",
-            ", ".join(f"p={p:g}: {e:.3f}" for p, e in errors.items()),
-            rises,
-        ),
+            "Test error rises steadily with the label corruption level p (Fig. 1c).",
+            f"Spearman rho {rho:.2f}, one-sided p = {p_value:.2g} over {n_points} fits; "
+            f"test error (mean [95% CI]) {levels}",
+            outcome(rho > 0 and p_value < 0.05) if enough else INCONCLUSIVE,
+            "test error rises from the clean error to chance (0.9) at p=1 (Fig. 1c)",
+            "" if enough else f"{n_points} fits are too few for the trend test (need 5)",
+        )
+    )
+    # (3) random labels take longer to fit, by a small constant factor
+    clean = corruption[corruption["p"] == corruption["p"].min()].set_index("repeat")
+    noisy = corruption[corruption["p"] == corruption["p"].max()].set_index("repeat")
+    factor = (noisy["epochs_to_fit"] / clean["epochs_to_fit"]).dropna()
+    mean, low, high = mean_interval(factor)
+    converged = bool(noisy["converged"].all() and clean["converged"].all())
+    if not converged or not len(factor):
+        status, reason = INCONCLUSIVE, "some fits ran out of epochs before fitting their labels"
+    elif low == high:
+        status, reason = INCONCLUSIVE, "one repeat: no interval for the factor"
+    else:
+        # "small constant factor" read as: slower (interval above 1), by under 10x
+        status, reason = outcome(low > 1.0 and high < 10.0), "interval above 1 and below 10"
+    verdicts.append(
         Verdict(
             "Random labels take longer to fit, by a small constant factor (Fig. 1b).",
-            f"epochs to fit: p=0 {epochs.iloc[0]:.0f}, p=1 {epochs.iloc[-1]:.0f} ({factor:.1f}x)",
-            1.0 < factor < 50.0,
-        ),
-    ]
+            f"epochs to fit, p={noisy['p'].iloc[0]:g} / p={clean['p'].iloc[0]:g}: "
+            f"{format_interval(mean, low, high, 2)} over {len(factor)} repeats",
+            status,
+            "a small constant factor more training time (Fig. 1b)",
+            reason,
+        )
+    )
+    return verdicts
 
 
 def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._randomization import regularization_ablation
+    from sklearn_gen.experiments._randomization import (
+        augment_padding_for,
+        regularization_ablation,
+    )
 
     data, test_size = _subset(data, settings, 600, 5000)
+    # Table 1 trains every setting until it fits its labels (random ones included): stop at
+    # training accuracy 1, within a budget that fits random labels on digits (~150-220
+    # epochs measured for the baseline and weight decay)
     net = _network(
-        data, settings, max_epochs=20 if settings.quick else 100, input_shape=data.image_shape
+        data,
+        settings,
+        max_epochs=300 if settings.quick else 500,
+        stop_on_interpolation=True,
+        input_shape=data.image_shape,
+        augment_padding=augment_padding_for(data.image_shape),
     )
     switches = ("weight_decay", "dropout", "batch_norm")
     if data.image_shape is not None:
@@ -216,6 +267,7 @@ def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
         switches=switches,
         test_size=test_size,
         corruption_levels=(0.0, 1.0),
+        n_repeats=1 if settings.quick else 3,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
@@ -224,24 +276,52 @@ def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 
 def _ablation_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    n_classes = int(frame["n_classes"].iloc[0]) if "n_classes" in frame else 10
+    n_test = int(frame["n_test"].iloc[0]) if "n_test" in frame else 400
+    low_chance, high_chance = chance_band(n_classes, n_test)
     clean = frame[frame["p"] == 0.0]
-    noisy = frame[frame["p"] == 1.0]
-    base = clean[clean["setting"] == "baseline"]["test_accuracy"].mean()
-    spread = clean["test_accuracy"].max() - clean["test_accuracy"].min()
-    return [
+    base = clean[clean["setting"] == "baseline"]["test_accuracy"]
+    means = clean.groupby("setting")["test_accuracy"].mean()
+    best = means.drop("baseline").idxmax() if len(means) > 1 else "baseline"
+    gain = (
+        clean.pivot_table(index="repeat", columns="setting", values="test_accuracy")
+        .pipe(lambda t: t[best] - t["baseline"])
+        .dropna()
+    )
+    base_ci = mean_interval(base)
+    verdicts = [
         Verdict(
-            "Explicit regularizers are neither necessary nor by themselves sufficient for "
-            "generalization: without any, test accuracy stays high (Zhang et al. Table 1).",
-            f"test accuracy without regularizers {base:.3f}; spread over settings {spread:.3f}",
-            bool(spread < 0.1),
-        ),
-        Verdict(
-            "With random labels every setting stays near chance on test data.",
-            f"test accuracy at p=1: {noisy['test_accuracy'].min():.3f}-"
-            f"{noisy['test_accuracy'].max():.3f}",
-            bool(noisy["test_accuracy"].max() < 0.25),
-        ),
+            "Explicit regularizers are not necessary for generalization: with all of them "
+            "off, test accuracy stays far above chance (Zhang et al. Table 1).",
+            f"test accuracy without regularizers {format_interval(*base_ci)}; best setting "
+            f"{best} {means[best]:.3f}, gain {format_interval(*mean_interval(gain))} over "
+            f"{len(base)} repeats; chance band {low_chance:.3f}-{high_chance:.3f}",
+            outcome(base_ci[1] > high_chance),
+            "Inception on CIFAR-10: 85.75% test accuracy without any regularizer, 89.05% "
+            "with augmentation and weight decay (Table 1)",
+            "interval of the regularizer-free accuracy above the chance band (1/k ± 3 "
+            "binomial standard errors on the test set)",
+        )
     ]
+    noisy = frame[frame["p"] == 1.0]
+    if len(noisy):
+        by_setting = noisy.groupby("setting")[["train_accuracy", "test_accuracy"]].mean()
+        at_chance = bool(by_setting["test_accuracy"].between(low_chance, high_chance).all())
+        fitted = by_setting["train_accuracy"].min()
+        verdicts.append(
+            Verdict(
+                "No explicit regularizer keeps random labels from being fitted, and with "
+                "them every setting stays at chance on test data (Table 1).",
+                f"at p=1, test accuracy {by_setting['test_accuracy'].min():.3f}-"
+                f"{by_setting['test_accuracy'].max():.3f} over {len(by_setting)} settings "
+                f"(chance band {low_chance:.3f}-{high_chance:.3f}); lowest training "
+                f"accuracy {fitted:.3f}",
+                outcome(at_chance) if fitted == 1.0 else INCONCLUSIVE,
+                "random labels: 100% training, 9.78% test accuracy (Inception, Table 1)",
+                "" if fitted == 1.0 else "a setting ran out of epochs before fitting p=1",
+            )
+        )
+    return verdicts
 
 
 def _expressivity(data: Dataset, settings: Settings) -> pd.DataFrame:
@@ -270,7 +350,7 @@ def _expressivity_verdicts(frame: pd.DataFrame) -> list[Verdict]:
                 f"n={n}: {a:.3f}" for n, a in zip(frame["n"], frame["train_accuracy"], strict=True)
             )
             + f"; parameters = 2n+d: {counts}",
-            exact and counts,
+            outcome(exact and counts),
         )
     ]
 
@@ -305,12 +385,12 @@ def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
             "generalizes (Zhang et al. Sec. 5: 1.2% test error on MNIST, 60k training).",
             f"train accuracy {kernel['train_accuracy'].min():.3f}; test error at p=0 "
             f"{best:.4f} ({int(clean['n_train'].iloc[0])} training points)",
-            bool((kernel["train_accuracy"] == 1.0).all() and best < 0.05),
+            outcome(bool((kernel["train_accuracy"] == 1.0).all() and best < 0.05)),
         ),
         Verdict(
             "With label noise the interpolant still fits, and test error rises with p.",
             ", ".join(f"p={p:g}: {e:.3f}" for p, e in by_p.items()),
-            bool(by_p.iloc[-1] > by_p.iloc[0]),
+            outcome(bool(by_p.iloc[-1] > by_p.iloc[0])),
         ),
     ]
 
@@ -354,7 +434,7 @@ def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
             "The normalized test loss is a linear function of the normalized training loss "
             "(Liao et al. 2018: R^2 about 0.97-0.9998).",
             f"slope {fit['slope']:.3f}, intercept {fit['intercept']:.3f}, R^2 {fit['r2']:.4f}",
-            bool(fit["r2"] > 0.9),
+            outcome(bool(fit["r2"] > 0.9)),
         ),
         Verdict(
             "Random pretraining gives about the same training loss but a worse test loss.",
@@ -362,7 +442,7 @@ def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
                 f"p={lvl:g}: train {r.train_loss:.4f}, test {r.test_loss:.3f}"
                 for lvl, r in by_level.iterrows()
             ),
-            bool(by_level["test_loss"].iloc[-1] > by_level["test_loss"].iloc[0]),
+            outcome(bool(by_level["test_loss"].iloc[-1] > by_level["test_loss"].iloc[0])),
         ),
     ]
 
@@ -403,12 +483,12 @@ def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
         Verdict(
             "Test error falls as the training set grows (Nagarajan & Kolter 2019, Fig. 1).",
             f"log-log slope of test error vs m: {slopes['test_error']:.2f}",
-            bool(slopes["test_error"] < 0),
+            outcome(bool(slopes["test_error"] < 0)),
         ),
         Verdict(
             "The norm-based bounds and the distance from initialization grow with m.",
             ", ".join(f"{c}: {slopes[c]:+.2f}" for c in ("distance_from_init", *bounds)),
-            bool(all(slopes[c] > 0 for c in ("distance_from_init", *bounds))),
+            outcome(bool(all(slopes[c] > 0 for c in ("distance_from_init", *bounds)))),
         ),
     ]
 
@@ -439,7 +519,7 @@ def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
             "training set S' almost completely (Nagarajan & Kolter 2019, Sec. 3).",
             f"m={int(last['m'])}: test error {last['test_error']:.3f}, "
             f"error on S' {last['projected_error']:.3f}",
-            bool(last["test_error"] <= 0.1 and last["projected_error"] >= 0.9),
+            outcome(bool(last["test_error"] <= 0.1 and last["projected_error"] >= 0.9)),
         )
     ]
 

@@ -268,8 +268,10 @@ class NetworkClassifier(NeuralNetClassifier):
             raise ValueError(f"channels_last must be True or False, got {self.channels_last!r}.")
         if self.channels_last and (self.input_shape is None or len(self.input_shape) != 3):
             raise ValueError("channels_last=True needs images: set input_shape=(C, H, W).")
-        if self.precision != "fp32" and isinstance(self.optimizer, type) and issubclass(
-            self.optimizer, torch.optim.LBFGS
+        if (
+            self.precision != "fp32"
+            and isinstance(self.optimizer, type)
+            and issubclass(self.optimizer, torch.optim.LBFGS)
         ):
             raise ValueError(f"precision={self.precision!r} does not work with LBFGS; use 'fp32'.")
 

@@ -1,0 +1,142 @@
+"""Verdicts: a paper's claim, this run's statistic with its uncertainty, and the outcome.
+
+A verdict is a measurement. Each claim states the paper's number, this run's statistic with
+its uncertainty over repeats (a t-interval of a mean, a rank-correlation test of a trend) and
+one of three outcomes: ``"supported"``, ``"not supported"`` or ``"inconclusive at this
+scale"`` (with the reason), from thresholds derived from the data (chance level, the number
+of test points), never tuned to the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "INCONCLUSIVE",
+    "NOT_SUPPORTED",
+    "SUPPORTED",
+    "Verdict",
+    "chance_band",
+    "mean_interval",
+    "trend_test",
+]
+
+SUPPORTED = "supported"
+NOT_SUPPORTED = "not supported"
+INCONCLUSIVE = "inconclusive at this scale"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim of a paper and what this run says about it.
+
+    Attributes
+    ----------
+    claim : str
+        The claim, with its place in the paper.
+    evidence : str
+        This run's statistic and its uncertainty.
+    status : {"supported", "not supported", "inconclusive at this scale"}
+    paper : str
+        The paper's own number for the claim ("" where it states none).
+    reason : str
+        Why a claim is inconclusive (or how the outcome was decided).
+
+    Examples
+    --------
+    >>> Verdict("x rises", "slope 0.3 [0.1, 0.5]", SUPPORTED).supported
+    True
+    """
+
+    claim: str
+    evidence: str
+    status: str
+    paper: str = ""
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE):
+            raise ValueError(f"status must be one of the three outcomes, got {self.status!r}.")
+
+    @property
+    def supported(self) -> bool:
+        """Whether the outcome is ``"supported"``."""
+        return self.status == SUPPORTED
+
+
+def outcome(supported: bool) -> str:
+    """``"supported"`` or ``"not supported"``.
+
+    Examples
+    --------
+    >>> outcome(False)
+    'not supported'
+    """
+    return SUPPORTED if supported else NOT_SUPPORTED
+
+
+def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval of the mean over repeats.
+
+    With one value the interval is the value itself (no spread can be measured).
+
+    Examples
+    --------
+    >>> mean, low, high = mean_interval([1.0, 2.0, 3.0])
+    >>> mean, round(low, 3), round(high, 3)
+    (2.0, -0.484, 4.484)
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, mean, mean
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * stats.sem(values)
+    return mean, mean - float(half), mean + float(half)
+
+
+def format_interval(mean: float, low: float, high: float, digits: int = 3) -> str:
+    """``"0.123 [0.100, 0.150]"`` (the interval left out when it is a point).
+
+    Examples
+    --------
+    >>> format_interval(0.5, 0.4, 0.6)
+    '0.500 [0.400, 0.600]'
+    """
+    if low == high:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def trend_test(x, y) -> tuple[float, float]:
+    """Spearman rank correlation of ``y`` with ``x`` and its one-sided p-value (increase).
+
+    Examples
+    --------
+    >>> rho, p = trend_test([0, 0.5, 1, 0, 0.5, 1], [0.1, 0.5, 0.9, 0.2, 0.4, 0.8])
+    >>> round(rho, 3), p < 0.05
+    (0.926, True)
+    """
+    result = stats.spearmanr(x, y, alternative="greater")
+    return float(result.statistic), float(result.pvalue)
+
+
+def chance_band(n_classes: int, n_test: int, width: float = 3.0) -> tuple[float, float]:
+    """Accuracies a chance-level classifier reaches on ``n_test`` points: ``1/k ± width·σ``.
+
+    ``σ`` is the binomial standard error of an accuracy of ``1/k`` on ``n_test`` points.
+
+    Examples
+    --------
+    >>> low, high = chance_band(10, 400)
+    >>> round(low, 3), round(high, 3)
+    (0.055, 0.145)
+    """
+    chance = 1.0 / n_classes
+    sigma = np.sqrt(chance * (1 - chance) / n_test)
+    return chance - width * sigma, chance + width * sigma

@@ -1,0 +1,118 @@
+"""The verdicts' statistics on frames whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_gen.experiments._runs import RUNS
+from sklearn_gen.experiments._verdicts import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Verdict,
+    chance_band,
+    mean_interval,
+    trend_test,
+)
+
+
+def randomization_frame(n_repeats: int, levels, error_of_p, random_fit=1.0, converged=True):
+    rows = []
+    for repeat in range(n_repeats):
+        for p in levels:
+            rows.append(
+                {
+                    "panel": "corruption",
+                    "condition": "corrupted labels",
+                    "p": p,
+                    "repeat": repeat,
+                    "test_error": error_of_p(p) + 0.01 * repeat,
+                    "epochs_to_fit": 20 * (1 + 2 * p) + repeat,
+                    "converged": converged,
+                    "train_accuracy": 1.0,
+                }
+            )
+        for epoch in range(3):
+            rows.append(
+                {
+                    "panel": "curves",
+                    "condition": "random labels",
+                    "p": 1.0,
+                    "repeat": repeat,
+                    "epoch": epoch + 1,
+                    "train_accuracy": random_fit,
+                    "epochs_to_fit": 60,
+                    "converged": converged,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_randomization_claims_supported_with_repeats():
+    frame = randomization_frame(3, (0.0, 0.5, 1.0), lambda p: 0.05 + 0.8 * p)
+    verdicts = RUNS["randomization"].verdicts(frame)
+    assert [v.status for v in verdicts] == [SUPPORTED] * 3
+    assert "Spearman rho" in verdicts[1].evidence and verdicts[1].paper
+    assert "[" in verdicts[2].evidence  # the factor carries its interval
+
+
+def test_randomization_claims_inconclusive_at_small_scale():
+    # one repeat of three levels: too few fits for the trend test, no interval
+    frame = randomization_frame(1, (0.0, 0.5, 1.0), lambda p: 0.05 + 0.8 * p)
+    verdicts = RUNS["randomization"].verdicts(frame)
+    assert verdicts[0].status == SUPPORTED
+    assert verdicts[1].status == INCONCLUSIVE and "too few" in verdicts[1].reason
+    assert verdicts[2].status == INCONCLUSIVE
+    # random labels not fitted within the budget: inconclusive, with the reason
+    unfit = randomization_frame(3, (0.0, 1.0), lambda p: 0.1, random_fit=0.8, converged=False)
+    first = RUNS["randomization"].verdicts(unfit)[0]
+    assert first.status == INCONCLUSIVE and "epoch budget" in first.reason
+
+
+def test_flat_test_error_is_not_supported():
+    frame = randomization_frame(3, (0.0, 0.5, 1.0), lambda p: 0.5 - 0.1 * p)
+    assert RUNS["randomization"].verdicts(frame)[1].status == NOT_SUPPORTED
+
+
+def ablation_frame(base_accuracy: float, noisy_accuracy: float, noisy_fit: float = 1.0):
+    rows = []
+    for repeat in range(3):
+        for setting in ("baseline", "+weight_decay", "+dropout"):
+            for p, accuracy, fit in ((0.0, base_accuracy, 1.0), (1.0, noisy_accuracy, noisy_fit)):
+                rows.append(
+                    {
+                        "setting": setting,
+                        "p": p,
+                        "repeat": repeat,
+                        "test_accuracy": accuracy + 0.002 * repeat,
+                        "train_accuracy": fit,
+                        "n_test": 450,
+                        "n_classes": 10,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_regularization_claims():
+    verdicts = RUNS["regularization"].verdicts(ablation_frame(0.97, 0.10))
+    assert [v.status for v in verdicts] == [SUPPORTED, SUPPORTED]
+    assert "85.75%" in verdicts[0].paper and "chance band" in verdicts[0].evidence
+    near_chance = RUNS["regularization"].verdicts(ablation_frame(0.11, 0.10))
+    assert near_chance[0].status == NOT_SUPPORTED
+    unfit = RUNS["regularization"].verdicts(ablation_frame(0.97, 0.10, noisy_fit=0.6))
+    assert unfit[1].status == INCONCLUSIVE
+
+
+def test_statistics():
+    mean, low, high = mean_interval([0.9, 1.0, 1.1])
+    assert mean == pytest.approx(1.0) and low < 1.0 < high
+    assert mean_interval([2.0]) == (2.0, 2.0, 2.0)
+    assert np.isnan(mean_interval([np.nan])[0])
+    rho, p_value = trend_test([0, 1, 2, 3, 4], [1, 2, 3, 4, 5])
+    assert rho == pytest.approx(1.0) and p_value < 0.05
+    low, high = chance_band(10, 10_000)
+    assert low < 0.1 < high and high - low < 0.02
+    with pytest.raises(ValueError, match="status must be one of"):
+        Verdict("claim", "evidence", "yes")
