@@ -7,8 +7,9 @@ Dask backend scale it out.
 
 from sklearn_gen.experiments._common import config_seed, run_configurations
 from sklearn_gen.experiments._correlation import measure_correlation
+from sklearn_gen.experiments._fits import linear_fit, loglog_slopes
 from sklearn_gen.experiments._kernel import kernel_interpolation
-from sklearn_gen.experiments._normalized_loss import linear_fit, normalized_loss_study
+from sklearn_gen.experiments._normalized_loss import normalized_loss_study
 from sklearn_gen.experiments._randomization import (
     expressivity,
     randomization_test,
@@ -17,7 +18,6 @@ from sklearn_gen.experiments._randomization import (
 from sklearn_gen.experiments._uniform_convergence import (
     bounds_vs_sample_size,
     hypersphere_projection,
-    loglog_slopes,
 )
 
 __all__ = [

@@ -41,7 +41,7 @@ from sklearn_gen.measures._norms import product_norm
 from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.randomization import RandomPretraining
 
-__all__ = ["linear_fit", "normalized_loss_study"]
+__all__ = ["normalized_loss_study"]
 
 #: The columns of the frame returned by :func:`normalized_loss_study`, in order.
 NORMALIZED_LOSS_COLUMNS = [
@@ -261,6 +261,7 @@ def normalized_loss_study(
     2  pretraining    1.0
     >>> bool((frame["train_loss"] <= 0.1).all())
     True
+    >>> from sklearn_gen.experiments import linear_fit
     >>> sorted(linear_fit(frame))
     ['intercept', 'r2', 'slope']
     """
@@ -308,56 +309,3 @@ def normalized_loss_study(
         cache_dir=cache_dir,
     )
     return frame[NORMALIZED_LOSS_COLUMNS]
-
-
-def linear_fit(
-    frame: pd.DataFrame,
-    x: str = "normalized_train_loss",
-    y: str = "normalized_test_loss",
-) -> dict[str, float]:
-    """Least-squares line ``y = slope * x + intercept`` through two columns, with its R^2.
-
-    Liao et al. (2018) report that the normalized test loss is a linear function of the
-    normalized training loss across networks trained to the same raw loss, with
-    R^2 between 0.97 and 0.9998.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        E.g. the result of :func:`normalized_loss_study`.
-    x, y : str
-        The column names of the abscissa and the ordinate.
-
-    Returns
-    -------
-    dict
-        ``slope``, ``intercept`` and ``r2`` (the coefficient of determination
-        ``1 - SS_res / SS_tot``, in [0, 1] for a least-squares line; 1 when ``y`` is
-        constant and fitted exactly).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> fit = linear_fit(pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 3.0, 5.0]}), "a", "b")
-    >>> {k: round(v, 6) for k, v in fit.items()}
-    {'slope': 2.0, 'intercept': 1.0, 'r2': 1.0}
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in (x, y) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"Columns {missing} are not in the frame ({list(frame.columns)}).")
-    data = frame[[x, y]].astype(float).dropna()
-    xs, ys = data[x].to_numpy(), data[y].to_numpy()
-    if len(xs) < 2 or np.ptp(xs) == 0:
-        raise ValueError(
-            f"A line needs at least two rows with distinct values of {x!r}; got {len(xs)} row(s)."
-        )
-    slope, intercept = np.polyfit(xs, ys, 1)
-    residual = float(np.sum((ys - (slope * xs + intercept)) ** 2))
-    total = float(np.sum((ys - ys.mean()) ** 2))
-    if total == 0:
-        r2 = 1.0 if residual == 0 else 0.0
-    else:
-        r2 = float(np.clip(1.0 - residual / total, 0.0, 1.0))
-    return {"slope": float(slope), "intercept": float(intercept), "r2": r2}

@@ -425,7 +425,7 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 
 def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    from sklearn_gen.experiments._normalized_loss import linear_fit
+    from sklearn_gen.experiments._fits import linear_fit
 
     fit = linear_fit(frame)
     by_level = frame.groupby("level")[["train_loss", "test_loss", "test_error"]].mean()
@@ -475,7 +475,7 @@ def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 
 def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    from sklearn_gen.experiments._uniform_convergence import loglog_slopes
+    from sklearn_gen.experiments._fits import loglog_slopes
 
     slopes = loglog_slopes(frame)
     bounds = [c for c in ("spectral_bound", "pac_bayes_bound") if c in slopes.index]

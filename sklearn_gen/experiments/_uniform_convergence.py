@@ -45,7 +45,7 @@ from sklearn_gen.experiments._validation import (
 )
 from sklearn_gen.networks._classifier import NetworkClassifier
 
-__all__ = ["bounds_vs_sample_size", "hypersphere_projection", "loglog_slopes"]
+__all__ = ["bounds_vs_sample_size", "hypersphere_projection"]
 
 Measure = Callable[..., float]
 
@@ -424,54 +424,3 @@ def bounds_vs_sample_size(
         description="bounds vs sample size",
         cache_dir=cache_dir,
     )
-
-
-def loglog_slopes(
-    frame: pd.DataFrame,
-    x: str = "m",
-    columns: Sequence[str] = (
-        "test_error",
-        "distance_from_init",
-        "spectral_bound",
-        "pac_bayes_bound",
-    ),
-) -> pd.Series:
-    """Slope of each column against ``x`` on log-log axes.
-
-    Fits ``log(value) = slope * log(x) + c`` by least squares (``np.polyfit`` of degree 1)
-    to the rows' means per value of ``x``; a column that grows like ``m^a`` has slope
-    ``a``. Nagarajan & Kolter's point is a positive slope for the bounds while the test
-    error's is negative. Columns missing from ``frame`` are skipped; non-positive values
-    are dropped before the logarithm (``NaN`` if fewer than two ``x`` values remain).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-    x : str, default="m"
-    columns : sequence of str
-
-    Returns
-    -------
-    pandas.Series
-        Slopes indexed by column name.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"m": [10, 100, 1000], "b": [1.0, 10.0, 100.0]})
-    >>> float(loglog_slopes(frame, columns=["b"])["b"])
-    1.0
-    """
-    if x not in frame.columns:
-        raise ValueError(f"frame has no column {x!r}.")
-    slopes = {}
-    for column in columns:
-        if column not in frame.columns:
-            continue
-        means = frame.groupby(x)[column].mean()
-        means = means[(means > 0) & (means.index.to_numpy() > 0)]
-        if len(means) < 2:
-            slopes[column] = np.nan
-            continue
-        logx = np.log(means.index.to_numpy(dtype=float))
-        slopes[column] = float(np.polyfit(logx, np.log(means.to_numpy(dtype=float)), 1)[0])
-    return pd.Series(slopes, name="loglog_slope", dtype=float)

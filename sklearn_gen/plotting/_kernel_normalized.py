@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sklearn_gen.experiments._normalized_loss import linear_fit
+from sklearn_gen.experiments._fits import linear_fit
 
 __all__ = ["plot_kernel_interpolation", "plot_measure_correlation", "plot_normalized_loss_study"]
 
@@ -109,7 +109,7 @@ def plot_normalized_loss_study(frame: pd.DataFrame) -> Figure:
     Left: test cross-entropy against training cross-entropy - the networks share (about)
     the same training loss, a vertical band, yet their test losses differ. Right: the
     normalized test loss against the normalized training loss, colored by level, with the
-    least-squares line (:func:`~sklearn_gen.experiments._normalized_loss.linear_fit`) and
+    least-squares line (:func:`~sklearn_gen.experiments.linear_fit`) and
     its R^2 in the legend.
 
     Parameters
