@@ -13,9 +13,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_gen import KernelInterpolator, NetworkClassifier, PerImageWhitening
+from sklearn_gen.experiments import linear_fit
 from sklearn_gen.experiments._correlation import measure_correlation
 from sklearn_gen.experiments._kernel import KERNEL_COLUMNS, kernel_interpolation
-from sklearn_gen.experiments import linear_fit
 from sklearn_gen.experiments._normalized_loss import (
     NORMALIZED_LOSS_COLUMNS,
     normalized_loss_study,
