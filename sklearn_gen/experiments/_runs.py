@@ -8,6 +8,7 @@ supports the claim.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -201,15 +202,18 @@ def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     n_points = len(corruption)
     by_p = corruption.groupby("p")["test_error"]
     levels = ", ".join(f"p={p:g}: {format_interval(*mean_interval(errors))}" for p, errors in by_p)
-    enough = n_points >= 5  # Spearman's one-sided test cannot reach p < 0.05 below 5 points
+    enough = math.factorial(n_points) > 20  # an exact permutation test can reach p < 0.05
     verdicts.append(
         Verdict(
             "Test error rises steadily with the label corruption level p (Fig. 1c).",
-            f"Spearman rho {rho:.2f}, one-sided p = {p_value:.2g} over {n_points} fits; "
+            f"Spearman rho {rho:.2f}, one-sided permutation p = {p_value:.2g} over {n_points} "
+            "fits; "
             f"test error (mean [95% CI]) {levels}",
             outcome(rho > 0 and p_value < 0.05) if enough else INCONCLUSIVE,
             "test error rises from the clean error to chance (0.9) at p=1 (Fig. 1c)",
-            "" if enough else f"{n_points} fits are too few for the trend test (need 5)",
+            ""
+            if enough
+            else f"{n_points} fits are too few for the trend test (p >= 1/{n_points}!)",
         )
     )
     # (3) random labels take longer to fit, by a small constant factor
