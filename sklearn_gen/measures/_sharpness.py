@@ -428,6 +428,7 @@ def jiang_pac_bayes_flatness(
     X: Any = None,
     y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     return_std: bool = False,
     **params: Any,
 ) -> float | tuple[float, float]:
@@ -443,12 +444,12 @@ def jiang_pac_bayes_flatness(
 
     Parameters
     ----------
-    estimator, X, y
+    estimator, X, y, input_shape
         As for :func:`pac_bayes_flatness`.
     return_std : bool, default=False
         Also return the standard error.
     **params
-        Passed to :func:`pac_bayes_flatness` (``input_shape``, ``magnitude_aware``,
+        Passed to :func:`pac_bayes_flatness` (``magnitude_aware``,
         ``max_drop``, ``n_draws``, ``n_iter``, ``max_samples``, ``eps``,
         ``random_state``).
 
@@ -474,6 +475,8 @@ def jiang_pac_bayes_flatness(
     >>> bool(abs(jiang_pac_bayes_flatness(net, X, y) - 1 / sigma**2) < 1e-12)
     True
     """
-    sigma, std = pac_bayes_flatness(estimator, X, y, return_std=True, **params)
+    sigma, std = pac_bayes_flatness(
+        estimator, X, y, input_shape=input_shape, return_std=True, **params
+    )
     value = 1.0 / sigma**2
     return (value, 2.0 * std / sigma**3) if return_std else value
