@@ -142,14 +142,13 @@ def time_network(
     data = sum(seconds.values())
     data_ratio = data / forward
     verdict = "PASS" if data_ratio <= 1.3 else "FAIL"
-    print(
-        f"  {'all data measures':32s} {data:7.3f} s  {data_ratio:6.2f} passes (target <= 1.3): {verdict}"
-    )
+    label = "all data measures"
+    print(f"  {label:32s} {data:7.3f} s  {data_ratio:6.2f} passes (target <= 1.3): {verdict}")
     print("flatness at its defaults, alone (memo emptied):")
     ratios = []
     for label, (m, params, _) in FLATNESS.items():
         measures.clear_cache()
-        ratios.append(_run(label, m, params, net, X, y_fit, forward) / forward)
+        ratios.append(_run(label, m, params, net, X, y, forward) / forward)
     verdict = "PASS" if ratios[0] <= 10 else "FAIL"
     print(f"  pac_bayes_flatness: {ratios[0]:.2f} passes (target <= 10): {verdict}")
     print("data-free measures, for scale:")
