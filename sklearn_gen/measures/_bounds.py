@@ -59,13 +59,13 @@ import numpy as np
 import torch
 
 from sklearn_gen.measures._layers import LayersView, resolve_view
-from sklearn_gen.measures._margins import (
+from sklearn_gen.measures._margin_utils import (
     _check_q,
     _check_quantile_method,
     _check_xy,
     _quantile,
-    _view_margins,
 )
+from sklearn_gen.measures._margins import _view_margins
 from sklearn_gen.measures._operator_norm import (
     check_method,
     layer_spectral_norm,

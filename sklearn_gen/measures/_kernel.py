@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from sklearn_gen._wrappers import find_inner
-from sklearn_gen.measures._margins import (
+from sklearn_gen.measures._margin_utils import (
     _check_q,
     _check_quantile_method,
     _check_xy,

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
-from sklearn_gen.measures._margins import _check_xy
+from sklearn_gen.measures._margin_utils import _check_xy
 from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
 
 __all__ = ["normalized_error", "normalized_loss"]
