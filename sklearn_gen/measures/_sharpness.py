@@ -48,6 +48,8 @@ _BRACKET_SAMPLES = 256
 #: parameters gets at most 2^25 / P distinct draws.
 _STORED_FLOATS = 2**25
 _N_BOOTSTRAP = 400
+#: Samples per batched forward call.
+_CALL_SAMPLES = 512
 
 
 def perturb(
@@ -152,10 +154,15 @@ class _NoisyAccuracy:
             params = perturb(
                 self.params, draw, sigma, magnitude_aware=self.magnitude_aware, eps=self.eps
             )
-            rows_index = index[start : start + size]
-            predicted = self._predict(params, self.x[rows_index])
-            hits = (predicted == self.target[rows_index]) & mask[start : start + size]
-            counts[start : start + size] = hits.sum(1).double().numpy()
+            # at most _CALL_SAMPLES samples per batched call: bounded activations
+            step = max(1, _CALL_SAMPLES // size)
+            for col in range(0, index.shape[1], step):
+                rows_index = index[start : start + size, col : col + step]
+                predicted = self._predict(params, self.x[rows_index])
+                hits = (predicted == self.target[rows_index]) & mask[
+                    start : start + size, col : col + step
+                ]
+                counts[start : start + size] += hits.sum(1).double().numpy()
         return counts
 
     def clean(self, rows: int | None = None) -> np.ndarray:
