@@ -207,7 +207,7 @@ class LayersView:
             raise ValueError("y contains labels the network was not trained on.")
         return torch.as_tensor(index, dtype=torch.long)
 
-    def logits(self, X: Any, module: nn.Module | None = None, chunk: int = 512) -> torch.Tensor:
+    def logits(self, X: Any, module: nn.Module | None = None, chunk: int = 128) -> torch.Tensor:
         """Outputs of ``module`` (default: the view's network) on ``X``, float64.
 
         Memoized (:mod:`~sklearn_gen.measures._cache`): measures that need the logits of

@@ -32,7 +32,7 @@ __all__ = ["layer_spectral_norm", "operator_row_norms", "spectral_norm"]
 
 _METHODS = ("exact", "reshape")
 #: Conv operators with at most this many inputs are applied in float64.
-_FLOAT64_INPUTS = 8192
+_FLOAT64_INPUTS = 1024
 
 
 def check_method(method: Any) -> str:
