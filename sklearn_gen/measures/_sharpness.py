@@ -388,7 +388,7 @@ def pac_bayes_flatness(
     return_std : bool, default=False
         Also return the Monte-Carlo standard error of ``sigma``: the spread of the
         estimate over bootstrap resamples of the draw groups. On the 8-filter ConvNet of
-        the tests (1,257 digits) it was about 1.6 times the spread over seeds: a
+        the tests (1,257 digits) it was about 1.8 times the spread over seeds: a
         conservative error bar.
     random_state : int, RandomState instance or None, default=0
 
