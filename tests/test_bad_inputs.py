@@ -355,7 +355,7 @@ def test_image_shape_must_match(est: Any, match: str) -> None:
 
 # ------------------------------------------------------------------------------ measures
 NETWORK_MEASURES_NO_DATA: dict[str, Callable[..., Any]] = {
-    "parameter_count": M.parameter_count,
+    "count_parameters": M.count_parameters,
     "layer_norms": M.layer_norms,
     "product_norm": M.product_norm,
     "distance_from_init": M.distance_from_init,
@@ -691,7 +691,7 @@ def test_pickled_network_classifier_predicts_the_same(fitted_net: NetworkClassif
     loaded = pickle.loads(pickle.dumps(fitted_net))
     np.testing.assert_array_equal(loaded.predict(X), fitted_net.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), fitted_net.predict_proba(X))
-    assert M.parameter_count(loaded) == M.parameter_count(fitted_net)
+    assert M.count_parameters(loaded) == M.count_parameters(fitted_net)
 
 
 def test_pickled_string_label_classifier() -> None:

@@ -382,7 +382,7 @@ def test_bounds_on_conv_chain_by_hand(bound):
     else:
         ratios = [np.sum(w**2) / s**2 for w, s in zip(weights, sigmas, strict=True)]
         expected = lip * 3 * math.sqrt(4) * math.sqrt(sum(ratios))  # d = 3, h = 4 channels
-    value = bound(net, X, y, reference="zero", method="reshape")
+    value = bound(net, X, y, reference="zero", conv="kernel", method="reshape")
     assert value == pytest.approx(expected, rel=1e-4)
     exact = bound(net, X, y, reference="zero")  # conv operator norms differ from reshaped ones
     assert np.isfinite(exact) and exact > 0
@@ -398,7 +398,8 @@ def test_bounds_refuse_non_positive_margin(sample, bound):
 
 @pytest.mark.parametrize("bound", BOUNDS)
 @pytest.mark.parametrize(
-    ("param", "value"), [("q", 2.0), ("reference", "start"), ("method", "power")]
+    ("param", "value"),
+    [("q", 2.0), ("reference", "start"), ("method", "power"), ("quantile_method", "mid")],
 )
 def test_bounds_bad_params(sample, bound, param, value):
     est, _, X, y, _ = sample
@@ -548,3 +549,133 @@ def test_margins_of_bare_module_need_output_indices():
     X = np.zeros((3, 5))
     with pytest.raises(ValueError, match=r"output indices in \[0, 4\)"):
         margins(net, X, [0, 1, 4])
+
+
+# ------------------------------------------------------------------------------ conv operators
+def _dense_operator(weight: torch.Tensor, conv: nn.Conv2d | None, shape) -> np.ndarray:
+    """The matrix of a layer's linear map (no bias) at input ``shape``: column j = A e_j."""
+    weight = weight.detach().double()
+    if conv is None:
+        return weight.numpy()
+    n = int(np.prod(shape))
+    basis = torch.eye(n, dtype=torch.float64).reshape(n, *shape)
+    images = nn.functional.conv2d(basis, weight, None, conv.stride, conv.padding)
+    return images.reshape(n, -1).numpy().T
+
+
+def _operator_chain(seed: int = 0) -> nn.Sequential:
+    """Four convs (stride 1 and 2, padding 0 and 1), a batch norm to fold, a linear layer."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Conv2d(2, 3, 3, stride=1, padding=0),  # (2, 9, 9) -> (3, 7, 7)
+        nn.BatchNorm2d(3),
+        nn.ReLU(),
+        nn.Conv2d(3, 4, 3, stride=1, padding=1),  # -> (4, 7, 7)
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1),  # -> (4, 4, 4)
+        nn.ReLU(),
+        nn.Conv2d(4, 3, 2, stride=2, padding=0),  # -> (3, 2, 2)
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(12, 3),
+    )
+    with torch.no_grad():
+        bn = net[1]
+        bn.running_mean.copy_(torch.tensor([0.1, -0.2, 0.3]))
+        bn.running_var.copy_(torch.tensor([0.5, 2.0, 1.5]))
+        bn.weight.copy_(torch.tensor([1.5, 0.7, -1.2]))
+        bn.bias.copy_(torch.tensor([0.2, 0.0, -0.1]))
+    return net.eval()
+
+
+def _dense_chain(net: nn.Sequential, state: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(matrix, bias) of each weight layer at its input shape, batch norm folded by hand."""
+    bn = net[1]
+    scale = (state["1.weight"] / torch.sqrt(state["1.running_var"] + bn.eps)).double()
+    shift = state["1.bias"].double() - state["1.running_mean"].double() * scale
+    shapes = [(2, 9, 9), (3, 7, 7), (4, 7, 7), (4, 4, 4), None]
+    layers = []
+    for index, shape in zip((0, 3, 5, 7, 10), shapes, strict=True):
+        weight, bias = state[f"{index}.weight"].double(), state[f"{index}.bias"].double()
+        if index == 0:
+            weight, bias = weight * scale[:, None, None, None], bias * scale + shift
+        matrix = _dense_operator(weight, net[index] if shape else None, shape)
+        out = matrix.shape[0] // len(bias)
+        layers.append((matrix, np.repeat(bias.numpy(), out)))  # channel-major bias
+    return layers
+
+
+@pytest.mark.parametrize("reference", ["zero", "init"])
+@pytest.mark.parametrize("q", [0.0, 0.2])
+def test_operator_bounds_match_dense_matrices(reference, q):
+    net = _operator_chain()
+    start = {k: v.clone() for k, v in _operator_chain(seed=1).state_dict().items()}
+    X = np.random.default_rng(0).normal(size=(25, 2 * 81))
+    dense = _dense_chain(net, net.state_dict())
+    dense0 = _dense_chain(net, start)
+    # float64 forward pass through the dense matrices: the margins
+    hidden = X
+    for i, (matrix, bias) in enumerate(dense):
+        hidden = hidden @ matrix.T + bias
+        if i < len(dense) - 1:
+            hidden = np.maximum(hidden, 0.0)
+    y = hidden.argmax(axis=1)
+    m = len(X)
+    gamma = np.sort(_hand_margins(hidden, y))[math.floor(q * (m - 1))]
+    radius = np.linalg.norm(X, axis=1).max()
+    deltas = [
+        a - (a0 if reference == "init" else 0.0)
+        for (a, _), (a0, _) in zip(dense, dense0, strict=True)
+    ]
+    sigmas = [np.linalg.svd(a, compute_uv=False)[0] for a, _ in dense]
+    lip = radius * np.prod(sigmas) / (gamma * math.sqrt(m))
+    l21 = [np.linalg.norm(d, axis=1).sum() for d in deltas]
+    fro2 = [np.sum(d**2) for d in deltas]
+    units = [a.shape[0] for a, _ in dense]  # 147, 196, 64, 12, 3
+    assert max(units) == 196
+    bartlett = lip * sum((n / s) ** (2 / 3) for n, s in zip(l21, sigmas, strict=True)) ** 1.5
+    neyshabur = (
+        lip
+        * 5
+        * math.sqrt(max(units))
+        * math.sqrt(sum(f / s**2 for f, s in zip(fro2, sigmas, strict=True)))
+    )
+    est = _Fitted(net, (2, 9, 9), [0, 1, 2], initial=start)
+    params = dict(q=q, reference=reference)
+    assert spectral_bound(est, X, y, **params) == pytest.approx(bartlett, rel=1e-6)
+    assert pac_bayes_bound(est, X, y, **params) == pytest.approx(neyshabur, rel=1e-6)
+    # the explicit constants: W = the largest layer input or output (4 * 7 * 7 = 196)
+    widest = max(max(a.shape) for a, _ in dense)
+    assert spectral_bound(est, X, y, with_constants=True, **params) == pytest.approx(
+        bartlett * 72 * math.log(2 * widest) * math.log(m), rel=1e-6
+    )
+    assert pac_bayes_bound(est, X, y, with_constants=True, **params) == pytest.approx(
+        neyshabur * math.sqrt(math.log(5 * 196)), rel=1e-6
+    )
+    # the kernel heuristic is far smaller: its norms miss the H' W' copies of the kernel
+    assert spectral_bound(est, X, y, conv="kernel", **params) < bartlett / 2
+    assert pac_bayes_bound(est, X, y, conv="kernel", **params) < neyshabur / 2
+
+
+def test_operator_row_norms_match_dense_rows():
+    from sklearn_gen.measures._layers import layers_view
+    from sklearn_gen.measures._operator_norm import operator_row_norms
+
+    net = _operator_chain()
+    view = layers_view(net, input_shape=(2, 9, 9))
+    dense = _dense_chain(net, net.state_dict())
+    for layer, (matrix, _) in zip(view.layers, dense, strict=True):
+        np.testing.assert_allclose(
+            operator_row_norms(layer).numpy(), np.linalg.norm(matrix, axis=1), rtol=1e-6
+        )
+
+
+@pytest.mark.parametrize("bound", BOUNDS)
+def test_bounds_conv_setting_is_checked(sample, bound):
+    est, _, X, y, _ = sample
+    with pytest.raises(ValueError, match="conv must be"):
+        bound(est, X, y, conv="matrix")
+    with pytest.raises(ValueError, match="conv='kernel'"):
+        bound(est, X, y, method="reshape")  # the reshaped kernel's norm is the heuristic's
+    # a Linear chain is the same under both settings
+    assert bound(est, X, y, conv="kernel") == pytest.approx(bound(est, X, y), rel=1e-12)

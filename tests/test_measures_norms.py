@@ -15,13 +15,13 @@ from torch import nn
 from sklearn_gen import LabelNoise, NetworkClassifier
 from sklearn_gen.measures._layers import layers_view
 from sklearn_gen.measures._norms import (
+    count_parameters,
     distance_from_init,
     layer_norms,
-    parameter_count,
     path_norm,
     product_norm,
 )
-from sklearn_gen.measures._operator_norm import spectral_norm
+from sklearn_gen.measures._operator_norm import layer_spectral_norm, spectral_norm
 from sklearn_gen.networks.architectures import MLP, ConvNet, SmallInception
 
 
@@ -65,8 +65,9 @@ def test_linear_spectral_norm_matches_svd():
     net = _module(nn.Linear(7, 5), input_shape=(7,))
     layer = layers_view(net).layers[0]
     expected = np.linalg.svd(net[0].weight.detach().double().numpy(), compute_uv=False)[0]
-    assert spectral_norm(layer) == pytest.approx(expected, rel=1e-10)
-    assert spectral_norm(layer, "reshape") == pytest.approx(expected, rel=1e-10)
+    assert layer_spectral_norm(layer) == pytest.approx(expected, rel=1e-10)
+    assert layer_spectral_norm(layer, "reshape") == pytest.approx(expected, rel=1e-10)
+    np.testing.assert_allclose(spectral_norm(net), [expected], rtol=1e-10)
     assert layer_norms(net, norm="spectral")[0] == pytest.approx(expected, rel=1e-10)
 
 
@@ -88,10 +89,10 @@ def test_exact_conv_operator_norm_matches_explicit_matrix(stride, padding):
     layer = layers_view(net).layers[0]
     matrix = _explicit_conv_matrix(net[0], shape)
     expected = np.linalg.svd(matrix, compute_uv=False)[0]
-    exact = spectral_norm(layer, "exact")
+    exact = layer_spectral_norm(layer, "exact")
     assert exact == pytest.approx(expected, rel=1e-4)
     assert layer_norms(net, norm="spectral")[0] == pytest.approx(expected, rel=1e-4)
-    reshaped = spectral_norm(layer, "reshape")
+    reshaped = layer_spectral_norm(layer, "reshape")
     assert abs(reshaped - exact) > 1e-3 * exact
     assert layer_norms(net, norm="spectral", method="reshape")[0] == pytest.approx(reshaped)
 
@@ -157,11 +158,11 @@ def test_bad_method_and_p_raise():
 
 
 # ------------------------------------------------------------------------------ parameter count
-def test_parameter_count():
-    assert parameter_count(MLP(4, 3, hidden=(5,))) == 43.0
+def test_count_parameters():
+    assert count_parameters(MLP(4, 3, hidden=(5,))) == 43.0
     bn = MLP(4, 3, hidden=(5,), batch_norm=True)
-    assert parameter_count(bn) == 43.0
-    assert parameter_count(bn, include_batch_norm=True) == 53.0
+    assert count_parameters(bn) == 43.0
+    assert count_parameters(bn, include_batch_norm=True) == 53.0
 
 
 # ------------------------------------------------------------------------------ distance from init
@@ -191,16 +192,12 @@ def test_distance_from_init_after_training(fitted):
     )
     assert distance_from_init(fitted, include_bias=True) == pytest.approx(np.sqrt(squares))
     assert distance_from_init(fitted, include_bias=True) > total
-    # aggregation of the other norms
-    spectral = distance_from_init(fitted, norm="spectral", per_layer=True)
-    assert distance_from_init(fitted, norm="spectral") == pytest.approx(spectral.sum())
-    l1 = distance_from_init(fitted, norm="l1", per_layer=True)
-    assert distance_from_init(fitted, norm="l1") == pytest.approx(l1.sum())
-    p3 = distance_from_init(fitted, norm=3, per_layer=True)
-    assert distance_from_init(fitted, norm=3) == pytest.approx(np.sum(p3**3) ** (1 / 3))
-    assert distance_from_init(fitted, norm=np.inf) == pytest.approx(
-        distance_from_init(fitted, norm=np.inf, per_layer=True).max()
-    )
+    # one rule for every norm (issue 14): the Euclidean norm of the per-layer distances
+    for norm in ("spectral", "l1", "l21", 3, np.inf):
+        per_norm = distance_from_init(fitted, norm=norm, per_layer=True)
+        assert distance_from_init(fitted, norm=norm) == pytest.approx(
+            np.sqrt(np.sum(per_norm**2))
+        ), norm
 
 
 def test_distance_from_init_errors(fitted):
@@ -262,7 +259,7 @@ def test_measures_through_pipeline_and_label_noise(digits, fitted):
     pipe = make_pipeline(FunctionTransformer(), _net()).fit(X, y)
     noisy = LabelNoise(_net(), p=0.2, random_state=0).fit(X, y)
     for wrapper, inner in ((pipe, pipe[-1]), (noisy, noisy.estimator_)):
-        assert parameter_count(wrapper) == parameter_count(inner) == 64 * 32 + 32 + 32 * 10 + 10
+        assert count_parameters(wrapper) == count_parameters(inner) == 64 * 32 + 32 + 32 * 10 + 10
         np.testing.assert_array_equal(layer_norms(wrapper), layer_norms(inner))
         assert product_norm(wrapper, None, None, norm="spectral") == product_norm(
             inner, norm="spectral"
@@ -285,8 +282,8 @@ def test_batch_norm_is_folded(digits):
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     raw = float(torch.linalg.norm(linear[0].weight.detach().double()))
     assert abs(got[0] - raw) > 1e-3 * raw  # not the unfolded weight
-    assert parameter_count(net) == 64 * 16 + 16 + 16 * 10 + 10
-    assert parameter_count(net, include_batch_norm=True) == parameter_count(net) + 2 * 16
+    assert count_parameters(net) == 64 * 16 + 16 + 16 * 10 + 10
+    assert count_parameters(net, include_batch_norm=True) == count_parameters(net) + 2 * 16
     # folding also applies to the initial weights: distances are between folded weights
     assert distance_from_init(net) > 0
     net.module_.load_state_dict(net.initial_params_)

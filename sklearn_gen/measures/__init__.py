@@ -4,10 +4,14 @@ Norms, exact conv operator norms, distance from initialization, normalized loss 
 al. 2018), margins, norm- and margin-based generalization bounds (Bartlett et al. 2017,
 Neyshabur et al. 2018), path norms, PAC-Bayes flatness (Jiang et al. 2019) and kernel
 RKHS norms. Every network measure reaches the network through :func:`layers_view`; each
-has the signature ``measure(estimator, X=None, y=None, **params) -> float``.
+has the signature ``measure(estimator, X=None, y=None, *, input_shape=None, **params)``
+and accepts a fitted estimator or a wrapper around one, a raw ``torch.nn.Module`` (with
+``input_shape``) or a :class:`LayersView`. Measures of the same model on the same data
+share one forward pass (a small memo keyed by the parameters' and the inputs' bytes).
 """
 
 from sklearn_gen.measures._bounds import pac_bayes_bound, spectral_bound
+from sklearn_gen.measures._cache import clear_cache
 from sklearn_gen.measures._kernel import kernel_margin_bound, rkhs_norm
 from sklearn_gen.measures._layers import (
     Layer,
@@ -19,20 +23,23 @@ from sklearn_gen.measures._layers import (
 from sklearn_gen.measures._margins import margin_quantile, margins
 from sklearn_gen.measures._normalized_loss import normalized_error, normalized_loss
 from sklearn_gen.measures._norms import (
+    count_parameters,
     distance_from_init,
     layer_norms,
-    parameter_count,
     path_norm,
     product_norm,
 )
 from sklearn_gen.measures._operator_norm import spectral_norm
-from sklearn_gen.measures._sharpness import pac_bayes_flatness
+from sklearn_gen.measures._sharpness import jiang_pac_bayes_flatness, pac_bayes_flatness
 
 __all__ = [
     "Layer",
     "LayersView",
+    "clear_cache",
+    "count_parameters",
     "distance_from_init",
     "fold_batch_norm",
+    "jiang_pac_bayes_flatness",
     "kernel_margin_bound",
     "layer_norms",
     "layers_view",
@@ -42,7 +49,6 @@ __all__ = [
     "normalized_loss",
     "pac_bayes_bound",
     "pac_bayes_flatness",
-    "parameter_count",
     "path_norm",
     "product_norm",
     "rkhs_norm",

@@ -11,12 +11,25 @@ term that grows with the product of the layers' spectral norms and shrinks with 
 * ``gamma`` the ``q``-quantile of the multiclass margins on the sample
   (:func:`~sklearn_gen.measures.margin_quantile`, default ``q = 0.1`` as in Jiang et al.
   2019), so about a fraction ``q`` of the points count as margin errors;
-* ``W_i`` the weight of layer ``i`` (batch norm folded; conv kernels reshaped to
-  ``(out_channels, in_channels * kh * kw)`` for the ``(2,1)`` and Frobenius norms),
-  ``W_i^0`` its reference: the initial weight (``reference="init"``) or zero
-  (``reference="zero"``), and ``sigma_i`` the spectral norm of ``W_i`` (of the conv
-  operator at the layer's input shape by default, see
-  :func:`~sklearn_gen.measures.spectral_norm`).
+* ``W_i`` the linear map of layer ``i`` (batch norm folded), ``W_i^0`` its reference: the
+  initial map (``reference="init"``) or zero (``reference="zero"``), and ``sigma_i`` the
+  spectral norm of ``W_i``.
+
+Both papers bound networks of *linear maps*. A Conv2d layer is one: the matrix ``A_i`` that
+maps the layer's input image (``C * H * W`` values) to its output image. With
+``conv="operator"`` (the default) every quantity is that operator's, at the input shape
+the layer sees: ``sigma_i`` its spectral norm, ``||A_i - A_i^0||_{2,1}`` the sum over its
+``C' * H' * W'`` rows (output units) of each row's L2 norm, ``||A_i - A_i^0||_F`` its
+Frobenius norm, and the unit counts are ``C' * H' * W'``. A row holds the kernel entries
+that reach one output pixel, clipped at the borders by padding and stride, so the row
+norms come without the dense matrix (:func:`~._operator_norm.operator_row_norms`); a
+unit's squared row norm is at most the squared norm of its kernel slice, so for a layer
+whose kernel fits inside the image ``||A||_F^2 ~ H' W' ||K||_F^2``. With ``conv="kernel"``
+a heuristic that no theorem states: the (2,1) and Frobenius norms are those of the
+kernel reshaped to ``(out_channels, in_channels * kh * kw)`` and the unit count is the
+number of channels, while ``sigma_i`` stays the operator's (``method="exact"``) or
+becomes the reshaped kernel's (``method="reshape"``). For Linear layers both settings are
+the same. The formulas of each setting are listed in the documentation's *Measures* page.
 
 Biases are ignored (the papers' networks have none), and every layer between two weight
 layers (ReLU, pooling, dropout in eval mode, ...) is taken to be 1-Lipschitz, as ReLU is.
@@ -45,9 +58,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from sklearn_gen.measures._layers import LayersView, layers_view
-from sklearn_gen.measures._margins import _check_q, _check_xy, _quantile, _view_margins
-from sklearn_gen.measures._operator_norm import spectral_norm
+from sklearn_gen.measures._layers import LayersView, resolve_view
+from sklearn_gen.measures._margin_utils import (
+    _check_q,
+    _check_quantile_method,
+    _check_xy,
+    _quantile,
+)
+from sklearn_gen.measures._margins import _view_margins
+from sklearn_gen.measures._operator_norm import (
+    check_method,
+    layer_spectral_norm,
+    operator_row_norms,
+)
 
 __all__ = ["pac_bayes_bound", "spectral_bound"]
 
@@ -62,31 +85,39 @@ class _Setup:
     radius: float  # B
     m: int
     sigmas: list[float]
-    deltas: list[torch.Tensor]  # (W_i - W_i^0) as (out, fan_in) float64 matrices
+    rows: list[torch.Tensor]  # L2 norms of the rows of (W_i - W_i^0), float64
+    units: list[int]  # output units of each layer (rows of its matrix)
 
 
 def _setup(
     estimator: Any,
     X: Any,
     y: Any,
-    q: Any,
-    reference: Any,
-    method: Any,
+    params: dict[str, Any],
     measure: str,
 ) -> _Setup:
     _check_xy(X, y, measure)
-    q = _check_q(q)
+    q = _check_q(params["q"])
+    quantile_method = _check_quantile_method(params["quantile_method"], "quantile_method")
+    reference, conv = params["reference"], params["conv"]
     if reference not in ("init", "zero"):
         raise ValueError(f"reference must be 'init' or 'zero', got {reference!r}.")
-    if method not in ("exact", "reshape"):
-        raise ValueError(f"method must be 'exact' or 'reshape', got {method!r}.")
-    view = layers_view(estimator)
+    if conv not in ("operator", "kernel"):
+        raise ValueError(f"conv must be 'operator' or 'kernel', got {conv!r}.")
+    method = check_method(params["method"])
+    if conv == "operator" and method != "exact":
+        raise ValueError(
+            "method='reshape' (the reshaped kernel's spectral norm) belongs to the kernel "
+            "heuristic: pass conv='kernel' with it; conv='operator' uses the operator's "
+            "norm."
+        )
+    view = resolve_view(estimator, X, params["input_shape"])
     view.require_chain(measure)
     if reference == "init":
-        view.require_initial(measure)
+        view.require_initial(measure, zero_reference=True)
     if not view.layers:
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv2d layer.")
-    gamma = _quantile(_view_margins(view, X, y), q)
+    gamma = _quantile(_view_margins(view, X, y), q, quantile_method)
     if not gamma > 0:
         raise ValueError(
             f"{measure}: the margin quantile at q={q:g} is {gamma:.4g} <= 0: more than a "
@@ -97,19 +128,24 @@ def _setup(
     inputs = view.inputs(X).double()
     inputs = inputs.reshape(inputs.shape[0], -1)
     radius = float(torch.linalg.vector_norm(inputs, dim=1).max())
-    sigmas, deltas = [], []
+    sigmas, rows, units = [], [], []
     for layer in view.layers:
-        sigma = spectral_norm(layer, method)
+        sigma = layer_spectral_norm(layer, method)
         if not sigma > 0:
             raise ValueError(
                 f"{measure}: layer {layer.name!r} has all-zero weights (spectral norm 0)."
             )
-        delta = layer.matrix.double()
+        delta = layer.weight.double()
         if reference == "init":
-            delta = delta - layer.initial_weight.double().reshape(delta.shape)
+            delta = delta - layer.initial_weight.double()
+        if conv == "operator":
+            rows.append(operator_row_norms(layer, delta))
+            units.append(int(np.prod(layer.output_shape)))
+        else:
+            rows.append(torch.linalg.vector_norm(delta.reshape(delta.shape[0], -1), dim=1))
+            units.append(layer.width)
         sigmas.append(sigma)
-        deltas.append(delta)
-    return _Setup(view, gamma, radius, inputs.shape[0], sigmas, deltas)
+    return _Setup(view, gamma, radius, inputs.shape[0], sigmas, rows, units)
 
 
 def _lipschitz_over_margin(setup: _Setup) -> float:
@@ -122,11 +158,14 @@ def _lipschitz_over_margin(setup: _Setup) -> float:
 
 def spectral_bound(
     estimator: Any,
-    X: Any,
-    y: Any,
+    X: Any = None,
+    y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     q: float = 0.1,
+    quantile_method: str = "lower",
     reference: str = "init",
+    conv: str = "operator",
     method: str = "exact",
     with_constants: bool = False,
 ) -> float:
@@ -139,6 +178,9 @@ def spectral_bound(
     ``||A||_{2,1}`` is the sum over output units of the L2 norm of each unit's incoming
     weights (the rows of ``W_i``: Bartlett et al.'s ``||A_i^T - M_i^T||_{2,1}``), ``sigma_i``
     the spectral norm of ``W_i``, and ``B``, ``gamma``, ``m`` as in the module docstring.
+    For a conv layer ``W_i`` is the convolution's operator matrix at the layer's input
+    shape (``conv="operator"``: its rows are the output pixels), or, with
+    ``conv="kernel"``, the heuristic of the module docstring.
     This is the paper's spectral complexity ``R_A`` over ``gamma`` times
     ``||X||_2 / m <= B / sqrt(m)`` (their ``||X||_2`` is the Frobenius norm of the data
     matrix), with every activation 1-Lipschitz.
@@ -147,25 +189,35 @@ def spectral_bound(
     logarithmic factors of the explicit form of the bound for fixed norm bounds (the
     ``O~(.)`` of their Theorem 1.1, made explicit in the paper's analysis), where ``W`` is
     the largest number of units a layer reads or writes (``max_i`` of the sizes of layer
-    ``i``'s input and output). The additive terms (``8 / m`` and the confidence term
-    ``sqrt(ln(1/delta) / m)``) and the price of the union bound over the norms are never
-    included.
+    ``i``'s input and output, ``C * H * W`` for images). The additive terms (``8 / m`` and
+    the confidence term ``sqrt(ln(1/delta) / m)``) and the price of the union bound over
+    the norms are never included.
 
     Parameters
     ----------
-    estimator : estimator or torch.nn.Module
+    estimator : estimator, torch.nn.Module or LayersView
         A fitted chain network (NetworkClassifier, or a Pipeline / LabelNoise /
-        RandomPretraining / GridSearchCV around one, or a module with ``input_shape``).
+        RandomPretraining / GridSearchCV around one, a module, or a LayersView).
     X : array-like of shape (n_samples, n_features)
         The sample (usually the training set), before the Pipeline's transforms.
     y : array-like of shape (n_samples,)
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it (``(C, H, W)`` for a
+        conv network; a flat network reads it from ``X``).
     q : float, default=0.1
         Quantile level of the margin ``gamma``.
+    quantile_method : {"lower", "linear", "kth"}, default="lower"
+        Which sample quantile ``gamma`` is (see
+        :func:`~sklearn_gen.measures.margin_quantile`).
     reference : {"init", "zero"}, default="init"
         ``W_i^0``: the initial weights (recorded by NetworkClassifier), or zero (then the
-        norms are of ``W_i`` itself).
+        norms are of ``W_i`` itself; the only choice for a raw module).
+    conv : {"operator", "kernel"}, default="operator"
+        Conv layers as their operator matrices (the theorem's setting), or the
+        reshaped-kernel heuristic (see the module docstring).
     method : {"exact", "reshape"}, default="exact"
-        How conv layers' spectral norms ``sigma_i`` are computed (:func:`spectral_norm`).
+        With ``conv="kernel"`` only: the conv layers' ``sigma_i`` as the operator's norm
+        or the reshaped kernel's (:func:`~sklearn_gen.measures.spectral_norm`).
     with_constants : bool, default=False
         Multiply by the constant and log factors (see above).
 
@@ -196,10 +248,17 @@ def spectral_bound(
     >>> bool(0 < bound < np.inf)
     True
     """
-    setup = _setup(estimator, X, y, q, reference, method, "spectral_bound")
+    params = dict(
+        input_shape=input_shape,
+        q=q,
+        quantile_method=quantile_method,
+        reference=reference,
+        conv=conv,
+        method=method,
+    )
+    setup = _setup(estimator, X, y, params, "spectral_bound")
     ratios = [
-        float(torch.linalg.vector_norm(delta, dim=1).sum()) / sigma
-        for delta, sigma in zip(setup.deltas, setup.sigmas, strict=True)
+        float(rows.sum()) / sigma for rows, sigma in zip(setup.rows, setup.sigmas, strict=True)
     ]
     value = _lipschitz_over_margin(setup) * sum(r ** (2.0 / 3.0) for r in ratios) ** 1.5
     if with_constants:
@@ -213,11 +272,14 @@ def spectral_bound(
 
 def pac_bayes_bound(
     estimator: Any,
-    X: Any,
-    y: Any,
+    X: Any = None,
+    y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     q: float = 0.1,
+    quantile_method: str = "lower",
     reference: str = "init",
+    conv: str = "operator",
     method: str = "exact",
     with_constants: bool = False,
 ) -> float:
@@ -227,8 +289,9 @@ def pac_bayes_bound(
        \\sqrt{\\sum_{i=1}^d \\frac{\\|W_i - W_i^0\\|_F^2}{\\sigma_i^2}}
 
     with ``d`` the number of weight layers, ``h`` the largest number of output units of a
-    layer (``max_i`` of the output features of a Linear layer, the output channels of a
-    Conv2d layer; the input dimension does not count), ``sigma_i`` the spectral norm of
+    layer (``max_i`` of the output features of a Linear layer, ``C' * H' * W'`` output
+    pixels of a Conv2d layer as an operator, its output channels under ``conv="kernel"``;
+    the input dimension does not count), ``sigma_i`` the spectral norm of
     ``W_i`` and ``B``, ``gamma``, ``m`` as in the module docstring. Their Theorem 1 states
     the bound with ``||W_i||_F`` (``reference="zero"``); with a prior centred at the
     initialization the same proof gives the distance ``||W_i - W_i^0||_F``
@@ -242,17 +305,23 @@ def pac_bayes_bound(
 
     Parameters
     ----------
-    estimator : estimator or torch.nn.Module
+    estimator : estimator, torch.nn.Module or LayersView
         A fitted chain network (see :func:`spectral_bound`).
     X : array-like of shape (n_samples, n_features)
         The sample (usually the training set), before the Pipeline's transforms.
     y : array-like of shape (n_samples,)
+    input_shape : tuple of int, optional
+        As for :func:`spectral_bound`.
     q : float, default=0.1
         Quantile level of the margin ``gamma``.
+    quantile_method : {"lower", "linear", "kth"}, default="lower"
+        As for :func:`spectral_bound`.
     reference : {"init", "zero"}, default="init"
         ``W_i^0``: the initial weights, or zero (the norms ``||W_i||_F`` of Theorem 1).
+    conv : {"operator", "kernel"}, default="operator"
+        As for :func:`spectral_bound`.
     method : {"exact", "reshape"}, default="exact"
-        How conv layers' spectral norms are computed (:func:`spectral_norm`).
+        As for :func:`spectral_bound` (``conv="kernel"`` only).
     with_constants : bool, default=False
         Multiply by the log factor (see above).
 
@@ -283,12 +352,20 @@ def pac_bayes_bound(
     >>> bool(0 < bound < np.inf)
     True
     """
-    setup = _setup(estimator, X, y, q, reference, method, "pac_bayes_bound")
+    params = dict(
+        input_shape=input_shape,
+        q=q,
+        quantile_method=quantile_method,
+        reference=reference,
+        conv=conv,
+        method=method,
+    )
+    setup = _setup(estimator, X, y, params, "pac_bayes_bound")
     depth = len(setup.view.layers)
-    width = max(layer.width for layer in setup.view.layers)
+    width = max(setup.units)
     ratio_sum = sum(
-        float(torch.sum(delta * delta)) / sigma**2
-        for delta, sigma in zip(setup.deltas, setup.sigmas, strict=True)
+        float(torch.sum(rows * rows)) / sigma**2
+        for rows, sigma in zip(setup.rows, setup.sigmas, strict=True)
     )
     value = _lipschitz_over_margin(setup) * depth * math.sqrt(width) * math.sqrt(ratio_sum)
     if with_constants:

@@ -26,7 +26,13 @@ import numpy as np
 import torch
 
 from sklearn_gen._wrappers import find_inner
-from sklearn_gen.measures._margins import _check_q, _check_xy, _margins_from_scores, _quantile
+from sklearn_gen.measures._margin_utils import (
+    _check_q,
+    _check_quantile_method,
+    _check_xy,
+    _margins_from_scores,
+    _quantile,
+)
 
 __all__ = ["kernel_margin_bound", "rkhs_norm"]
 
@@ -102,7 +108,7 @@ def _kernel_diagonal(kernel_est: Any, Xt: Any, measure: str) -> np.ndarray:
     return torch.cat(parts).numpy()
 
 
-def rkhs_norm(estimator: Any, X: Any = None, y: Any = None) -> float:
+def rkhs_norm(estimator: Any, X: Any = None, y: Any = None, *, input_shape: Any = None) -> float:
     """RKHS norm of a fitted kernel interpolant (its ``rkhs_norm_``).
 
     .. math:: \\|f\\|_{\\mathcal H} = \\sqrt{\\textstyle\\sum_c \\|f_c\\|^2_{\\mathcal H}}
@@ -118,6 +124,8 @@ def rkhs_norm(estimator: Any, X: Any = None, y: Any = None) -> float:
         GridSearchCV, LabelNoise, ... around one.
     X, y : ignored
         Present for the measure signature ``measure(estimator, X, y)``.
+    input_shape : ignored
+        Accepted for the common signature of the measures.
 
     Returns
     -------
@@ -136,7 +144,15 @@ def rkhs_norm(estimator: Any, X: Any = None, y: Any = None) -> float:
     return float(kernel_est.rkhs_norm_)
 
 
-def kernel_margin_bound(estimator: Any, X: Any, y: Any, *, q: float = 0.1) -> float:
+def kernel_margin_bound(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    input_shape: Any = None,
+    q: float = 0.1,
+    quantile_method: str = "lower",
+) -> float:
     """Margin bound of a kernel classifier: RKHS norm times trace over margin.
 
     .. math:: \\frac{\\sqrt{\\sum_c \\|f_c\\|^2_{\\mathcal H}}\\,
@@ -161,8 +177,12 @@ def kernel_margin_bound(estimator: Any, X: Any, y: Any, *, q: float = 0.1) -> fl
         The sample (usually the training set), before the Pipeline's transforms.
     y : array-like of shape (n_samples,)
         Its labels.
+    input_shape : ignored
+        Accepted for the common signature of the measures.
     q : float, default=0.1
         Quantile level of the margin (see :func:`~sklearn_gen.measures.margin_quantile`).
+    quantile_method : {"lower", "linear", "kth"}, default="lower"
+        Which sample quantile (see :func:`~sklearn_gen.measures.margin_quantile`).
 
     Returns
     -------
@@ -193,8 +213,9 @@ def kernel_margin_bound(estimator: Any, X: Any, y: Any, *, q: float = 0.1) -> fl
     """
     _check_xy(X, y, "kernel_margin_bound")
     q = _check_q(q)
+    quantile_method = _check_quantile_method(quantile_method, "quantile_method")
     kernel_est, transform = _unwrap_kernel(estimator, "kernel_margin_bound")
-    gamma = _quantile(_kernel_margins(kernel_est, transform, X, y), q)
+    gamma = _quantile(_kernel_margins(kernel_est, transform, X, y), q, quantile_method)
     if not gamma > 0:
         raise ValueError(
             f"kernel_margin_bound: the margin quantile at q={q:g} is {gamma:.4g} <= 0 "

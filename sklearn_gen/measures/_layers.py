@@ -7,7 +7,11 @@ skorch networks (``module_``) and raw ``torch.nn.Module`` objects. It returns a
 :class:`LayersView`: a CPU copy of the module in eval mode with every batch norm folded into
 the Linear/Conv2d right before it, the weight layers in forward order (each with the input
 shape it sees, its stride and padding), and the same for the initial weights when the
-estimator kept them (``initial_params_``).
+estimator kept them (``initial_params_``). Every measure takes the same first arguments,
+``(estimator, X=None, y=None, *, input_shape=None)``, and reaches the network through
+:func:`resolve_view`: a fitted estimator or wrapper, a raw module (``input_shape`` given,
+set as ``module.input_shape``, or, for a flat network, read from ``X``) or a
+:class:`LayersView` built earlier.
 """
 
 from __future__ import annotations
@@ -21,9 +25,17 @@ import torch
 from torch import nn
 
 from sklearn_gen._wrappers import find_inner
+from sklearn_gen.measures._cache import cached, module_key, tensor_key
 from sklearn_gen.networks.architectures import is_chain
 
-__all__ = ["Layer", "LayersView", "fold_batch_norm", "layers_view", "unwrap_network"]
+__all__ = [
+    "Layer",
+    "LayersView",
+    "fold_batch_norm",
+    "layers_view",
+    "resolve_view",
+    "unwrap_network",
+]
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
@@ -146,12 +158,19 @@ class LayersView:
                 f"'mlp', 'deep_fc', 'convnet', 'small_alexnet'); {self.name} branches."
             )
 
-    def require_initial(self, measure: str) -> None:
-        """Raise a clear ValueError when ``measure`` needs the initial weights."""
+    def require_initial(self, measure: str, *, zero_reference: bool = False) -> None:
+        """Raise a clear ValueError when ``measure`` needs the initial weights.
+
+        ``zero_reference``: the measure also takes ``reference="zero"``, which the message
+        then offers.
+        """
         if self.initial_module is None:
+            instead = (
+                ", or pass reference='zero' to use the weights themselves" if zero_reference else ""
+            )
             raise ValueError(
-                f"{measure} needs the initial weights, but {self.name} kept none (fit a "
-                "NetworkClassifier, which records initial_params_)."
+                f"{measure} needs the initial weights, but {self.name} kept none: fit a "
+                f"NetworkClassifier (which records initial_params_){instead}."
             )
 
     def inputs(self, X: Any) -> torch.Tensor:
@@ -188,13 +207,22 @@ class LayersView:
             raise ValueError("y contains labels the network was not trained on.")
         return torch.as_tensor(index, dtype=torch.long)
 
-    @torch.no_grad()
     def logits(self, X: Any, module: nn.Module | None = None, chunk: int = 128) -> torch.Tensor:
-        """Outputs of ``module`` (default: the view's network) on ``X``, float64."""
+        """Outputs of ``module`` (default: the view's network) on ``X``, float64.
+
+        Memoized (:mod:`~sklearn_gen.measures._cache`): measures that need the logits of
+        the same network (same parameters) on the same inputs share one forward pass.
+        """
         module = self.module if module is None else module
         x = self.inputs(X)
-        out = [module(x[i : i + chunk]).double() for i in range(0, len(x), chunk)]
-        return torch.cat(out) if out else torch.zeros(0, 0, dtype=torch.float64)
+        key = ("logits", module_key(module), tensor_key(x))
+        return cached(key, lambda: _forward(module, x, chunk)).clone()
+
+
+@torch.no_grad()
+def _forward(module: nn.Module, x: torch.Tensor, chunk: int) -> torch.Tensor:
+    out = [module(x[i : i + chunk]).double() for i in range(0, len(x), chunk)]
+    return torch.cat(out) if out else torch.zeros(0, 0, dtype=torch.float64)
 
 
 # ------------------------------------------------------------------------------- folding
@@ -271,7 +299,8 @@ def _weight_layers(module: nn.Module, input_shape: tuple[int, ...]) -> list[Laye
             module(torch.zeros(1, *input_shape))
     except (RuntimeError, ValueError, IndexError) as exc:
         raise ValueError(
-            f"input_shape={input_shape} does not fit the network {type(module).__name__}: {exc}"
+            f"input_shape={input_shape} does not fit the network {type(module).__name__} "
+            f"(pass the shape of one sample, e.g. input_shape=(C, H, W) for images): {exc}"
         ) from exc
     finally:
         for handle in handles:
@@ -317,8 +346,9 @@ def unwrap_network(estimator: Any) -> tuple[Any, Any]:
         return found, transform
     raise TypeError(
         "measures need a fitted network: a NetworkClassifier (or skorch net), a Pipeline "
-        "ending in one, a LabelNoise/RandomPretraining/GridSearchCV around one, or a "
-        f"torch.nn.Module; got {type(estimator).__name__}. Was it fitted?"
+        "ending in one, a LabelNoise/RandomPretraining/GridSearchCV around one, a "
+        "torch.nn.Module (with input_shape=...) or a LayersView; got "
+        f"{type(estimator).__name__}. Was it fitted?"
     )
 
 
@@ -327,11 +357,13 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
 
     Parameters
     ----------
-    estimator : estimator or torch.nn.Module
+    estimator : estimator, torch.nn.Module or LayersView
         A fitted NetworkClassifier (or skorch net), a Pipeline ending in one, a
-        LabelNoise / RandomPretraining / GridSearchCV around one, or a module.
+        LabelNoise / RandomPretraining / GridSearchCV around one, a module, or a view
+        (returned as it is).
     input_shape : tuple of int, optional
-        One sample's shape; needed for a raw module without an ``input_shape`` attribute.
+        One sample's shape, ``(n_features,)`` or ``(C, H, W)``; needed for a raw module
+        without an ``input_shape`` attribute.
 
     Returns
     -------
@@ -344,6 +376,14 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
     >>> [(layer.kind, layer.input_shape) for layer in view.layers]
     [('linear', (4,)), ('linear', (5,))]
     """
+    if isinstance(estimator, LayersView):
+        if input_shape is not None and tuple(input_shape) != estimator.input_shape:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} differs from the LayersView's "
+                f"{estimator.input_shape}; build a new view with layers_view(module, "
+                "input_shape=...)."
+            )
+        return estimator
     net, transform = unwrap_network(estimator)
     classes = None
     initial = None
@@ -357,7 +397,11 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
         classes = np.asarray(net.classes_) if hasattr(net, "classes_") else None
         initial = getattr(net, "initial_params_", None)
     if shape is None:
-        raise ValueError("input_shape is needed: the module does not say what it takes.")
+        raise ValueError(
+            f"input_shape is needed: the {type(module).__name__} module does not say what "
+            "one sample's shape is. Pass input_shape=(n_features,) or input_shape=(C, H, W) "
+            "to the measure (or set module.input_shape)."
+        )
     shape = tuple(int(s) for s in np.atleast_1d(shape))
     if not shape or any(s < 1 for s in shape):
         raise ValueError(f"input_shape must be positive integers, got {shape}.")
@@ -382,3 +426,27 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
         initial_module=initial_module,
         name=type(module).__name__,
     )
+
+
+def resolve_view(estimator: Any, X: Any = None, input_shape: Any = None) -> LayersView:
+    """The view every measure uses: :func:`layers_view`, with the shape read from ``X``.
+
+    A raw module that does not say what it takes (no ``input_shape`` attribute, none
+    given) is read as a flat network: one sample is a row of ``X``, shape
+    ``(n_features,)``. A conv network needs ``input_shape=(C, H, W)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    >>> resolve_view(net, X=[[0.0, 1.0, 2.0]]).input_shape
+    (3,)
+    """
+    if input_shape is None and X is not None and not isinstance(estimator, LayersView):
+        net, transform = unwrap_network(estimator)
+        if isinstance(net, nn.Module) and getattr(net, "input_shape", None) is None:
+            rows = X if transform is None else transform(X)
+            shape = np.shape(rows)
+            if len(shape) == 2:
+                input_shape = (int(shape[1]),)
+    return layers_view(estimator, input_shape=input_shape)

@@ -11,6 +11,18 @@ interpolators (:class:`~sklearn_gen.KernelInterpolator`) through their interpola
 smallest margin, so that a few hard (or mislabelled) points do not make the bound
 infinite; Jiang et al. (2019) use the 10th percentile, which is the default here.
 
+Published codes read "the 10th percentile" of ``m`` margins in different ways; ``method=``
+names each so that a published number can be reproduced (sorted margins
+``g_(1) <= ... <= g_(m)``):
+
+* ``"lower"`` (default): ``g_(floor(q (m - 1)) + 1)``, ``numpy.quantile(..., method="lower")``:
+  a sample margin reached by at least a fraction ``1 - q`` of the points;
+* ``"linear"``: ``numpy.percentile(margins, 100 q)``, interpolating between the two
+  neighbouring order statistics (as in Neyshabur et al.'s code);
+* ``"kth"``: the ``k``-th smallest with ``k = floor(q m)`` (at least 1), what
+  ``torch.kthvalue(margins, m // 10)`` gives for ``q = 0.1`` (as the code of Dziugaite et
+  al.'s robust-measures study takes it).
+
 References
 ----------
 .. [1] P. L. Bartlett, D. J. Foster and M. Telgarsky, "Spectrally-normalized margin bounds
@@ -21,62 +33,21 @@ References
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
-from sklearn_gen.measures._layers import LayersView, layers_view
+from sklearn_gen.measures._kernel import _kernel_margins, _unwrap_kernel
+from sklearn_gen.measures._layers import LayersView, resolve_view
+from sklearn_gen.measures._margin_utils import (
+    _check_q,
+    _check_quantile_method,
+    _check_xy,
+    _margins_from_scores,
+    _quantile,
+)
 
 __all__ = ["margin_quantile", "margins"]
-
-
-def _check_q(q: Any) -> float:
-    """Validate a quantile level ``q`` in ``[0, 1]``."""
-    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0.0 <= float(q) <= 1.0:
-        raise ValueError(f"q must be a real number in [0, 1], got {q!r}.")
-    return float(q)
-
-
-def _margins_from_scores(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``scores[i, y_i] - max_{k != y_i} scores[i, k]`` for a ``(n, n_classes)`` array."""
-    scores = np.asarray(scores, dtype=np.float64)
-    target = np.asarray(target, dtype=np.int64)
-    if scores.ndim != 2 or scores.shape[1] < 2:
-        raise ValueError(
-            f"margins need at least two scores per sample, got an array of shape {scores.shape}."
-        )
-    if len(target) != len(scores):
-        raise ValueError(f"got {len(scores)} samples but {len(target)} labels.")
-    if len(target) and (target.min() < 0 or target.max() >= scores.shape[1]):
-        raise ValueError(
-            f"labels must be output indices in [0, {scores.shape[1]}) for a network without "
-            "classes_."
-        )
-    rows = np.arange(len(scores))
-    true = scores[rows, target]
-    others = scores.copy()
-    others[rows, target] = -np.inf
-    return true - others.max(axis=1)
-
-
-def _quantile(values: np.ndarray, q: float) -> float:
-    """The ``q``-quantile at a sample value (``method="lower"``).
-
-    With ``gamma = _quantile(values, q)``, at least a fraction ``1 - q`` of the values are
-    ``>= gamma`` (and at most a fraction ``q`` are strictly below it).
-    """
-    if len(values) == 0:
-        raise ValueError("the margin quantile needs at least one sample.")
-    return float(np.quantile(values, q, method="lower"))
-
-
-def _check_xy(X: Any, y: Any, measure: str) -> None:
-    if X is None or y is None:
-        missing = " and ".join(name for name, v in (("X", X), ("y", y)) if v is None)
-        raise ValueError(f"{measure} needs the data X and the labels y; {missing} is missing.")
-    if len(X) != len(y):
-        raise ValueError(f"{measure}: X has {len(X)} samples but y has {len(y)} labels.")
 
 
 def _view_margins(view: LayersView, X: Any, y: Any) -> np.ndarray:
@@ -85,7 +56,9 @@ def _view_margins(view: LayersView, X: Any, y: Any) -> np.ndarray:
     return _margins_from_scores(logits, view.targets(y).numpy())
 
 
-def margins(estimator: Any, X: Any, y: Any) -> np.ndarray:
+def margins(
+    estimator: Any, X: Any = None, y: Any = None, *, input_shape: tuple[int, ...] | None = None
+) -> np.ndarray:
     """Multiclass margins ``f_y(x) - max_{k != y} f_k(x)`` of every sample.
 
     .. math:: \\gamma_i = f_{y_i}(x_i) - \\max_{k \\neq y_i} f_k(x_i)
@@ -97,14 +70,17 @@ def margins(estimator: Any, X: Any, y: Any) -> np.ndarray:
 
     Parameters
     ----------
-    estimator : estimator or torch.nn.Module
+    estimator : estimator, torch.nn.Module or LayersView
         A fitted network (NetworkClassifier, a Pipeline ending in one, LabelNoise /
-        RandomPretraining / GridSearchCV around one, or a module with ``input_shape``), or
-        a fitted KernelInterpolator (possibly wrapped the same way).
+        RandomPretraining / GridSearchCV around one, a module, or a LayersView), or a
+        fitted KernelInterpolator (possibly wrapped the same way).
     X : array-like of shape (n_samples, n_features)
         Samples (before the Pipeline's transforms, if any).
     y : array-like of shape (n_samples,)
         Labels (values of ``classes_``; output indices for a bare module).
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it (a flat module reads
+        it from ``X``; a conv module needs ``input_shape=(C, H, W)``).
 
     Returns
     -------
@@ -129,10 +105,8 @@ def margins(estimator: Any, X: Any, y: Any) -> np.ndarray:
     """
     _check_xy(X, y, "margins")
     try:
-        view = layers_view(estimator)
+        view = resolve_view(estimator, X, input_shape)
     except TypeError:
-        from sklearn_gen.measures._kernel import _kernel_margins, _unwrap_kernel
-
         found = _unwrap_kernel(estimator, "margins", strict=False)
         if found is None:
             raise
@@ -140,14 +114,24 @@ def margins(estimator: Any, X: Any, y: Any) -> np.ndarray:
     return _view_margins(view, X, y)
 
 
-def margin_quantile(estimator: Any, X: Any, y: Any, *, q: float = 0.1) -> float:
+def margin_quantile(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    q: float = 0.1,
+    method: str = "lower",
+) -> float:
     """The ``q``-quantile of the margins: a margin reached by a fraction ``1 - q`` of points.
 
     .. math:: \\gamma_q = \\gamma_{(\\lfloor q (m - 1) \\rfloor + 1)}
 
     the ``floor(q (m - 1)) + 1``-th smallest of the ``m`` margins (:func:`margins`), i.e.
-    ``numpy.quantile(margins, q, method="lower")``. At least a fraction ``1 - q`` of the
-    samples have margin ``>= gamma_q``; ``q = 0`` is the smallest margin (the hard
+    ``numpy.quantile(margins, q, method="lower")`` (``method="lower"``; ``"linear"`` and
+    ``"kth"`` are the other published conventions, see the module docstring). At least a
+    fraction ``1 - q`` of the samples have margin ``>= gamma_q``; ``q = 0`` is the smallest
+    margin (the hard
     margin), ``q = 0.5`` the median. The default ``q = 0.1`` is the 10th percentile that
     Jiang et al. (2019) use to normalize margin-based measures; it is the same quantile
     :class:`~sklearn_gen.NetworkClassifier`'s margin stopping rule records (with
@@ -159,8 +143,13 @@ def margin_quantile(estimator: Any, X: Any, y: Any, *, q: float = 0.1) -> float:
         As for :func:`margins`.
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
+    input_shape : tuple of int, optional
+        As for :func:`margins`.
     q : float, default=0.1
         Quantile level in ``[0, 1]``.
+    method : {"lower", "linear", "kth"}, default="lower"
+        Which sample quantile: ``numpy.quantile(..., method="lower")``,
+        ``numpy.percentile`` (linear interpolation), or the ``floor(q m)``-th smallest.
 
     Returns
     -------
@@ -184,6 +173,9 @@ def margin_quantile(estimator: Any, X: Any, y: Any, *, q: float = 0.1) -> float:
     >>> X = [[0.5], [1.0], [2.0], [3.0]]  # margins 2 * x: 1, 2, 4, 6
     >>> margin_quantile(net, X, [0, 0, 0, 0], q=0.0), margin_quantile(net, X, [0, 0, 0, 0], q=0.5)
     (1.0, 2.0)
+    >>> [margin_quantile(net, X, [0] * 4, q=0.5, method=m) for m in ("lower", "linear", "kth")]
+    [2.0, 3.0, 2.0]
     """
     q = _check_q(q)
-    return _quantile(margins(estimator, X, y), q)
+    method = _check_quantile_method(method)
+    return _quantile(margins(estimator, X, y, input_shape=input_shape), q, method)

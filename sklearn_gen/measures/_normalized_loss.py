@@ -39,9 +39,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from sklearn_gen.measures._layers import Layer, LayersView, layers_view
-from sklearn_gen.measures._margins import _check_xy
-from sklearn_gen.measures._operator_norm import spectral_norm
+from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
+from sklearn_gen.measures._margin_utils import _check_xy
+from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
 
 __all__ = ["normalized_error", "normalized_loss"]
 
@@ -86,7 +86,7 @@ def _layer_norms(
     """The divisors of the layer's weight and of its bias (None: no bias)."""
     weight, bias = layer.weight, layer.bias
     if norm == "spectral":
-        sigma = spectral_norm(layer, method)
+        sigma = layer_spectral_norm(layer, method)
         if first:
             joint = math.hypot(sigma, 0.0 if bias is None else _entrywise(bias, p=2.0))
             return joint, None if bias is None else joint
@@ -122,17 +122,14 @@ def _normalized_logits(
     estimator: Any,
     X: Any,
     y: Any,
-    norm: Any,
-    divide_by: Any,
-    method: str,
+    params: dict[str, Any],
     measure: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     _check_xy(X, y, measure)
-    norm = _check_norm(norm)
-    divide_by = _check_divide_by(divide_by)
-    if method not in ("exact", "reshape"):
-        raise ValueError(f"method must be 'exact' or 'reshape', got {method!r}.")
-    view = layers_view(estimator)
+    norm = _check_norm(params["norm"])
+    divide_by = _check_divide_by(params["divide_by"])
+    method = check_method(params["method"])
+    view = resolve_view(estimator, X, params["input_shape"])
     if not view.layers:
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv2d layer.")
     module = _normalized_module(view, norm, divide_by, method, measure)
@@ -141,9 +138,10 @@ def _normalized_logits(
 
 def normalized_loss(
     estimator: Any,
-    X: Any,
-    y: Any,
+    X: Any = None,
+    y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     norm: str | float = "fro",
     divide_by: float = 1.0,
     method: str = "exact",
@@ -163,11 +161,13 @@ def normalized_loss(
 
     Parameters
     ----------
-    estimator : estimator or torch.nn.Module
+    estimator : estimator, torch.nn.Module or LayersView
         A fitted network (NetworkClassifier, or a Pipeline / LabelNoise /
-        RandomPretraining / GridSearchCV around one, or a module with ``input_shape``).
+        RandomPretraining / GridSearchCV around one, a module, or a LayersView).
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it.
     norm : {"fro", "l1", "spectral"} or float, default="fro"
         ``"fro"``: Frobenius (entry-wise L2); a number ``p >= 1`` (``numpy.inf``
         included): the entry-wise Lp norm ``(sum |w|^p)^(1/p)`` (``"l1"`` is ``p = 1``);
@@ -199,16 +199,18 @@ def normalized_loss(
     >>> bool(abs(loss - math.log(1 + math.exp(-0.6))) < 1e-6)
     True
     """
-    logits, target = _normalized_logits(estimator, X, y, norm, divide_by, method, "normalized_loss")
+    params = dict(input_shape=input_shape, norm=norm, divide_by=divide_by, method=method)
+    logits, target = _normalized_logits(estimator, X, y, params, "normalized_loss")
     losses = torch.logsumexp(logits, dim=1) - logits.gather(1, target[:, None])[:, 0]
     return float(losses.mean())
 
 
 def normalized_error(
     estimator: Any,
-    X: Any,
-    y: Any,
+    X: Any = None,
+    y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     norm: str | float = "fro",
     divide_by: float = 1.0,
     method: str = "exact",
@@ -224,7 +226,7 @@ def normalized_error(
 
     Parameters
     ----------
-    estimator, X, y, norm, divide_by, method
+    estimator, X, y, input_shape, norm, divide_by, method
         As for :func:`normalized_loss`.
 
     Returns
@@ -248,7 +250,6 @@ def normalized_error(
     >>> normalized_error(net, [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0, 1, 0])
     0.333...
     """
-    logits, target = _normalized_logits(
-        estimator, X, y, norm, divide_by, method, "normalized_error"
-    )
+    params = dict(input_shape=input_shape, norm=norm, divide_by=divide_by, method=method)
+    logits, target = _normalized_logits(estimator, X, y, params, "normalized_error")
     return float((logits.argmax(dim=1) != target).double().mean())

@@ -6,10 +6,12 @@ Every measure takes a fitted estimator (a :class:`~sklearn_gen.NetworkClassifier
 around one, or a ``torch.nn.Module``) and reaches its weight layers through
 :func:`~sklearn_gen.measures.layers_view`, so all norms are those of the network *as it
 computes*: in eval mode, with every batch norm folded into the Linear/Conv2d layer before it
-(:func:`~sklearn_gen.measures.fold_batch_norm`). ``X`` and ``y`` are accepted and ignored, so
-that each scalar measure can serve as a scikit-learn scorer. A raw module without an
-``input_shape`` attribute must be given one (``module.input_shape = (n_features,)``), since
-the layers view traces a forward pass.
+(:func:`~sklearn_gen.measures.fold_batch_norm`). Every measure has the signature
+``measure(estimator, X=None, y=None, *, input_shape=None, ...)``; ``X`` and ``y`` are
+accepted and ignored, so that each scalar measure can serve as a scikit-learn scorer. A raw
+module must say what one sample is, since the layers view traces a forward pass:
+``input_shape=(n_features,)`` or ``(C, H, W)``, or a ``module.input_shape`` attribute (for
+a flat network, the width of ``X`` also does).
 
 Norms of a weight layer ``W`` (``norm=``), computed on the weight only (biases left out):
 
@@ -49,20 +51,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from sklearn_gen.measures._layers import Layer, layers_view, unwrap_network
-from sklearn_gen.measures._operator_norm import spectral_norm
-from sklearn_gen.networks.architectures import count_parameters
+from sklearn_gen.measures._layers import Layer, LayersView, resolve_view, unwrap_network
+from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
+from sklearn_gen.networks import architectures
 
 __all__ = [
+    "count_parameters",
     "distance_from_init",
     "layer_norms",
-    "parameter_count",
     "path_norm",
     "product_norm",
 ]
 
 _NAMED_NORMS = ("fro", "spectral", "l1", "l21")
-_METHODS = ("exact", "reshape")
 
 
 # ------------------------------------------------------------------------------ validation
@@ -79,12 +80,6 @@ def _check_norm(norm: Any) -> str | float:
         "norm must be 'fro', 'spectral', 'l1', 'l21' or an entry-wise order p >= 1 "
         f"(a float, numpy.inf allowed), got {norm!r}."
     )
-
-
-def _check_method(method: Any) -> str:
-    if not isinstance(method, str) or method not in _METHODS:
-        raise ValueError(f"method must be 'exact' or 'reshape', got {method!r}.")
-    return method
 
 
 def _check_p(p: Any) -> float:
@@ -117,7 +112,7 @@ def _weight_norm(
     """Norm ``norm`` of ``weight`` (shaped like ``layer.weight``), with ``bias`` optionally
     appended as one more input column (entry-wise norms and 'l21' only)."""
     if norm == "spectral":
-        return float(spectral_norm(layer, method, weight=weight))
+        return layer_spectral_norm(layer, method, weight=weight)
     matrix = weight.detach().double().reshape(weight.shape[0], -1)
     if bias is not None:
         matrix = torch.cat([matrix, bias.detach().double().reshape(-1, 1)], dim=1)
@@ -128,42 +123,54 @@ def _weight_norm(
 
 
 # ------------------------------------------------------------------------------ measures
-def parameter_count(
-    estimator: Any, X: Any = None, y: Any = None, *, include_batch_norm: bool = False
-) -> float:
+def count_parameters(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    include_batch_norm: bool = False,
+) -> int:
     """Number of parameters of the network, as Zhang et al. (2017, Table 1) count them.
 
     Counted on the *original* module (before batch norm is folded): the entries of every
     weight and bias tensor of the Linear/Conv2d layers (each shared tensor once), plus the
     scales and shifts of the batch norms when ``include_batch_norm``. Batch-norm running
     statistics are buffers and never count. See
-    :func:`sklearn_gen.networks.architectures.count_parameters`.
+    :func:`sklearn_gen.networks.architectures.count_parameters`, which this measure calls on
+    the module inside the estimator (the one name for the count, on a module or on any
+    estimator).
 
     Parameters
     ----------
-    estimator : estimator or torch.nn.Module
-        A fitted network estimator, a wrapper around one, or a module.
+    estimator : estimator, torch.nn.Module or LayersView
+        A fitted network estimator, a wrapper around one, a module, or a view (whose
+        folded network has no batch norms left to count).
     X, y : ignored
         Accepted so that the measure can serve as a scorer.
+    input_shape : ignored
+        Accepted for the common signature (counting needs no forward pass).
     include_batch_norm : bool, default=False
         Whether to count the affine parameters of batch-norm layers.
 
     Returns
     -------
-    float
-        The parameter count (an integer value).
+    int
 
     Examples
     --------
     >>> from sklearn_gen.networks.architectures import MLP
-    >>> parameter_count(MLP(4, 3, hidden=(5,)))  # (4 * 5 + 5) + (5 * 3 + 3)
-    43.0
-    >>> parameter_count(MLP(4, 3, hidden=(5,), batch_norm=True), include_batch_norm=True)
-    53.0
+    >>> count_parameters(MLP(4, 3, hidden=(5,)))  # (4 * 5 + 5) + (5 * 3 + 3)
+    43
+    >>> count_parameters(MLP(4, 3, hidden=(5,), batch_norm=True), include_batch_norm=True)
+    53
     """
-    net, _ = unwrap_network(estimator)
-    module = net if isinstance(net, nn.Module) else net.module_
-    return float(count_parameters(module, include_batch_norm=bool(include_batch_norm)))
+    if isinstance(estimator, LayersView):
+        module = estimator.module
+    else:
+        net, _ = unwrap_network(estimator)
+        module = net if isinstance(net, nn.Module) else net.module_
+    return architectures.count_parameters(module, include_batch_norm=bool(include_batch_norm))
 
 
 def layer_norms(
@@ -171,6 +178,7 @@ def layer_norms(
     X: Any = None,
     y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     norm: str | float = "fro",
     method: str = "exact",
 ) -> np.ndarray:
@@ -185,6 +193,8 @@ def layer_norms(
     estimator : estimator or torch.nn.Module
         A fitted network estimator, a wrapper around one, or a module.
     X, y : ignored
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it.
     norm : {"fro", "spectral", "l1", "l21"} or float, default="fro"
         The norm of each weight.
     method : {"exact", "reshape"}, default="exact"
@@ -210,8 +220,8 @@ def layer_norms(
     4.497...
     """
     norm = _check_norm(norm)
-    method = _check_method(method)
-    view = layers_view(estimator)
+    method = check_method(method)
+    view = resolve_view(estimator, X, input_shape)
     return np.array(
         [_weight_norm(layer, norm, method, layer.weight) for layer in view.layers],
         dtype=np.float64,
@@ -223,6 +233,7 @@ def product_norm(
     X: Any = None,
     y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     norm: str | float = "fro",
     method: str = "exact",
 ) -> float:
@@ -238,6 +249,8 @@ def product_norm(
     estimator : estimator or torch.nn.Module
         A fitted network estimator, a wrapper around one, or a module.
     X, y : ignored
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it.
     norm : {"fro", "spectral", "l1", "l21"} or float, default="fro"
         See :func:`layer_norms`.
     method : {"exact", "reshape"}, default="exact"
@@ -260,7 +273,8 @@ def product_norm(
     >>> product_norm(net, norm="spectral")  # 4 * sqrt(2)
     5.656...
     """
-    return float(np.prod(layer_norms(estimator, norm=norm, method=method)))
+    norms = layer_norms(estimator, X, input_shape=input_shape, norm=norm, method=method)
+    return float(np.prod(norms))
 
 
 def distance_from_init(
@@ -268,6 +282,7 @@ def distance_from_init(
     X: Any = None,
     y: Any = None,
     *,
+    input_shape: tuple[int, ...] | None = None,
     norm: str | float = "fro",
     method: str = "exact",
     per_layer: bool = False,
@@ -277,13 +292,16 @@ def distance_from_init(
 
     Layer by layer, ``d_i = ||W_i - W_i^0||`` in the norm ``norm`` (see the module
     docstring), on the batch-norm-folded weights of the trained network and of the network
-    at initialization (the estimator's ``initial_params_``, folded the same way). The
-    layers are combined so that the entry-wise norms give the norm of the whole parameter
-    difference:
+    at initialization (the estimator's ``initial_params_``, folded the same way). One
+    rule combines the layers, whatever the norm: the Euclidean norm of the per-layer
+    distances,
 
-    - ``"fro"`` (and any entry-wise order ``p``): ``(sum_i d_i^p)^(1/p)``, so ``"fro"`` is
-      ``||theta - theta^0||_2 = sqrt(sum_i ||W_i - W_i^0||_F^2)`` (``p = inf``: the max);
-    - ``"l1"``, ``"l21"`` and ``"spectral"``: the sum ``sum_i d_i``.
+    .. math:: d = \\Big( \\sum_i \\|W_i - W_i^0\\|^2 \\Big)^{1/2}.
+
+    With ``"fro"`` (the default) this is the distance of the whole weight vector,
+    ``||theta - theta^0||_2``, Nagarajan & Kolter's distance from initialization; with
+    ``"fro"`` and ``"spectral"`` its square is Jiang et al.'s (2019) ``dist.fro.init`` /
+    ``dist.spec.init``. ``per_layer=True`` returns the ``d_i`` for any other combination.
 
     Parameters
     ----------
@@ -291,6 +309,8 @@ def distance_from_init(
         A fitted :class:`~sklearn_gen.NetworkClassifier` (which records its initial
         weights), or a wrapper around one.
     X, y : ignored
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it.
     norm : {"fro", "spectral", "l1", "l21"} or float, default="fro"
     method : {"exact", "reshape"}, default="exact"
         For ``norm="spectral"`` on convolutions (see :func:`layer_norms`).
@@ -325,13 +345,13 @@ def distance_from_init(
     (2,)
     """
     norm = _check_norm(norm)
-    method = _check_method(method)
+    method = check_method(method)
     if include_bias and norm == "spectral":
         raise ValueError(
             "include_bias=True is not available with norm='spectral'; use an entry-wise "
             "norm or 'l21'."
         )
-    view = layers_view(estimator)
+    view = resolve_view(estimator, X, input_shape)
     view.require_initial("distance_from_init")
     distances = []
     for layer in view.layers:
@@ -346,15 +366,17 @@ def distance_from_init(
     per = np.array(distances, dtype=np.float64)
     if per_layer:
         return per
-    order = _entrywise_order(norm)
-    if order is None or order == 1.0:
-        return float(per.sum())
-    if order == math.inf:
-        return float(per.max(initial=0.0))
-    return float(np.sum(per**order) ** (1.0 / order))
+    return float(np.sqrt(np.sum(per**2)))
 
 
-def path_norm(estimator: Any, X: Any = None, y: Any = None, *, p: float = 2) -> float:
+def path_norm(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    p: float = 2,
+) -> float:
     r"""Path-ℓp norm of a chain network (Neyshabur et al. 2015; Jiang et al. 2019).
 
     .. math::
@@ -383,6 +405,8 @@ def path_norm(estimator: Any, X: Any = None, y: Any = None, *, p: float = 2) -> 
         A fitted chain network (``"mlp"``, ``"deep_fc"``, ``"convnet"``,
         ``"small_alexnet"``), a wrapper around one, or such a module.
     X, y : ignored
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it.
     p : float, default=2
         The order, ``1 <= p < inf``.
 
@@ -410,7 +434,7 @@ def path_norm(estimator: Any, X: Any = None, y: Any = None, *, p: float = 2) -> 
     12.0
     """
     p = _check_p(p)
-    view = layers_view(estimator)
+    view = resolve_view(estimator, X, input_shape)
     view.require_chain("path_norm")
     module = copy.deepcopy(view.module).double().eval()
     with torch.no_grad():

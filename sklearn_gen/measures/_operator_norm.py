@@ -8,21 +8,120 @@ real input shape (Lanczos iteration on ``A^T A``, which needs far fewer operator
 applications than plain power iteration); method ``"reshape"`` is the largest
 singular value of the kernel reshaped to ``(out_channels, in_channels * kh * kw)``, the
 number several public codebases report as "the spectral norm" of a conv layer.
+
+The other operator quantities the bounds need, the norms of the operator's rows (each
+output unit's incoming weights, clipped at the borders by padding and stride), come without
+the dense matrix: :func:`operator_row_norms` convolves the squared kernel over an all-ones
+image.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 from threadpoolctl import threadpool_limits
+from torch import nn
 
-from sklearn_gen.measures._layers import Layer
+from sklearn_gen.measures._cache import cached, tensor_key
+from sklearn_gen.measures._layers import Layer, resolve_view
 
-__all__ = ["spectral_norm"]
+__all__ = ["layer_spectral_norm", "operator_row_norms", "spectral_norm"]
+
+_METHODS = ("exact", "reshape")
+#: Conv operators with at most this many inputs are applied in float64.
+_FLOAT64_INPUTS = 1024
+
+
+def check_method(method: Any) -> str:
+    """``method`` if it is ``"exact"`` or ``"reshape"``, else a ValueError naming both."""
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be 'exact' or 'reshape', got {method!r}.")
+    return method
 
 
 def spectral_norm(
+    estimator: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    method: str = "exact",
+) -> np.ndarray:
+    """Largest singular value of each weight layer, in forward order.
+
+    For a Linear layer the largest singular value of its weight; for a Conv2d layer, with
+    ``method="exact"``, the norm of the convolution as a linear operator on images of the
+    layer's input shape (stride, padding and dilation included), found by Lanczos
+    iteration on ``A^T A``; with ``method="reshape"``, the largest singular value of the
+    kernel reshaped to ``(out_channels, in_channels * kh * kw)``. Batch norm is folded
+    into the layer before it first.
+
+    Parameters
+    ----------
+    estimator : estimator, torch.nn.Module or LayersView
+        A fitted network estimator, a wrapper around one, a module (with
+        ``input_shape``) or a :class:`~sklearn_gen.measures.LayersView`.
+    X, y : ignored
+        Accepted so that every measure has the same signature (a raw module without
+        ``input_shape`` reads its flat shape from ``X``).
+    input_shape : tuple of int, optional
+        One sample's shape, for a raw module that does not carry it.
+    method : {"exact", "reshape"}, default="exact"
+        The operator norm at the layer's input shape, or the reshaped kernel's norm.
+
+    Returns
+    -------
+    ndarray of shape (n_weight_layers,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1))
+    >>> exact = spectral_norm(net, input_shape=(1, 6, 6))
+    >>> reshaped = spectral_norm(net, input_shape=(1, 6, 6), method="reshape")
+    >>> exact.shape, bool(exact[0] > 0 and reshaped[0] > 0)
+    ((1,), True)
+    """
+    method = check_method(method)
+    view = resolve_view(estimator, X, input_shape)
+    return np.array([layer_spectral_norm(layer, method) for layer in view.layers])
+
+
+def operator_row_norms(layer: Layer, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """L2 norm of each row of the layer's operator matrix (one row per output unit).
+
+    For a Linear layer, the rows of the weight. For a Conv2d layer, the operator maps an
+    input image of ``layer.input_shape`` to an output image; the row of output unit
+    ``(c, i, j)`` holds the kernel entries ``W[c, :, u, v]`` whose input pixel lies inside
+    the image (padding and stride clip the kernel at the borders), so its squared norm is
+    the convolution of the squared kernel over an all-ones image. float64, flattened in
+    the order of the output (``C * H * W`` rows).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_gen.measures import layers_view
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3, padding=1, bias=False))
+    >>> _ = torch.nn.init.ones_(net[0].weight)
+    >>> rows = operator_row_norms(layers_view(net, input_shape=(1, 3, 3)).layers[0]) ** 2
+    >>> rows.reshape(3, 3).tolist()  # a corner sees 4 pixels, an edge 6, the centre 9
+    [[4.0, 6.0, 4.0], [6.0, 9.0, 6.0], [4.0, 6.0, 4.0]]
+    """
+    weight = (layer.weight if weight is None else weight).double()
+    if layer.kind == "linear":
+        return torch.linalg.vector_norm(weight, dim=1)
+    m = layer.module
+    ones = torch.ones(1, *layer.input_shape, dtype=torch.float64)
+    squares = nn.functional.conv2d(
+        ones, weight * weight, None, m.stride, m.padding, m.dilation, m.groups
+    )
+    return squares.reshape(-1).clamp_min(0.0).sqrt()
+
+
+def layer_spectral_norm(
     layer: Layer,
     method: str = "exact",
     weight: torch.Tensor | None = None,
@@ -31,7 +130,10 @@ def spectral_norm(
     tol: float = 1e-7,
     seed: int = 0,
 ) -> float:
-    """Largest singular value of a layer (see the module docstring for the two methods).
+    """Largest singular value of one layer (see the module docstring for the two methods).
+
+    Memoized by the weight's bytes and the layer's geometry, so the measures that need the
+    same spectral norms (the two bounds, the spectral product norm) compute them once.
 
     Parameters
     ----------
@@ -58,24 +160,32 @@ def spectral_norm(
     >>> from sklearn_gen.measures import layers_view
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1))
     >>> layer = layers_view(net, input_shape=(1, 6, 6)).layers[0]
-    >>> exact, reshaped = spectral_norm(layer), spectral_norm(layer, "reshape")
+    >>> exact, reshaped = layer_spectral_norm(layer), layer_spectral_norm(layer, "reshape")
     >>> exact >= 0.0 and reshaped >= 0.0
     True
     """
-    if method not in ("exact", "reshape"):
-        raise ValueError(f"method must be 'exact' or 'reshape', got {method!r}.")
+    method = check_method(method)
     weight = layer.weight if weight is None else weight
     if layer.kind == "linear" or method == "reshape":
         matrix = weight.reshape(weight.shape[0], -1).double()
         return float(torch.linalg.matrix_norm(matrix, ord=2))
-    # the operator is applied in float32 (float64 convolutions are several times slower on
-    # CPUs); Lanczos keeps its vectors in float64, so the result is good to about 1e-6
-    weight = weight.float()
+    m = layer.module
+    geometry = (m.stride, m.padding, m.dilation, m.groups, layer.input_shape)
+    key = ("sigma", tensor_key(weight), geometry, max_iter, tol, seed)
+    return cached(key, lambda: _lanczos(layer, weight, max_iter, tol, seed))
+
+
+def _lanczos(layer: Layer, weight: torch.Tensor, max_iter: int, tol: float, seed: int) -> float:
     shape = (1, *layer.input_shape)
     n = int(np.prod(shape))
+    # a large operator is applied in float32 (float64 convolutions are several times
+    # slower on CPUs; Lanczos keeps its vectors in float64, so the result is good to about
+    # 1e-6), a small one in float64
+    dtype = torch.float64 if n <= _FLOAT64_INPUTS else torch.float32
+    weight = weight.to(dtype)
 
     def gram(v: np.ndarray) -> np.ndarray:  # v -> A^T A v
-        x = torch.from_numpy(np.asarray(v, dtype=np.float32)).reshape(shape)
+        x = torch.from_numpy(np.asarray(v)).to(dtype).reshape(shape)
         out = layer.apply_adjoint(layer.apply(x, weight), weight)
         return out.reshape(-1).double().numpy()
 

@@ -11,6 +11,11 @@ are the same formula evaluated on held-out data, which is not a bound on anythin
 training fold of a :class:`~sklearn_gen.LabelNoise` model, every scorer here uses the
 labels the model was trained on (:func:`~sklearn_gen.randomization.fitted_labels`), which
 is what "the model on its sample" means under label noise.
+
+The scorers of one ``scoring=`` dict evaluated on the same fitted estimator and fold share
+one forward pass over the fold (and the conv layers' spectral norms): the measures memoize
+them by the bytes of the fitted parameters and of the data
+(:mod:`sklearn_gen.measures._cache`), so a refit is never served a stale value.
 """
 
 from __future__ import annotations
@@ -131,6 +136,10 @@ SCORERS: dict[str, MeasureScorer] = {
     "pac_bayes_flatness": make_measure_scorer(measures.pac_bayes_flatness, greater_is_better=True),
     "pac_bayes_magnitude_flatness": make_measure_scorer(
         measures.pac_bayes_flatness, greater_is_better=True, magnitude_aware=True
+    ),
+    "neg_jiang_pac_bayes_flatness": make_measure_scorer(measures.jiang_pac_bayes_flatness),
+    "neg_jiang_pac_bayes_magnitude_flatness": make_measure_scorer(
+        measures.jiang_pac_bayes_flatness, magnitude_aware=True
     ),
     "margin_quantile": make_measure_scorer(measures.margin_quantile, greater_is_better=True),
     "neg_rkhs_norm": make_measure_scorer(measures.rkhs_norm),

@@ -1,0 +1,197 @@
+"""One signature for every measure, one forward pass shared by all, margin quantile methods."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+
+from sklearn_gen import NetworkClassifier, measures
+from sklearn_gen.measures import clear_cache, layers_view
+from sklearn_gen.metrics import make_scoring
+
+PUBLIC_MEASURES = (
+    "count_parameters",
+    "layer_norms",
+    "product_norm",
+    "distance_from_init",
+    "path_norm",
+    "spectral_norm",
+    "margins",
+    "margin_quantile",
+    "normalized_loss",
+    "normalized_error",
+    "spectral_bound",
+    "pac_bayes_bound",
+    "pac_bayes_flatness",
+    "jiang_pac_bayes_flatness",
+    "rkhs_norm",
+    "kernel_margin_bound",
+)
+
+
+class _Fitted:
+    """A stand-in for a fitted network estimator with fixed (initial) weights."""
+
+    def __init__(self, module, input_shape, classes, initial=None):
+        self.module_ = module
+        self.input_shape_ = tuple(input_shape)
+        self.classes_ = np.asarray(classes)
+        if initial is not None:
+            self.initial_params_ = initial
+
+
+class _Counting(nn.Sequential):
+    """A chain that counts the forward passes over more than one sample (class-wide, so
+    the copies the layers view makes count too)."""
+
+    passes = 0
+
+    def forward(self, x):
+        if len(x) > 1:
+            type(self).passes += 1
+        return super().forward(x)
+
+
+def _conv(seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return _Counting(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, stride=2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 3 * 3, 3),
+    ).eval()
+
+
+@pytest.fixture
+def conv_sample():
+    net = _conv()
+    start = {k: v.clone() for k, v in _conv(seed=1).state_dict().items()}
+    X = np.random.default_rng(0).random(size=(40, 64))
+    with torch.no_grad():
+        y = net(torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1, 8, 8)).argmax(1).numpy()
+    return net, _Fitted(net, (1, 8, 8), [0, 1, 2], initial=start), X, y
+
+
+@pytest.mark.parametrize("name", PUBLIC_MEASURES)
+def test_every_measure_has_the_common_signature(name):
+    params = list(inspect.signature(getattr(measures, name)).parameters.values())
+    assert [p.name for p in params[:3]] == ["estimator", "X", "y"], name
+    assert params[1].default is None and params[2].default is None, name
+    shape = inspect.signature(getattr(measures, name)).parameters["input_shape"]
+    assert shape.kind is inspect.Parameter.KEYWORD_ONLY and shape.default is None, name
+
+
+def test_module_view_and_estimator_give_the_same_values(conv_sample):
+    net, fitted, X, y = conv_sample
+    view = layers_view(fitted)
+    shape = {"input_shape": (1, 8, 8)}
+    cases = [
+        (measures.spectral_bound, {"reference": "zero"}),
+        (measures.pac_bayes_bound, {"reference": "zero"}),
+        (measures.margin_quantile, {}),
+        (measures.normalized_loss, {}),
+        (measures.path_norm, {}),
+        (measures.product_norm, {"norm": "spectral"}),
+    ]
+    for measure, params in cases:
+        expected = measure(fitted, X, y, **params)
+        assert measure(view, X, y, **params) == pytest.approx(expected, rel=1e-12)
+        assert measure(net, X, y, **shape, **params) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(
+        measures.spectral_norm(fitted), measures.layer_norms(net, norm="spectral", **shape)
+    )
+    assert measures.count_parameters(view) == measures.count_parameters(net)
+    assert measures.distance_from_init(view) == measures.distance_from_init(fitted) > 0
+
+
+def test_errors_say_what_to_pass(conv_sample):
+    net, fitted, X, y = conv_sample
+    bare = nn.Sequential(*list(net))  # a conv module that does not carry its input shape
+    with pytest.raises(ValueError, match=r"input_shape=\(C, H, W\)"):
+        measures.margin_quantile(bare, X, y)
+    with pytest.raises(ValueError, match=r"input_shape=\(C, H, W\)"):
+        measures.spectral_norm(bare)
+    with pytest.raises(ValueError, match="reference='zero'"):
+        measures.spectral_bound(net, X, y, input_shape=(1, 8, 8))
+    with pytest.raises(ValueError, match="differs"):
+        measures.path_norm(layers_view(fitted), input_shape=(1, 4, 16))
+    with pytest.raises(TypeError, match="LayersView"):
+        measures.spectral_norm("not a network")
+    # a flat raw module reads its shape from X, for every measure alike
+    mlp = nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 3))
+    assert measures.margins(mlp, X, y).shape == (40,)
+    assert math.isfinite(
+        measures.pac_bayes_bound(mlp, X, np.zeros(40, int), q=1.0, reference="zero")
+    )
+
+
+def test_scorers_share_one_forward_pass(conv_sample):
+    net, fitted, X, y = conv_sample
+    clear_cache()
+    scoring = make_scoring(
+        "margin_quantile", "neg_spectral_bound", "neg_pac_bayes_bound", "neg_normalized_loss"
+    )
+    before = _Counting.passes
+    scores = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
+    # one pass of the network, one of the normalized network (a different network)
+    assert _Counting.passes - before == 2
+    again = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
+    assert _Counting.passes - before == 2 and again == scores
+    # never stale: a change of the weights (a refit) is a new model
+    with torch.no_grad():
+        net[5].weight.mul_(1.5)  # the logits scale by 1.5, the predictions stay
+        net[5].bias.mul_(1.5)
+    changed = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
+    assert _Counting.passes - before == 4
+    assert changed["margin_quantile"] == pytest.approx(1.5 * scores["margin_quantile"])
+    assert changed["neg_spectral_bound"] != scores["neg_spectral_bound"]  # W - W0 changed
+    clear_cache()
+    assert {name: scorer(fitted, X, y) for name, scorer in scoring.items()} == changed
+    # other data: another pass
+    measures.margin_quantile(fitted, X[:30], y[:30])
+    assert _Counting.passes - before == 7
+
+
+def test_refit_estimator_is_never_served_a_stale_value():
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)[:300]
+    y = y[:300]
+    net = NetworkClassifier(
+        "mlp", module__hidden=(16,), max_epochs=2, lr=0.1, random_state=0, warm_start=True
+    ).fit(X, y)
+    first = measures.margin_quantile(net, X, y, q=0.5)
+    net.partial_fit(X, y)  # the same estimator object, its weights updated in place
+    second = measures.margin_quantile(net, X, y, q=0.5)
+    clear_cache()
+    assert second == measures.margin_quantile(net, X, y, q=0.5) != first
+
+
+# ------------------------------------------------------------------------------ quantiles
+def test_margin_quantile_methods_reproduce_the_published_conventions(conv_sample):
+    _, fitted, X, y = conv_sample
+    values = measures.margins(fitted, X[:25], y[:25])  # m = 25
+    q = 0.1
+    lower = measures.margin_quantile(fitted, X[:25], y[:25], q=q)
+    linear = measures.margin_quantile(fitted, X[:25], y[:25], q=q, method="linear")
+    kth = measures.margin_quantile(fitted, X[:25], y[:25], q=q, method="kth")
+    ordered = np.sort(values)
+    assert lower == ordered[math.floor(q * 24)] == np.quantile(values, q, method="lower")
+    assert linear == pytest.approx(np.percentile(values, 100 * q), rel=1e-12)
+    assert kth == ordered[25 // 10 - 1] == float(torch.kthvalue(torch.as_tensor(values), 2)[0])
+    assert measures.margin_quantile(fitted, X[:5], y[:5], q=0.1, method="kth") == np.min(
+        values[:5]
+    )  # floor(0.5) = 0: the smallest margin
+    with pytest.raises(ValueError, match="method must be"):
+        measures.margin_quantile(fitted, X, y, method="nearest")
+    bound = measures.spectral_bound(fitted, X, y, q=0.3, quantile_method="linear")
+    ratio = bound / measures.spectral_bound(fitted, X, y, q=0.3)
+    gammas = [measures.margin_quantile(fitted, X, y, q=0.3, method=m) for m in ("lower", "linear")]
+    assert ratio == pytest.approx(gammas[0] / gammas[1], rel=1e-9)
