@@ -255,3 +255,16 @@ def test_training_folds_are_scored_on_the_fitted_labels(digits):
     )
     test = results["mean_test_accuracy"]
     assert test[0] > 0.9 and test[0] > test[1] > test[2]
+
+
+def test_fitted_labels_scorer_ignores_dtype_and_layout(digits):
+    X, y = digits
+    X = np.asarray(X, dtype=np.float64)[:300]
+    y = y[:300]
+    model = LabelNoise(KernelInterpolator(gamma=0.05), p=0.5, random_state=0).fit(X, y)
+    scorer = get_scorer("accuracy_on_fitted_labels")
+    # the training sample is recognised by its values, however it is stored
+    variants = [X, X.astype(np.float32), np.asfortranarray(X), X.tolist(), X[::-1][::-1]]
+    assert [scorer(model, Xv, y) for Xv in variants] == [1.0] * len(variants)
+    # other data are scored on the labels given
+    assert scorer(model, X[:-1], y[:-1]) == pytest.approx(model.score(X[:-1], y[:-1]))

@@ -134,20 +134,28 @@ def corrupt_labels(
 
 
 def fingerprint(X: Any) -> str:
-    """A digest of an array's shape, dtype and bytes (recognises the training sample).
+    """A digest of an array's shape and values (recognises the training sample).
+
+    Numeric data are hashed as float64 values in C order, so the same sample gives the same
+    digest whatever its dtype (float32, float64, integers), memory layout (C or Fortran,
+    views) or container (lists, DataFrames); ``-0.0`` counts as ``0.0``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> fingerprint(np.zeros((2, 3))) == fingerprint(np.zeros((2, 3)))
+    >>> X = np.arange(6.0).reshape(2, 3)
+    >>> fingerprint(X) == fingerprint(X.astype(np.float32)) == fingerprint(np.asfortranarray(X))
     True
+    >>> fingerprint(X) == fingerprint(X[:, ::-1])
+    False
     """
-    array = np.ascontiguousarray(np.asarray(X))
-    digest = hashlib.sha256(f"{array.shape}|{array.dtype}".encode())
-    if array.dtype.hasobject:
+    array = np.asarray(X)
+    digest = hashlib.sha256(str(array.shape).encode())
+    if array.dtype.hasobject or not np.issubdtype(array.dtype, np.number):
         digest.update(repr(array.tolist()).encode())
     else:
-        digest.update(array.view(np.uint8).reshape(-1).data)
+        values = np.ascontiguousarray(array, dtype=np.float64) + 0.0  # -0.0 -> 0.0
+        digest.update(values.view(np.uint8).reshape(-1).data)
     return digest.hexdigest()
 
 
