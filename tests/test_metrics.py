@@ -62,8 +62,8 @@ def _check_results(results: dict, rows_with_bounds=slice(None)) -> None:
 
 
 # Bounds are defined on samples the network fits; on test folds the margin quantile can be
-# negative, the scorer raises and sklearn records NaN with a warning (as documented).
-pytestmark = pytest.mark.filterwarnings("ignore:Scoring failed")
+# negative: the scorer returns NaN (UndefinedMeasureError), with no "Scoring failed" warning.
+pytestmark = pytest.mark.filterwarnings("error:Scoring failed")
 
 
 def test_grid_search_with_bound_scorers(digits):
@@ -268,3 +268,22 @@ def test_fitted_labels_scorer_ignores_dtype_and_layout(digits):
     assert [scorer(model, Xv, y) for Xv in variants] == [1.0] * len(variants)
     # other data are scored on the labels given
     assert scorer(model, X[:-1], y[:-1]) == pytest.approx(model.score(X[:-1], y[:-1]))
+
+
+def test_bound_scorers_give_nan_not_tracebacks_on_folds_they_do_not_fit(digits):
+    from sklearn_gen.measures import UndefinedMeasureError, spectral_bound
+
+    X, y = digits
+    net = small_net(max_epochs=2, stop_on_interpolation=False).fit(X[:100], y[:100])
+    with pytest.raises(UndefinedMeasureError, match="not defined"):
+        spectral_bound(net, X[300:], y[300:])  # the measure itself says why
+    assert np.isnan(get_scorer("neg_spectral_bound")(net, X[300:], y[300:]))
+    results = cross_validate(
+        small_net(max_epochs=2, stop_on_interpolation=False),
+        X,
+        y,
+        scoring=make_scoring("accuracy", *MARGIN_BOUNDS),
+        cv=2,
+    )  # "Scoring failed" would be an error under this module's filter
+    assert np.isnan(results["test_neg_spectral_bound"]).all()
+    assert np.isfinite(results["test_accuracy"]).all()

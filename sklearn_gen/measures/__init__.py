@@ -20,6 +20,7 @@ from sklearn_gen.measures._layers import (
     layers_view,
     unwrap_network,
 )
+from sklearn_gen.measures._margin_utils import UndefinedMeasureError
 from sklearn_gen.measures._margins import margin_quantile, margins
 from sklearn_gen.measures._normalized_loss import normalized_error, normalized_loss
 from sklearn_gen.measures._norms import (
@@ -35,6 +36,7 @@ from sklearn_gen.measures._sharpness import jiang_pac_bayes_flatness, pac_bayes_
 __all__ = [
     "Layer",
     "LayersView",
+    "UndefinedMeasureError",
     "clear_cache",
     "count_parameters",
     "distance_from_init",

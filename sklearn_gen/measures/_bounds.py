@@ -60,6 +60,7 @@ import torch
 
 from sklearn_gen.measures._layers import LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import (
+    UndefinedMeasureError,
     _check_q,
     _check_quantile_method,
     _check_xy,
@@ -119,7 +120,7 @@ def _setup(
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv2d layer.")
     gamma = _quantile(_view_margins(view, X, y), q, quantile_method)
     if not gamma > 0:
-        raise ValueError(
+        raise UndefinedMeasureError(
             f"{measure}: the margin quantile at q={q:g} is {gamma:.4g} <= 0: more than a "
             "fraction q of the samples are misclassified, so the bound is not defined; "
             "use a larger q (a higher margin quantile) or a network trained to fit the "

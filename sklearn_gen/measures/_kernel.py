@@ -27,6 +27,7 @@ import torch
 
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.measures._margin_utils import (
+    UndefinedMeasureError,
     _check_q,
     _check_quantile_method,
     _check_xy,
@@ -217,7 +218,7 @@ def kernel_margin_bound(
     kernel_est, transform = _unwrap_kernel(estimator, "kernel_margin_bound")
     gamma = _quantile(_kernel_margins(kernel_est, transform, X, y), q, quantile_method)
     if not gamma > 0:
-        raise ValueError(
+        raise UndefinedMeasureError(
             f"kernel_margin_bound: the margin quantile at q={q:g} is {gamma:.4g} <= 0 "
             "(more than a fraction q of the samples are misclassified); use a larger q (a "
             "higher margin quantile) or a classifier that fits the sample."

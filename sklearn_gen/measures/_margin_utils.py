@@ -14,9 +14,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QUANTILE_METHODS"]
+__all__ = ["QUANTILE_METHODS", "UndefinedMeasureError"]
 
 QUANTILE_METHODS = ("lower", "linear", "kth")
+
+
+class UndefinedMeasureError(ValueError):
+    """The measure is not defined for this model and sample (e.g. a bound whose margin
+    quantile is not positive, as on a held-out fold the network does not fit).
+
+    Calling the measure raises it; a scorer (:func:`sklearn_gen.metrics.make_measure_scorer`)
+    turns it into NaN, the value sklearn's searches expect for "no score".
+
+    Examples
+    --------
+    >>> issubclass(UndefinedMeasureError, ValueError)
+    True
+    """
 
 
 def _check_quantile_method(method: Any, name: str = "method") -> str:

@@ -26,6 +26,7 @@ from typing import Any
 from sklearn.metrics import get_scorer as sklearn_get_scorer
 
 from sklearn_gen import measures
+from sklearn_gen.measures import UndefinedMeasureError
 from sklearn_gen.randomization import fitted_labels
 
 __all__ = ["SCORERS", "MeasureScorer", "get_scorer", "make_measure_scorer", "make_scoring"]
@@ -65,7 +66,11 @@ class MeasureScorer:
         # on a training fold, the sample's labels are the ones the model was fitted on
         # (LabelNoise's corrupted labels), not the clean ones sklearn passes
         y = fitted_labels(estimator, X, y)
-        value = float(self.measure(estimator, X, y, **self.params))
+        try:
+            value = float(self.measure(estimator, X, y, **self.params))
+        except UndefinedMeasureError:
+            # e.g. a bound on a held-out fold the network does not fit: no score, no traceback
+            return float("nan")
         return value if self.greater_is_better else -value
 
     def __repr__(self) -> str:
