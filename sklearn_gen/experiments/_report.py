@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,8 +23,25 @@ if TYPE_CHECKING:
 __all__ = ["atomic_write", "write_report"]
 
 
-def atomic_write(path: Path, write) -> Path:
+def _umask() -> int:
+    """The process's file mode creation mask, read without changing it where possible."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no read-only query elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(temporary_path)`` and rename the result to ``path``.
+
+    The file gets the mode an ordinary ``open(path, "w")`` would give it
+    (``0o666`` less the umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
 
     Examples
     --------
@@ -39,6 +57,7 @@ def atomic_write(path: Path, write) -> Path:
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
