@@ -48,3 +48,45 @@ def test_cache_files_follow_the_umask(tmp_path):
     files = list(tmp_path.glob("*.pkl"))
     assert len(files) == 2
     assert {_mode(p) for p in files} == {0o644}
+
+
+def _threads(a: int) -> dict:
+    import torch
+    from threadpoolctl import threadpool_info
+
+    pools = {pool["num_threads"] for pool in threadpool_info()}
+    return {"a": a, "torch": torch.get_num_threads(), "pools": max(pools, default=0)}
+
+
+def test_workers_share_the_cores():
+    import joblib
+    import torch
+
+    cores = joblib.cpu_count()
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(2, cores))  # as a fresh process starts: one per core, or more
+    try:
+        with joblib.parallel_backend("threading"):
+            frame = run_configurations(_threads, [{"a": a} for a in range(4)], n_jobs=2)
+        assert (frame["torch"] == max(1, cores // 2)).all()
+        assert (frame["pools"] <= max(1, cores // 2)).all()  # BLAS / OpenMP pools too
+        frame = run_configurations(_threads, [{"a": 0}], n_jobs=-1)  # one worker per core
+        assert frame["torch"].tolist() == [1]
+        # one worker (the default): it may use every core
+        assert run_configurations(_threads, [{"a": 0}])["torch"].tolist() == [cores]
+        assert torch.get_num_threads() == max(2, cores)  # restored after each run
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_threads_override_the_default():
+    from sklearn_gen.experiments._common import configuration_threads
+
+    assert run_configurations(_threads, [{"a": 0}], threads=1)["torch"].tolist() == [1]
+    with configuration_threads(1):
+        assert run_configurations(_threads, [{"a": 0}], n_jobs=-1)["torch"].tolist() == [1]
+        assert run_configurations(_threads, [{"a": 0}])["torch"].tolist() == [1]
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        run_configurations(_threads, [{"a": 0}], threads=0)
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        configuration_threads(True).__enter__()

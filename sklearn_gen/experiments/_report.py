@@ -84,7 +84,8 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         f"- data: {data.describe()}",
         *_used_rows(frame),
         f"- settings: {'quick' if settings.quick else 'full'}, device {settings.device}, "
-        f"seed {settings.seed}, n_jobs {settings.n_jobs}",
+        f"seed {settings.seed}, n_jobs {settings.n_jobs}, threads per configuration "
+        f"{'default' if settings.threads is None else settings.threads}",
         f"- sklearn_gen {__version__}; {len(frame)} rows in results.csv",
         "",
         "| claim | this run | supported |",
