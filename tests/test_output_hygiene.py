@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -90,3 +92,35 @@ def test_threads_override_the_default():
         run_configurations(_threads, [{"a": 0}], threads=0)
     with pytest.raises(ValueError, match="threads must be a positive integer"):
         configuration_threads(True).__enter__()
+
+
+# ----------------------------------------------------------------------------- import time
+_HEAVY = ("pandas", "matplotlib", "dask", "distributed", "torch", "sklearn", "skorch")
+
+
+def _loaded_after(code: str) -> set[str]:
+    """Top-level packages of ``_HEAVY`` in ``sys.modules`` after ``code``, in a fresh Python."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {_HEAVY!r} if m in sys.modules))"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+def test_import_sklearn_gen_loads_nothing_heavy():
+    assert _loaded_after("import sklearn_gen; sklearn_gen.__version__") == set()
+
+
+def test_public_objects_load_no_harness_library():
+    """Every public object: torch, sklearn, skorch, and what they load, nothing more."""
+    baseline = _loaded_after("import torch, sklearn, skorch")
+    loaded = _loaded_after("from sklearn_gen import *; import sklearn_gen.metrics")
+    assert {"torch", "sklearn", "skorch"} <= loaded
+    assert loaded <= baseline  # pandas only where sklearn itself loads it
+    assert not loaded & {"matplotlib", "dask", "distributed"}
