@@ -118,6 +118,10 @@ def test_run_writes_csv_figures_and_summary(tmp_path, capsys):
     assert "Theorem 1" in summary and "| yes |" in summary
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
     assert "threads per configuration 1" in summary
+    columns = summary.split("## Columns of results.csv")[1]
+    for column in frame.columns:  # every column listed with its meaning
+        assert f"| `{column}` |" in columns, column
+    assert "docstring" not in columns
 
 
 def _read_only_folder(tmp_path: Path) -> Path:

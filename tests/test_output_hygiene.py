@@ -124,3 +124,51 @@ def test_public_objects_load_no_harness_library():
     assert {"torch", "sklearn", "skorch"} <= loaded
     assert loaded <= baseline  # pandas only where sklearn itself loads it
     assert not loaded & {"matplotlib", "dask", "distributed"}
+
+
+# ----------------------------------------------------------------------------- columns
+def test_every_experiment_column_is_documented():
+    from sklearn_gen.experiments._columns import COLUMNS
+    from sklearn_gen.experiments._kernel import KERNEL_COLUMNS
+    from sklearn_gen.experiments._normalized_loss import NORMALIZED_LOSS_COLUMNS
+    from sklearn_gen.experiments._randomization import (
+        ABLATION_COLUMNS,
+        EXPRESSIVITY_COLUMNS,
+        RANDOMIZATION_COLUMNS,
+        REGULARIZATION_SWITCHES,
+    )
+
+    bounds = ["m", "repeat", "train_error", "test_error", "epochs", "converged"]
+    bounds += ["distance_from_init", "spectral_bound", "pac_bayes_bound"]
+    hyperspheres = ["m", "dim", "width", "repeat", "train_error", "test_error"]
+    hyperspheres += ["projected_error", "epochs", "converged"]
+    every = {
+        *KERNEL_COLUMNS,
+        *NORMALIZED_LOSS_COLUMNS,
+        *ABLATION_COLUMNS,
+        *REGULARIZATION_SWITCHES,
+        *EXPRESSIVITY_COLUMNS,
+        *RANDOMIZATION_COLUMNS,
+        *bounds,
+        *hyperspheres,
+    }
+    assert sorted(every - set(COLUMNS)) == []
+    # no near-duplicate names of one quantity
+    assert not {"train_acc", "train_acc_full", "train_accuracy_clean"} & every
+
+
+def test_randomization_frame_has_one_name_per_quantity():
+    from sklearn.datasets import load_digits
+
+    from sklearn_gen import KernelInterpolator
+    from sklearn_gen.experiments import randomization_test
+    from sklearn_gen.experiments._randomization import RANDOMIZATION_COLUMNS
+
+    X, y = load_digits(return_X_y=True)
+    frame = randomization_test(
+        X[:200] / 16, y[:200], estimator=KernelInterpolator(), corruption_levels=[0.5]
+    )
+    assert list(frame.columns) == RANDOMIZATION_COLUMNS
+    row = frame.iloc[0]
+    assert row["train_accuracy"] == 1.0  # the interpolant fits the labels it was given
+    assert row["train_accuracy_true_labels"] < 0.8  # about half of them are wrong

@@ -45,7 +45,8 @@ from threadpoolctl import threadpool_limits
 __all__ = ["config_seed", "configuration_key", "configuration_threads", "run_configurations"]
 
 #: Version of the cache file layout; files of another version are recomputed.
-CACHE_FORMAT = 1
+#: 2: the randomization test's per-epoch columns renamed (running_/end_of_epoch_train_*).
+CACHE_FORMAT = 2
 #: Test hook: seconds to sleep after each computed configuration (lets tests interrupt
 #: a study midway). Not meant for users.
 _DELAY_ENV_VAR = "_SKLEARN_GEN_CONFIG_DELAY"

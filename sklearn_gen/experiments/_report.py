@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sklearn_gen._version import __version__
+from sklearn_gen.experiments._columns import column_lines
 
 if TYPE_CHECKING:
     from sklearn_gen.datasets._registry import Dataset
@@ -96,6 +97,7 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         lines.append(f"| {verdict.claim} | {verdict.evidence} | {mark} |")
     if not verdicts:
         lines.append("| (no claim checked) | | |")
+    lines += ["", "## Columns of results.csv", "", *column_lines(frame.columns)]
     return "\n".join(lines) + "\n"
 
 
