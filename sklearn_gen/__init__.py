@@ -1,23 +1,79 @@
 """sklearn_gen: the experiments on why deep networks generalize, as scikit-learn objects.
 
 The public API is re-exported here; the implementation lives in private modules of the
-subpackages ``kernels``, ``datasets`` (and, as they land, ``networks``, ``randomization``,
-``measures``, ``metrics``, ``experiments``).
+subpackages ``kernels``, ``datasets``, ``networks``, ``randomization``, ``measures``,
+``metrics`` and the harness ``experiments``, ``plotting``.
+
+The names and subpackages load lazily, on first use (PEP 562): ``import sklearn_gen`` costs
+next to nothing, ``from sklearn_gen import NetworkClassifier`` imports what that class
+needs (torch, scikit-learn, skorch), and pandas' and matplotlib's harness code loads only
+with ``sklearn_gen.experiments`` or ``sklearn_gen.plotting``.
+
+Examples
+--------
+>>> import sklearn_gen
+>>> sklearn_gen.LabelNoise.__name__
+'LabelNoise'
+>>> "NetworkClassifier" in dir(sklearn_gen)
+True
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from sklearn_gen._version import __version__
-from sklearn_gen.datasets import load_mnist
-from sklearn_gen.kernels import KernelInterpolationRegressor, KernelInterpolator
-from sklearn_gen.networks import FiniteSampleReLU, FiniteSampleReLURegressor, NetworkClassifier
-from sklearn_gen.randomization import (
-    CenterCrop,
-    GaussianPixels,
-    LabelNoise,
-    PerImageWhitening,
-    PixelShuffle,
-    RandomPixels,
-    RandomPretraining,
-    corrupt_labels,
+
+if TYPE_CHECKING:  # what static tools see; at run time __getattr__ imports on first use
+    from sklearn_gen.datasets import load_mnist
+    from sklearn_gen.kernels import KernelInterpolationRegressor, KernelInterpolator
+    from sklearn_gen.networks import (
+        FiniteSampleReLU,
+        FiniteSampleReLURegressor,
+        NetworkClassifier,
+    )
+    from sklearn_gen.randomization import (
+        CenterCrop,
+        GaussianPixels,
+        LabelNoise,
+        PerImageWhitening,
+        PixelShuffle,
+        RandomPixels,
+        RandomPretraining,
+        corrupt_labels,
+    )
+
+#: Public name -> the subpackage that defines it.
+_EXPORTS = {
+    "CenterCrop": "randomization",
+    "FiniteSampleReLU": "networks",
+    "FiniteSampleReLURegressor": "networks",
+    "GaussianPixels": "randomization",
+    "KernelInterpolationRegressor": "kernels",
+    "KernelInterpolator": "kernels",
+    "LabelNoise": "randomization",
+    "NetworkClassifier": "networks",
+    "PerImageWhitening": "randomization",
+    "PixelShuffle": "randomization",
+    "RandomPixels": "randomization",
+    "RandomPretraining": "randomization",
+    "corrupt_labels": "randomization",
+    "load_mnist": "datasets",
+}
+_SUBPACKAGES = frozenset(
+    {
+        "cli",
+        "datasets",
+        "experiments",
+        "kernels",
+        "measures",
+        "metrics",
+        "networks",
+        "plotting",
+        "randomization",
+        "scaling",
+    }
 )
 
 __all__ = [
@@ -37,3 +93,18 @@ __all__ = [
     "corrupt_labels",
     "load_mnist",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name or a subpackage on first access (PEP 562)."""
+    if name in _EXPORTS:
+        value = getattr(import_module(f"sklearn_gen.{_EXPORTS[name]}"), name)
+        globals()[name] = value  # later accesses skip this function
+        return value
+    if name in _SUBPACKAGES:
+        return import_module(f"sklearn_gen.{name}")
+    raise AttributeError(f"module 'sklearn_gen' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBPACKAGES})

@@ -21,13 +21,17 @@ import argparse
 import os
 import platform
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module, metadata
+from pathlib import Path
 
 from sklearn_gen._version import __version__
 
 PROG = "sklearn-gen"
+#: The largest ``--seed``: the range numpy's (and so scikit-learn's) integer seeds take.
+MAX_SEED = 2**32 - 1
 
 # (label, import name, distribution name) of the libraries `info` reports.
 _LIBRARIES = (
@@ -157,7 +161,18 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="small settings (a minute or so)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     parser.add_argument("--n-jobs", type=int, default=None, help="parallel configurations")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=(
+            "torch/BLAS threads per configuration (default: the CPU cores divided among "
+            "the --n-jobs workers)"
+        ),
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help=f"random seed, 0 to {MAX_SEED} (default: 0)"
+    )
     parser.add_argument("--out", default=None, help="output folder (default: results/<name>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
@@ -178,6 +193,29 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _check_out(out: Path) -> str | None:
+    """Why ``out`` cannot be the output folder, or None when it can.
+
+    The folder may be missing (it is created), but then its nearest existing parent must
+    be a folder this process can create files in; an existing ``out`` must be a folder
+    it can write in.
+    """
+    if out.exists() and not out.is_dir():
+        return f"--out {str(out)!r} is an existing file; give a folder (created if missing)."
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"--out {str(out)!r} is inside {str(existing)!r}, which is a file, not a folder."
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return f"--out {str(out)!r}: cannot write in {str(existing)!r} ({reason})."
+    return None
+
+
 def _dask_client(address: str):
     """A ``distributed.Client`` connected to ``address``; a clear error without Dask."""
     try:
@@ -193,10 +231,9 @@ def _dask_client(address: str):
 
 
 def _run_experiment(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from sklearn_gen._device import resolve_device
     from sklearn_gen.datasets._registry import DATA_NAMES, load_dataset
+    from sklearn_gen.experiments._common import configuration_threads
     from sklearn_gen.experiments._report import write_report
     from sklearn_gen.experiments._runs import RUNS, Settings
 
@@ -208,6 +245,14 @@ def _run_experiment(args: argparse.Namespace) -> int:
     for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
         if value is not None and value < 1:
             return _fail(f"{flag} must be a positive number of rows, got {value}.")
+    if not 0 <= args.seed <= MAX_SEED:
+        return _fail(f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}.")
+    if args.threads is not None and args.threads < 1:
+        return _fail(f"--threads must be a positive number of threads, got {args.threads}.")
+    out = Path(args.out) if args.out else Path("results") / run.name
+    problem = _check_out(out)
+    if problem is not None:
+        return _fail(problem)
     try:
         resolve_device(args.device)
         spec = args.data or run.default_data
@@ -218,7 +263,6 @@ def _run_experiment(args: argparse.Namespace) -> int:
         data = run.prepare(load_dataset(spec, random_state=args.seed))
     except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
         return _fail(str(exc))
-    out = Path(args.out) if args.out else Path("results") / run.name
     settings = Settings(
         quick=args.quick,
         device=args.device,
@@ -228,9 +272,11 @@ def _run_experiment(args: argparse.Namespace) -> int:
         cache_dir=None if args.no_resume else str(out / ".cache"),
         n_train=args.n_train,
         n_test=args.n_test,
+        threads=args.threads,
     )
     if args.scheduler is None:
-        frame = run.compute(data, settings)
+        with configuration_threads(args.threads):
+            frame = run.compute(data, settings)
     else:
         try:
             client = _dask_client(args.scheduler)
@@ -238,7 +284,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
             return _fail(str(exc))
         import joblib
 
-        with client, joblib.parallel_backend("dask"):
+        with client, joblib.parallel_backend("dask"), configuration_threads(args.threads):
             frame = run.compute(data, settings)
     paths = write_report(run, frame, data, settings, out)
     if not args.quiet:

@@ -98,16 +98,83 @@ def test_list_names_every_experiment(capsys):
 
 
 def test_run_writes_csv_figures_and_summary(tmp_path, capsys):
+    import stat
+
     import pandas as pd
 
     out = tmp_path / "expressivity"
-    assert main(["run", "expressivity", "--quick", "--quiet", "--out", str(out)]) == 0
+    argv = ["run", "expressivity", "--quick", "--quiet", "--out", str(out), "--threads", "1"]
+    previous = os.umask(0o022)
+    try:
+        assert main([*argv, "--seed", str(2**32 - 1)]) == 0  # the largest seed is fine
+    finally:
+        os.umask(previous)
+    for name in ("results.csv", "expressivity.png", "summary.md"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name  # follows the umask
     frame = pd.read_csv(out / "results.csv")
     assert (frame["train_accuracy"] == 1.0).all()
     assert (out / "expressivity.png").stat().st_size > 10_000
     summary = (out / "summary.md").read_text()
     assert "Theorem 1" in summary and "| supported |" in summary
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
+    assert "threads per configuration 1" in summary
+    columns = summary.split("## Columns of results.csv")[1]
+    for column in frame.columns:  # every column listed with its meaning
+        assert f"| `{column}` |" in columns, column
+    assert "docstring" not in columns
+
+
+def _read_only_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot create files in (root ignores modes: then /sys)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    for candidate in (folder, Path("/sys")):
+        try:
+            (candidate / "probe").touch()
+        except OSError:
+            return candidate
+        (candidate / "probe").unlink()
+    pytest.skip("no read-only folder available")
+
+
+@pytest.mark.parametrize("experiment", ["expressivity", "hyperspheres", "kernel"])
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--seed", "-1"], "--seed must be an integer from 0 to 4294967295, got -1."),
+        (["--seed", str(2**32)], "--seed must be an integer from 0 to 4294967295"),
+        (["--threads", "0"], "--threads must be a positive number of threads, got 0."),
+    ],
+)
+def test_bad_seed_and_threads_are_one_line_errors(experiment, flags, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", experiment, "--quiet", "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sklearn-gen: error:") and message in err and err.count("\n") == 1
+    assert not out.exists()  # refused before any work
+
+
+def test_out_an_existing_file_is_a_one_line_error(tmp_path, capsys):
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    assert main(["run", "expressivity", "--quick", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sklearn-gen: error: --out") and err.count("\n") == 1
+    assert "is an existing file" in err
+    assert target.read_text() == "keep me"
+    assert main(["run", "expressivity", "--quick", "--out", str(target / "sub")]) == 2
+    assert "which is a file, not a folder" in capsys.readouterr().err
+
+
+def test_out_in_a_read_only_folder_is_a_one_line_error(tmp_path, capsys):
+    folder = _read_only_folder(tmp_path)
+    for out in (folder, folder / "new" / "deeper"):
+        assert main(["run", "expressivity", "--quick", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"sklearn-gen: error: --out {str(out)!r}: cannot write in")
+        assert err.count("\n") == 1
+    assert not (folder / "new").exists()
 
 
 @pytest.mark.parametrize(

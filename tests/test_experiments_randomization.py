@@ -80,8 +80,8 @@ def test_every_condition_is_fitted(fig1):
     for condition, run in curves.groupby("condition"):
         assert run["converged"].all(), condition
         assert run["train_accuracy"].iloc[0] == 1.0, condition
-        assert run["train_acc_full"].iloc[-1] == 1.0, condition
-        losses = run.sort_values("epoch")["train_loss"].to_numpy()
+        assert run["end_of_epoch_train_accuracy"].iloc[-1] == 1.0, condition
+        losses = run.sort_values("epoch")["running_train_loss"].to_numpy()
         assert losses[-1] < 0.5 * losses[0], condition
         assert losses[-5:].mean() < losses[:5].mean(), condition
     summary = curves.groupby("condition").first()
@@ -91,7 +91,7 @@ def test_every_condition_is_fitted(fig1):
     for condition in ("random labels", "random pixels", "gaussian"):
         assert summary.loc[condition, "test_error"] > 0.7, condition
     # random labels: about 9 in 10 training labels are wrong
-    assert summary.loc["random labels", "train_accuracy_clean"] < 0.3
+    assert summary.loc["random labels", "train_accuracy_true_labels"] < 0.3
 
 
 def test_corruption_panel(fig1):

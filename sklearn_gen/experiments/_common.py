@@ -7,6 +7,11 @@ over a Dask cluster. A configuration's seed comes from :func:`config_seed` (the 
 ``random_state`` and the configuration's own values), so results do not depend on the
 order or the place in which configurations run.
 
+Every configuration runs with a bounded number of threads (torch's and the BLAS/OpenMP
+pools', through :func:`torch.set_num_threads` and :func:`threadpoolctl.threadpool_limits`):
+by default the cores divided among the parallel workers, so ``n_jobs`` workers do not each
+start one thread per core; :func:`configuration_threads` or ``threads=`` sets the number.
+
 With ``cache_dir``, every finished configuration's rows are stored in their own file
 (:func:`configuration_key` names it), so an interrupted study resumes where it stopped
 and a changed parameter recomputes only the configurations it touches.
@@ -17,28 +22,80 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import numbers
 import os
 import pickle
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
+import torch
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
-__all__ = ["config_seed", "configuration_key", "run_configurations"]
+__all__ = ["config_seed", "configuration_key", "configuration_threads", "run_configurations"]
 
 #: Version of the cache file layout; files of another version are recomputed.
-CACHE_FORMAT = 1
+#: 2: the randomization test's per-epoch columns renamed (running_/end_of_epoch_train_*).
+CACHE_FORMAT = 2
 #: Test hook: seconds to sleep after each computed configuration (lets tests interrupt
 #: a study midway). Not meant for users.
 _DELAY_ENV_VAR = "_SKLEARN_GEN_CONFIG_DELAY"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: Threads per configuration set by :func:`configuration_threads` (None: the default).
+_THREADS: ContextVar[int | None] = ContextVar("sklearn_gen_threads", default=None)
+
+
+def _check_threads(threads: Any) -> int | None:
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise ValueError(
+            f"threads must be a positive integer (threads per configuration) or None for "
+            f"the cores divided among the workers, got {threads!r}."
+        )
+    return int(threads)
+
+
+@contextmanager
+def configuration_threads(threads: int | None) -> Iterator[None]:
+    """Run every configuration of :func:`run_configurations` in this block on ``threads``.
+
+    ``threads`` is the number of torch / BLAS / OpenMP threads each configuration may use
+    (in each joblib worker); None restores the default, the cores divided among the
+    workers. ``sklearn-gen run --threads N`` uses it.
+
+    Examples
+    --------
+    >>> def threads(a):
+    ...     import torch
+    ...     return {"a": a, "threads": torch.get_num_threads()}
+    >>> with configuration_threads(1):
+    ...     run_configurations(threads, [{"a": 1}])["threads"].tolist()
+    [1]
+    """
+    token = _THREADS.set(_check_threads(threads))
+    try:
+        yield
+    finally:
+        _THREADS.reset(token)
+
+
+def _default_threads(n_jobs: int | None) -> int:
+    """The cores (as joblib counts them: affinity, cgroups) divided among the workers."""
+    cores = joblib.cpu_count()
+    workers = joblib.effective_n_jobs(n_jobs)
+    workers = cores if workers < 1 else min(workers, cores)
+    return max(1, cores // max(1, workers))
 
 
 def config_seed(random_state: int | np.random.RandomState | None, *keys: Any) -> int:
@@ -238,9 +295,16 @@ def _compute(
     index: int,
     cache_path: str | None,
     key: str | None,
+    threads: int = 1,
 ) -> tuple[int, list[dict]]:
-    """Run one configuration (in a joblib worker) and store its rows when asked."""
-    rows = _as_rows(function(**configuration))
+    """Run one configuration (in a joblib worker) on ``threads`` threads; store its rows."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            rows = _as_rows(function(**configuration))
+    finally:
+        torch.set_num_threads(previous)
     if cache_path is not None and key is not None:
         try:
             _write_cache(Path(cache_path), key, _qualified_name(function), rows)
@@ -260,6 +324,7 @@ def run_configurations(
     progress: bool = False,
     description: str = "configurations",
     cache_dir: str | os.PathLike | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Run ``function(**configuration)`` for each configuration; one frame of all rows.
 
@@ -283,6 +348,12 @@ def run_configurations(
         file is there and valid are read instead of computed; an invalid file
         (truncated, corrupt, another key) is recomputed with a ``RuntimeWarning``.
         The files are pickles: only point ``cache_dir`` at folders you trust.
+    threads : int or None, default=None
+        Threads each configuration may use (torch's intra-op pool and the BLAS/OpenMP
+        pools, set in the worker around the call). None: the value of an enclosing
+        :func:`configuration_threads`, else the CPU cores divided among the
+        ``n_jobs`` workers (at least 1), so that workers share the cores instead of
+        each starting one thread per core.
 
     Returns
     -------
@@ -309,6 +380,11 @@ def run_configurations(
     True
     """
     configurations = list(configurations)
+    threads = _check_threads(threads)
+    if threads is None:
+        threads = _THREADS.get()
+    if threads is None:
+        threads = _default_threads(n_jobs)
     results: list[list[dict] | None] = [None] * len(configurations)
     keys: list[str | None] = [None] * len(configurations)
     folder = None if cache_dir is None else Path(cache_dir)
@@ -326,6 +402,7 @@ def run_configurations(
             index,
             None if folder is None else str(_cache_path(folder, keys[index])),
             keys[index],
+            threads,
         )
         for index in todo
     ]

@@ -89,15 +89,15 @@ RANDOMIZATION_COLUMNS = [
     "repeat",
     "epoch",
     "step",
-    "train_loss",
-    "train_acc",
-    "train_loss_full",
-    "train_acc_full",
+    "running_train_loss",
+    "running_train_accuracy",
+    "end_of_epoch_train_loss",
+    "end_of_epoch_train_accuracy",
     "epochs_to_fit",
     "steps_to_fit",
     "converged",
     "train_accuracy",
-    "train_accuracy_clean",
+    "train_accuracy_true_labels",
     "test_error",
     "n_train",
     "n_test",
@@ -185,7 +185,7 @@ def _fit_summary(model: Any, X_train, y_train, X_test, y_test) -> dict:
         # fits its training labels exactly
         "converged": bool(train_accuracy == 1.0) if converged is None else bool(converged),
         "train_accuracy": train_accuracy,
-        "train_accuracy_clean": float(final.score(Xt, y_train)),
+        "train_accuracy_true_labels": float(final.score(Xt, y_train)),
         "test_error": 1.0 - float(model.score(X_test, y_test)),
         "n_train": len(y_train),
         "n_test": len(y_test),
@@ -255,10 +255,12 @@ def _randomization_rows(
                 **base,
                 "epoch": int(record["epoch"]),
                 "step": step,
-                "train_loss": float(record.get("train_loss", np.nan)),
-                "train_acc": float(record.get("train_acc", np.nan)),
-                "train_loss_full": float(record.get("train_loss_full", np.nan)),
-                "train_acc_full": float(record.get("train_acc_full", np.nan)),
+                # skorch's history names: train_loss / train_acc (running, over the
+                # epoch's batches), train_loss_full / train_acc_full (the stopping rules')
+                "running_train_loss": float(record.get("train_loss", np.nan)),
+                "running_train_accuracy": float(record.get("train_acc", np.nan)),
+                "end_of_epoch_train_loss": float(record.get("train_loss_full", np.nan)),
+                "end_of_epoch_train_accuracy": float(record.get("train_acc_full", np.nan)),
                 **tail,
             }
         )
@@ -360,9 +362,10 @@ def randomization_test(
         One tidy frame, with a column ``panel``:
 
         - ``"curves"``: one row per condition × repeat × epoch, with ``epoch``, ``step``
-          (optimizer steps so far, at the end of the epoch), ``train_loss`` and
-          ``train_acc`` (skorch's running averages over the epoch's batches, as plotted by
-          Zhang et al.), ``train_loss_full`` and ``train_acc_full`` (exact, after the
+          (optimizer steps so far, at the end of the epoch), ``running_train_loss`` and
+          ``running_train_accuracy`` (averages over the epoch's mini-batches while the
+          weights changed, as plotted by Zhang et al.), ``end_of_epoch_train_loss`` and
+          ``end_of_epoch_train_accuracy`` (exact, on the whole training set after the
           epoch, recorded by the stopping rules; NaN without one), ``p`` (the label
           corruption: 1.0 for random labels, else 0.0), and the summary of that fit
           (below), repeated on each epoch;
@@ -372,11 +375,12 @@ def randomization_test(
         Summary columns of both panels: ``epochs_to_fit``, ``steps_to_fit`` (epochs and
         steps trained), ``converged`` (the estimator's ``converged_``: its stopping rule
         was met, or it has none; for an estimator without ``converged_``, whether it fits
-        its training labels exactly), ``train_accuracy`` (on the
-        labels it was trained on), ``train_accuracy_clean`` (on the true training
-        labels), ``test_error`` (on the clean held-out labels), ``n_train``, ``n_test``,
+        its training labels exactly), ``train_accuracy`` (on the labels it was trained
+        on), ``train_accuracy_true_labels`` (on the true, uncorrupted training labels),
+        ``test_error`` (on the clean held-out labels), ``n_train``, ``n_test``,
         ``fit_seconds``; plus ``experiment`` (``"randomization_test"``), ``condition``,
-        ``repeat``. Column order: :data:`RANDOMIZATION_COLUMNS`.
+        ``repeat``. Column order: :data:`RANDOMIZATION_COLUMNS`; every column's meaning:
+        :data:`sklearn_gen.experiments._columns.COLUMNS`.
 
     Raises
     ------

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sklearn_gen._version import __version__
+from sklearn_gen.experiments._columns import column_lines
 
 if TYPE_CHECKING:
     from sklearn_gen.datasets._registry import Dataset
@@ -22,8 +24,25 @@ if TYPE_CHECKING:
 __all__ = ["atomic_write", "write_report"]
 
 
-def atomic_write(path: Path, write) -> Path:
+def _umask() -> int:
+    """The process's file mode creation mask, read without changing it where possible."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no read-only query elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(temporary_path)`` and rename the result to ``path``.
+
+    The file gets the mode an ordinary ``open(path, "w")`` would give it
+    (``0o666`` less the umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
 
     Examples
     --------
@@ -39,6 +58,7 @@ def atomic_write(path: Path, write) -> Path:
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -65,7 +85,8 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         f"- data: {data.describe()}",
         *_used_rows(frame),
         f"- settings: {'quick' if settings.quick else 'full'}, device {settings.device}, "
-        f"seed {settings.seed}, n_jobs {settings.n_jobs}",
+        f"seed {settings.seed}, n_jobs {settings.n_jobs}, threads per configuration "
+        f"{'default' if settings.threads is None else settings.threads}",
         f"- sklearn_gen {__version__}; {len(frame)} rows in results.csv",
         "",
         "| claim | the paper | this run (mean [95% CI] over repeats) | verdict |",
@@ -79,6 +100,7 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         )
     if not verdicts:
         lines.append("| (no claim checked) | | | |")
+    lines += ["", "## Columns of results.csv", "", *column_lines(frame.columns)]
     return "\n".join(lines) + "\n"
 
 

@@ -46,6 +46,8 @@ class Settings:
     #: Training / test rows to draw (seeded) instead of the experiment's own sizes.
     n_train: int | None = None
     n_test: int | None = None
+    #: Torch/BLAS threads per configuration; None: the cores divided among the workers.
+    threads: int | None = None
 
 
 @dataclass(frozen=True)

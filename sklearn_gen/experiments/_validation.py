@@ -26,6 +26,9 @@ __all__ = [
     "split_indices",
 ]
 
+#: The largest integer seed: numpy's (and so scikit-learn's ``check_random_state``) range.
+MAX_SEED = 2**32 - 1
+
 
 def check_int(value: Any, name: str, minimum: int = 1) -> int:
     """``value`` as an int, or a ValueError naming ``name`` if it is not one ``>= minimum``.
@@ -196,6 +199,11 @@ def resolve_seed(random_state: Any) -> int:
     7
     """
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if not 0 <= random_state <= MAX_SEED:
+            raise ValueError(
+                f"random_state must be an integer from 0 to {MAX_SEED} (numpy's seed range), "
+                f"a RandomState or None, got {random_state!r}."
+            )
         return int(random_state)
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return config_seed(random_state, "experiment")

@@ -100,7 +100,7 @@ def plot_randomization_test(
     ...     "experiment": "randomization_test", "panel": ["curves"] * 2 + ["corruption"] * 2,
     ...     "condition": ["true labels"] * 2 + ["corrupted labels"] * 2,
     ...     "p": [0.0, 0.0, 0.0, 1.0], "repeat": 0, "epoch": [1, 2, None, None],
-    ...     "step": [10, 20, None, None], "train_loss": [2.0, 0.1, None, None],
+    ...     "step": [10, 20, None, None], "running_train_loss": [2.0, 0.1, None, None],
     ...     "epochs_to_fit": [2, 2, 20, 150], "converged": True,
     ...     "train_accuracy": 1.0, "test_error": [0.05, 0.05, 0.05, 0.9]})
     >>> fig = plot_randomization_test(frame)
@@ -116,7 +116,7 @@ def plot_randomization_test(
     ax_a, ax_b, ax_c = fig.subplots(1, 3)
 
     # (a) learning curves
-    curves = frame[frame["panel"] == "curves"].dropna(subset=["step", "train_loss"])
+    curves = frame[frame["panel"] == "curves"].dropna(subset=["step", "running_train_loss"])
     ax_a.set_title("(a) training loss")
     ax_a.set_xlabel("thousand steps")
     ax_a.set_ylabel("average training loss")
@@ -133,12 +133,12 @@ def plot_randomization_test(
                 run = run.sort_values("step")
                 ax_a.plot(
                     run["step"].to_numpy(float) / 1000.0,
-                    run["train_loss"].to_numpy(float),
+                    run["running_train_loss"].to_numpy(float),
                     color=colors[condition],
                     alpha=1.0 if i == 0 else 0.5,
                     label=condition if i == 0 else None,
                 )
-        losses = curves["train_loss"].to_numpy(float)
+        losses = curves["running_train_loss"].to_numpy(float)
         positive = losses[losses > 0]
         if positive.size and positive.max() / positive.min() > 10.0:
             ax_a.set_yscale("log")

@@ -1,0 +1,98 @@
+"""What each column of an experiment's frame (and of ``results.csv``) means.
+
+One name per quantity across every experiment: :data:`COLUMNS` maps each column name to
+its meaning, and ``summary.md`` lists the columns of its ``results.csv`` from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["COLUMNS", "column_lines"]
+
+#: Column name -> meaning, for the frames of every experiment.
+COLUMNS: dict[str, str] = {
+    # what was run
+    "experiment": "the experiment function that produced the row",
+    "panel": "randomization test panel: 'curves' (per epoch) or 'corruption' (per level p)",
+    "condition": "randomization condition (true/random labels, shuffled/random pixels, ...)",
+    "setting": "regularization setting: 'baseline' (all off), '+<switch>' (one on), 'all'",
+    "weight_decay": "whether the weight-decay switch was on in this setting",
+    "augment": "whether the data-augmentation switch was on in this setting",
+    "dropout": "whether the dropout switch was on in this setting",
+    "batch_norm": "whether the batch-norm switch was on in this setting",
+    "model": "'kernel' (minimum-norm kernel interpolant) or 'network'",
+    "preprocessing": "input preprocessing before the model ('none', 'whitening', ...)",
+    "factor": "what makes the networks differ: 'pretraining' or 'init_scale'",
+    "level": "level of the factor: label corruption of the pretraining, or the init scale",
+    "p": "probability that a training label is replaced by a random one (0: clean labels)",
+    "repeat": "index of the independent repeat (new split, corruption and initialization)",
+    # sizes
+    "n_train": "training rows",
+    "n_test": "held-out test rows",
+    "m": "training set size",
+    "n": "number of random points",
+    "d": "dimension of the random points",
+    "dim": "dimension of the hyperspheres' points",
+    "width": "hidden units per layer",
+    "n_classes": "number of classes",
+    "n_params": "weights of the network (2n + d for Theorem 1's construction)",
+    # training progress
+    "epoch": "epoch number (curves panel)",
+    "step": "optimizer steps up to the end of the epoch",
+    "running_train_loss": (
+        "training loss averaged over the epoch's mini-batches while the weights changed "
+        "(what Zhang et al. plot)"
+    ),
+    "running_train_accuracy": "training accuracy over the epoch's mini-batches, as above",
+    "end_of_epoch_train_loss": (
+        "training loss on the whole training set after the epoch (NaN without a stopping rule)"
+    ),
+    "end_of_epoch_train_accuracy": (
+        "training accuracy on the whole training set after the epoch (NaN without a stopping rule)"
+    ),
+    "epochs_to_fit": "epochs trained until the stopping rule (or max_epochs)",
+    "steps_to_fit": "optimizer steps trained until the stopping rule (or max_epochs)",
+    "epochs": "epochs trained",
+    "n_epochs": "epochs trained, pretraining included",
+    "converged": "whether the stopping rule (fit, margin or target loss) was met",
+    "interpolated": "whether the training accuracy on the labels trained on is 1",
+    "fit_seconds": "wall seconds of the fit",
+    # accuracy, error, loss
+    "train_accuracy": "final accuracy on the training labels the model was fitted on",
+    "train_accuracy_true_labels": "final accuracy on the true (uncorrupted) training labels",
+    "test_accuracy": "accuracy on the clean held-out labels",
+    "train_error": "1 - accuracy on the training labels",
+    "test_error": "1 - accuracy on the clean held-out labels",
+    "projected_error": "error on the training set projected onto the other hypersphere (S')",
+    "train_loss": "cross-entropy on the training set (predict_proba)",
+    "test_loss": "cross-entropy on the test set (predict_proba)",
+    "normalized_train_loss": "cross-entropy of the normalized network on the training set",
+    "normalized_test_loss": "cross-entropy of the normalized network on the test set",
+    # measures
+    "train_residual": "largest error of the exact fit on the class codes",
+    "condition_number": "condition number (LAPACK 1-norm estimate) of the triangular system",
+    "rkhs_norm": "RKHS norm of the kernel interpolant (NaN for networks)",
+    "product_norm": "product of the layers' norms",
+    "distance_from_init": "distance of the trained weights from their initialization",
+    "spectral_bound": "spectrally-normalized margin bound (Bartlett, Foster and Telgarsky 2017)",
+    "pac_bayes_bound": "PAC-Bayesian spectral-Frobenius margin bound (Neyshabur et al. 2018)",
+}
+
+
+def column_lines(columns: Iterable[str]) -> list[str]:
+    """A markdown table of ``columns`` and their meanings (from :data:`COLUMNS`).
+
+    Examples
+    --------
+    >>> print("\\n".join(column_lines(["p", "test_error"])))
+    | column | meaning |
+    |---|---|
+    | `p` | probability that a training label is replaced by a random one (0: clean labels) |
+    | `test_error` | 1 - accuracy on the clean held-out labels |
+    """
+    lines = ["| column | meaning |", "|---|---|"]
+    for column in columns:
+        meaning = COLUMNS.get(column, "see the experiment function's docstring")
+        lines.append(f"| `{column}` | {meaning} |")
+    return lines
