@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sklearn_gen.experiments import run_configurations
-from sklearn_gen.experiments._report import atomic_write
+from sklearn_gen.experiments._files import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,6 +42,8 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
+from sklearn_gen.experiments._files import atomic_write
+
 __all__ = ["config_seed", "configuration_key", "configuration_threads", "run_configurations"]
 
 #: Version of the cache file layout; files of another version are recomputed.
@@ -224,8 +226,6 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
 
 def _write_cache(path: Path, key: str, function_name: str, rows: list[dict]) -> None:
     """Store ``rows`` atomically: a JSON header line (key, checksum) and a pickle."""
-    from sklearn_gen.experiments._report import atomic_write
-
     payload = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
     header = {
         "format": CACHE_FORMAT,
