@@ -189,17 +189,49 @@ def test_every_solver_gives_the_same_classifier(digits):
         np.testing.assert_allclose(preds[solver], preds["auto"], atol=1e-4)
 
 
-def test_auto_switches_to_cg_when_the_gram_matrix_does_not_fit(digits):
+def test_auto_goes_out_of_core_when_the_gram_matrix_does_not_fit(digits, tmp_path):
     X, y = digits
     n = 1500
     budget = int(0.7 * n * n * 4)  # less than the float32 Gram matrix alone
-    clf = KernelInterpolator(
-        gamma=0.1, memory_budget=budget, block_size=64, n_components=40, random_state=0
-    )
+    dense = KernelInterpolator(gamma=0.1).fit(X[:n], y[:n])
+    clf = KernelInterpolator(gamma=0.1, memory_budget=budget, scratch_dir=str(tmp_path))
     clf.fit(X[:n], y[:n])
-    assert clf.solver_ == "cg"
-    assert clf.train_residual_ <= 1e-5
-    assert clf.score(X[:n], y[:n]) == 1.0
+    assert clf.solver_ == "out_of_core"
+    assert clf.precision_ == "float32"
+    assert clf.train_residual_ <= 1e-6
+    assert list(tmp_path.iterdir()) == []  # the scratch files are gone
+    np.testing.assert_array_equal(clf.predict(X[n:]), dense.predict(X[n:]))
+    # two float32 Gram matrices (row panels vs column panels) differ in the last bits; the
+    # solutions then differ by about cond(K) * eps32
+    scale = np.abs(dense.dual_coef_).max()
+    np.testing.assert_allclose(clf.dual_coef_, dense.dual_coef_, atol=1e-3 * scale)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "polynomial", "precomputed"])
+def test_out_of_core_matches_in_memory_cholesky(digits, kernel):
+    """Several panels (width 128 from the budget), float64: the same solution."""
+    X, y = digits
+    n = 700
+    X_fit = X[:n]
+    params = {"gamma": 0.05} if kernel == "rbf" else {"gamma": 0.01, "degree": 2}
+    if kernel == "precomputed":
+        X_fit, params = pairwise_kernels(X[:n], metric="rbf", gamma=0.05), {}
+    common = {"kernel": kernel, "dtype": "float64", **params}
+    dense = KernelInterpolator(solver="cholesky", **common).fit(X_fit, y[:n])
+    ooc = KernelInterpolator(solver="out_of_core", memory_budget=3_700_000, **common)
+    ooc.fit(X_fit, y[:n])
+    assert ooc.solver_ == "out_of_core"
+    scale = np.abs(dense.dual_coef_).max()
+    np.testing.assert_allclose(ooc.dual_coef_, dense.dual_coef_, rtol=1e-7, atol=1e-9 * scale)
+    assert ooc.train_residual_ <= 1e-6
+
+
+def test_out_of_core_bad_scratch_dir_is_a_clear_error(tmp_path):
+    X = _RNG.random((50, 3))
+    with pytest.raises(ValueError, match="scratch_dir="):
+        KernelInterpolator(solver="out_of_core", scratch_dir=str(tmp_path / "missing")).fit(
+            X, np.arange(50) % 2
+        )
 
 
 def test_blocked_torch_cholesky_matches_lapack(monkeypatch, digits):
@@ -270,11 +302,11 @@ def test_wrong_n_features_at_predict():
         clf.predict(_RNG.random((3, 5)))
 
 
-def test_dense_solver_over_budget_names_the_iterative_solver():
+def test_dense_solver_over_budget_names_the_solvers_past_memory():
     X = _RNG.random((400, 3))
-    with pytest.raises(ValueError, match="solver='cg'"):
+    with pytest.raises(ValueError, match="solver='out_of_core' .* or 'cg'"):
         KernelInterpolator(solver="cholesky", memory_budget=100_000).fit(X, np.arange(400) % 2)
-    with pytest.raises(ValueError, match="solver='cg'"):
+    with pytest.raises(ValueError, match="'out_of_core' or 'cg'"):
         KernelInterpolator(solver="eigh", memory_budget=100_000).fit(X, np.arange(400) % 2)
 
 
