@@ -304,7 +304,7 @@ def test_wrong_n_features_at_predict():
 
 def test_dense_solver_over_budget_names_the_solvers_past_memory():
     X = _RNG.random((400, 3))
-    with pytest.raises(ValueError, match="solver='out_of_core' .* or 'cg'"):
+    with pytest.raises(ValueError, match=r"solver='out_of_core' .* or 'cg'"):
         KernelInterpolator(solver="cholesky", memory_budget=100_000).fit(X, np.arange(400) % 2)
     with pytest.raises(ValueError, match="'out_of_core' or 'cg'"):
         KernelInterpolator(solver="eigh", memory_budget=100_000).fit(X, np.arange(400) % 2)

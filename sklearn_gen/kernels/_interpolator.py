@@ -491,23 +491,29 @@ default="rbf"
         Polynomial offset.
     kernel_params : dict, default=None
         Extra keyword arguments of a callable kernel.
-    solver : {"auto", "cholesky", "eigh", "cg"}, default="auto"
-        ``"cholesky"``: dense blocked Cholesky of the Gram matrix, factor stored in the
-        same buffer as ``K``; in float32 it is followed by iterative refinement (float64
-        residuals) until the relative residual is at most ``tol``; if refinement stalls
-        (``K`` too ill-conditioned for float32) the whole solve is redone in float64 when
-        the memory budget allows. If ``K`` is singular to working precision (a vanishing
-        pivot) it falls back to ``"eigh"`` with a :class:`SingularKernelWarning`.
+    solver : {"auto", "cholesky", "out_of_core", "eigh", "cg"}, default="auto"
+        ``"cholesky"``: dense blocked Cholesky of the Gram matrix, factored in place in
+        the one ``n x n`` buffer that holds ``K`` (no second copy); in float32 it is
+        followed by iterative refinement (float64 residuals) until the relative residual
+        is at most ``tol``; if refinement stalls (``K`` too ill-conditioned for float32)
+        the whole solve is redone in float64 when the memory budget allows. If ``K`` is
+        singular to working precision (a vanishing pivot) it falls back to ``"eigh"``
+        with a :class:`SingularKernelWarning`.
         ``"eigh"``: minimum-norm (pseudo-inverse) solution from an eigendecomposition,
         eigenvalues below ``n * eps * lambda_max`` dropped. ``"cg"``: matrix-free
         conjugate gradients with a randomized Nyström preconditioner; the Gram matrix is
         never stored (tiles are recomputed, or cached within ``memory_budget``), and from a
-        zero start it converges to the minimum-norm solution too. ``"auto"``: cholesky
-        when the dense Gram matrix fits ``memory_budget``, else cg.
+        zero start it converges to the minimum-norm solution too. ``"out_of_core"``: the
+        same Cholesky and refinement with ``K`` and its factor as column panels in files
+        under ``scratch_dir`` (same flops, panels as wide as ``memory_budget`` allows);
+        if ``K`` is singular to working precision it falls back to ``"cg"``. ``"auto"``:
+        cholesky when the dense Gram matrix fits ``memory_budget``, else out_of_core when
+        ``scratch_dir`` has room for it, else cg.
     tol : float, default=1e-6
         Target relative residual ``||K alpha - Y|| / ||Y||`` (refinement and cg).
     max_iter : int, default=None
-        Most refinement steps (cholesky, default 10) or CG iterations (cg, default 1000).
+        Most refinement steps (cholesky and out_of_core, default 10) or CG iterations
+        (cg, default 1000).
     n_components : int, default=None
         Rank of the Nyström preconditioner of the cg solver (default
         ``min(n_samples, 1000)``); landmarks drawn with ``random_state``.
@@ -521,10 +527,19 @@ default="rbf"
     block_size : int, default=1024
         Side of the Gram tiles (memory per tile ``block_size**2`` floats).
     memory_budget : float, default=None
-        Bytes the solver may allocate on ``device``; None means half of what is free.
-        A dense solver that would not fit raises a ``ValueError`` before any work.
+        Bytes the solver may allocate on ``device``; None means half of what is free. A
+        budget larger than the memory free on ``device`` is capped at what is free. A
+        solver that would not fit raises a ``ValueError`` before any work.
     random_state : int, RandomState instance or None, default=None
         Seeds the landmark columns of the cg preconditioner (the only randomness).
+    scratch_dir : str, default=None
+        Folder for the out-of-core solver's two files (about ``n**2 * 4`` bytes in
+        float32; removed when ``fit`` ends); None means the system's temporary folder.
+        Its free space is checked before any work.
+    progress : {"auto", True, False}, default="auto"
+        Progress bars (tqdm, on stderr) over the Gram matrix, the factorization and the
+        refinement: ``"auto"`` shows a step's bar once it has run for a few seconds,
+        True always, False never.
 """
 
 _ATTRS_DOC = """
