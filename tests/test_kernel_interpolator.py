@@ -244,6 +244,45 @@ def test_blocked_torch_cholesky_matches_lapack(monkeypatch, digits):
     np.testing.assert_allclose(blocked.dual_coef_, ref.dual_coef_, rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("lapack", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_blocked_in_place_factorization_matches_one_potrf(monkeypatch, digits, lapack, dtype):
+    """Many diagonal blocks (64 wide, 37-row update panels) vs one whole-matrix potrf."""
+    X, y = digits
+    X_train, X_test = X[:500], X[500:900]
+    ref = KernelInterpolator(gamma=0.05, dtype=dtype, block_size=37).fit(X_train, y[:500])
+    monkeypatch.setattr(_solvers, "_FACTOR_BLOCK", 64)
+    if not lapack:
+        monkeypatch.setattr(_solvers, "potrf_available", lambda dtype: False)
+    blocked = KernelInterpolator(gamma=0.05, dtype=dtype, block_size=37).fit(X_train, y[:500])
+    assert blocked.solver_ == ref.solver_ == "cholesky"
+    assert blocked.precision_ == ref.precision_ == dtype
+    np.testing.assert_array_equal(blocked.predict(X_test), ref.predict(X_test))
+    scale = np.abs(ref.dual_coef_).max()
+    atol = (1e-5 if dtype == "float32" else 1e-10) * scale
+    np.testing.assert_allclose(blocked.dual_coef_, ref.dual_coef_, rtol=0, atol=atol)
+    assert blocked.train_residual_ <= 1e-6
+
+
+def test_memory_budget_is_capped_by_free_memory_before_any_work(monkeypatch):
+    from sklearn_gen.kernels import _interpolator
+
+    monkeypatch.setattr(_interpolator, "available_memory", lambda device: 100_000)
+    X = _RNG.random((400, 3))
+    with pytest.raises(ValueError, match=r"free on cpu \(memory_budget="):
+        KernelInterpolator(solver="cholesky", memory_budget=1e12).fit(X, np.arange(400) % 2)
+
+
+def test_progress_parameter_is_validated(capsys):
+    X = _RNG.random((30, 3))
+    KernelInterpolator(progress=True).fit(X, np.arange(30) % 2)
+    assert "Cholesky n=30" in capsys.readouterr().err  # a bar, on stderr
+    KernelInterpolator(progress=False).fit(X, np.arange(30) % 2)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="progress must be"):
+        KernelInterpolator(progress="yes").fit(X, np.arange(30) % 2)
+
+
 def test_block_size_does_not_change_the_result(digits):
     X, y = digits
     a = KernelInterpolator(gamma=0.01, dtype="float64", block_size=37).fit(X[:200], y[:200])
