@@ -412,6 +412,7 @@ class _BaseKernelInterpolation(BaseEstimator):
             tol=self.tol,
             max_iter=self.max_iter if self.max_iter is not None else _DEFAULT_CG_ITER,
             generator=seed_generator(self.random_state),
+            progress=self.progress,
         )
 
     # ------------------------------------------------------------------ predicting

@@ -274,6 +274,7 @@ def solve_pcg(
     tol: float,
     max_iter: int,
     generator: torch.Generator,
+    progress: str | bool = False,
 ) -> Solution:
     """Nyström-preconditioned CG on ``K alpha = Y``, one CG per column of ``Y``."""
     precond = NystromPreconditioner(operator, n_components, generator)
@@ -289,7 +290,9 @@ def solve_pcg(
     converged = not bool(active.any())
     best_rel = torch.ones_like(y_norm)
     best_coef = coef.clone()
+    bar = progress_bar(progress, max_iter, f"cg n={operator.n}", unit="it")
     while not converged and n_iter < max_iter:
+        bar.update(1)
         k_dir = operator.matmul(direction)
         curvature = (direction * k_dir).sum(0)
         # a direction K barely sees lies in K's numerical null space: that column is done
@@ -314,6 +317,7 @@ def solve_pcg(
         beta = torch.where(active, rz_new / rz, torch.zeros_like(rz))
         direction = z + beta * direction
         rz = torch.where(active, rz_new, rz)
+    bar.close()
     coef = best_coef
     k_coef = operator.matmul(coef)
     converged = bool((best_rel[y_norm > 0] <= tol).all())
