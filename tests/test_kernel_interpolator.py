@@ -226,6 +226,20 @@ def test_out_of_core_matches_in_memory_cholesky(digits, kernel):
     assert ooc.train_residual_ <= 1e-6
 
 
+def test_out_of_core_singular_falls_back_to_min_norm_cg():
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 5)
+    X = np.vstack([X, X[:10]])  # duplicates with equal targets: singular but consistent
+    y = np.sin(X @ np.arange(1, 6))
+    with pytest.warns(SingularKernelWarning, match="past memory"):
+        reg = KernelInterpolationRegressor(
+            gamma=0.5, solver="out_of_core", dtype="float64", tol=1e-10, random_state=0
+        ).fit(X, y)
+    assert reg.solver_ == "cg"
+    K = pairwise_kernels(X, metric="rbf", gamma=0.5)
+    np.testing.assert_allclose(reg.dual_coef_, _pinv_solution(K, y), rtol=1e-5, atol=1e-6)
+
+
 def test_out_of_core_bad_scratch_dir_is_a_clear_error(tmp_path):
     X = _RNG.random((50, 3))
     with pytest.raises(ValueError, match="scratch_dir="):
