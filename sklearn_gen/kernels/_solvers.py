@@ -88,8 +88,8 @@ def pivot_tolerance(diagonal: torch.Tensor, refined: bool) -> float:
 
 
 _FACTOR_BLOCK = 2048
-"""Width of the diagonal blocks of :func:`factor_upper_in_place` (LAPACK ``potrf``'s speed
-on this 2-core CPU from 2048 on)."""
+"""Width of the diagonal blocks of :func:`factor_upper_in_place` (within about 10% of one
+whole-matrix LAPACK ``potrf`` on a 2-core CPU at n = 10,000)."""
 
 
 def factor_upper_in_place(
