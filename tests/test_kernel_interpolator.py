@@ -135,9 +135,10 @@ def test_singular_linear_kernel_equals_pinv_for_every_solver():
 
 def test_float32_falls_back_to_float64_when_ill_conditioned(digits):
     X, y = digits
-    clf32 = KernelInterpolator(gamma=0.01).fit(X[:800], y[:800])
-    clf64 = KernelInterpolator(gamma=0.01, dtype="float64").fit(X[:800], y[:800])
-    # 800 digits at gamma=0.01 are too ill-conditioned for float32: redone in float64
+    clf32 = KernelInterpolator(gamma=0.005).fit(X[:800], y[:800])
+    clf64 = KernelInterpolator(gamma=0.005, dtype="float64").fit(X[:800], y[:800])
+    # 800 digits at gamma=0.005 are too ill-conditioned for float32 (a float32 pivot
+    # vanishes): redone in float64. At gamma=0.01 float32 + refinement converges.
     assert clf32.precision_ == "float64"
     np.testing.assert_allclose(clf32.dual_coef_, clf64.dual_coef_)
 
@@ -188,17 +189,63 @@ def test_every_solver_gives_the_same_classifier(digits):
         np.testing.assert_allclose(preds[solver], preds["auto"], atol=1e-4)
 
 
-def test_auto_switches_to_cg_when_the_gram_matrix_does_not_fit(digits):
+def test_auto_goes_out_of_core_when_the_gram_matrix_does_not_fit(digits, tmp_path):
     X, y = digits
     n = 1500
     budget = int(0.7 * n * n * 4)  # less than the float32 Gram matrix alone
-    clf = KernelInterpolator(
-        gamma=0.1, memory_budget=budget, block_size=64, n_components=40, random_state=0
-    )
+    dense = KernelInterpolator(gamma=0.1).fit(X[:n], y[:n])
+    clf = KernelInterpolator(gamma=0.1, memory_budget=budget, scratch_dir=str(tmp_path))
     clf.fit(X[:n], y[:n])
-    assert clf.solver_ == "cg"
-    assert clf.train_residual_ <= 1e-5
-    assert clf.score(X[:n], y[:n]) == 1.0
+    assert clf.solver_ == "out_of_core"
+    assert clf.precision_ == "float32"
+    assert clf.train_residual_ <= 1e-6
+    assert list(tmp_path.iterdir()) == []  # the scratch files are gone
+    np.testing.assert_array_equal(clf.predict(X[n:]), dense.predict(X[n:]))
+    # two float32 Gram matrices (row panels vs column panels) differ in the last bits; the
+    # solutions then differ by about cond(K) * eps32
+    scale = np.abs(dense.dual_coef_).max()
+    np.testing.assert_allclose(clf.dual_coef_, dense.dual_coef_, atol=1e-3 * scale)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "polynomial", "precomputed"])
+def test_out_of_core_matches_in_memory_cholesky(digits, kernel):
+    """Several panels (width 128 from the budget), float64: the same solution."""
+    X, y = digits
+    n = 700
+    X_fit = X[:n]
+    params = {"gamma": 0.05} if kernel == "rbf" else {"gamma": 0.01, "degree": 2}
+    if kernel == "precomputed":
+        X_fit, params = pairwise_kernels(X[:n], metric="rbf", gamma=0.05), {}
+    common = {"kernel": kernel, "dtype": "float64", **params}
+    dense = KernelInterpolator(solver="cholesky", **common).fit(X_fit, y[:n])
+    ooc = KernelInterpolator(solver="out_of_core", memory_budget=3_700_000, **common)
+    ooc.fit(X_fit, y[:n])
+    assert ooc.solver_ == "out_of_core"
+    scale = np.abs(dense.dual_coef_).max()
+    np.testing.assert_allclose(ooc.dual_coef_, dense.dual_coef_, rtol=1e-7, atol=1e-9 * scale)
+    assert ooc.train_residual_ <= 1e-6
+
+
+def test_out_of_core_singular_falls_back_to_min_norm_cg():
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 5)
+    X = np.vstack([X, X[:10]])  # duplicates with equal targets: singular but consistent
+    y = np.sin(X @ np.arange(1, 6))
+    with pytest.warns(SingularKernelWarning, match="past memory"):
+        reg = KernelInterpolationRegressor(
+            gamma=0.5, solver="out_of_core", dtype="float64", tol=1e-10, random_state=0
+        ).fit(X, y)
+    assert reg.solver_ == "cg"
+    K = pairwise_kernels(X, metric="rbf", gamma=0.5)
+    np.testing.assert_allclose(reg.dual_coef_, _pinv_solution(K, y), rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_core_bad_scratch_dir_is_a_clear_error(tmp_path):
+    X = _RNG.random((50, 3))
+    with pytest.raises(ValueError, match="scratch_dir="):
+        KernelInterpolator(solver="out_of_core", scratch_dir=str(tmp_path / "missing")).fit(
+            X, np.arange(50) % 2
+        )
 
 
 def test_blocked_torch_cholesky_matches_lapack(monkeypatch, digits):
@@ -209,6 +256,45 @@ def test_blocked_torch_cholesky_matches_lapack(monkeypatch, digits):
     blocked = KernelInterpolator(gamma=0.01, dtype="float64", block_size=64)
     blocked.fit(X[:300], y[:300])
     np.testing.assert_allclose(blocked.dual_coef_, ref.dual_coef_, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("lapack", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_blocked_in_place_factorization_matches_one_potrf(monkeypatch, digits, lapack, dtype):
+    """Many diagonal blocks (64 wide, 37-row update panels) vs one whole-matrix potrf."""
+    X, y = digits
+    X_train, X_test = X[:500], X[500:900]
+    ref = KernelInterpolator(gamma=0.05, dtype=dtype, block_size=37).fit(X_train, y[:500])
+    monkeypatch.setattr(_solvers, "_FACTOR_BLOCK", 64)
+    if not lapack:
+        monkeypatch.setattr(_solvers, "potrf_available", lambda dtype: False)
+    blocked = KernelInterpolator(gamma=0.05, dtype=dtype, block_size=37).fit(X_train, y[:500])
+    assert blocked.solver_ == ref.solver_ == "cholesky"
+    assert blocked.precision_ == ref.precision_ == dtype
+    np.testing.assert_array_equal(blocked.predict(X_test), ref.predict(X_test))
+    scale = np.abs(ref.dual_coef_).max()
+    atol = (1e-5 if dtype == "float32" else 1e-10) * scale
+    np.testing.assert_allclose(blocked.dual_coef_, ref.dual_coef_, rtol=0, atol=atol)
+    assert blocked.train_residual_ <= 1e-6
+
+
+def test_memory_budget_is_capped_by_free_memory_before_any_work(monkeypatch):
+    from sklearn_gen.kernels import _interpolator
+
+    monkeypatch.setattr(_interpolator, "available_memory", lambda device: 100_000)
+    X = _RNG.random((400, 3))
+    with pytest.raises(ValueError, match=r"free on cpu \(memory_budget="):
+        KernelInterpolator(solver="cholesky", memory_budget=1e12).fit(X, np.arange(400) % 2)
+
+
+def test_progress_parameter_is_validated(capsys):
+    X = _RNG.random((30, 3))
+    KernelInterpolator(progress=True).fit(X, np.arange(30) % 2)
+    assert "Cholesky n=30" in capsys.readouterr().err  # a bar, on stderr
+    KernelInterpolator(progress=False).fit(X, np.arange(30) % 2)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="progress must be"):
+        KernelInterpolator(progress="yes").fit(X, np.arange(30) % 2)
 
 
 def test_block_size_does_not_change_the_result(digits):
@@ -269,11 +355,11 @@ def test_wrong_n_features_at_predict():
         clf.predict(_RNG.random((3, 5)))
 
 
-def test_dense_solver_over_budget_names_the_iterative_solver():
+def test_dense_solver_over_budget_names_the_solvers_past_memory():
     X = _RNG.random((400, 3))
-    with pytest.raises(ValueError, match="solver='cg'"):
+    with pytest.raises(ValueError, match=r"solver='out_of_core' .* or 'cg'"):
         KernelInterpolator(solver="cholesky", memory_budget=100_000).fit(X, np.arange(400) % 2)
-    with pytest.raises(ValueError, match="solver='cg'"):
+    with pytest.raises(ValueError, match="'out_of_core' or 'cg'"):
         KernelInterpolator(solver="eigh", memory_budget=100_000).fit(X, np.arange(400) % 2)
 
 

@@ -14,7 +14,7 @@ Two ways to multiply by ``K = K(X, X)``, both over the same lower row panels
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 
@@ -38,18 +38,43 @@ def row_blocks(n: int, block_size: int) -> list[tuple[int, int]]:
     return [(i, min(i + block_size, n)) for i in range(0, n, block_size)]
 
 
-def fill_lower(buffer: torch.Tensor, kernel: Kernel, rows: Rows, block_size: int) -> None:
+def fill_lower(
+    buffer: torch.Tensor,
+    kernel: Kernel,
+    rows: Rows,
+    block_size: int,
+    done: Callable[[int], object] | None = None,
+) -> None:
     """Write ``K(rows, rows)`` into the lower block triangle of ``buffer`` in place.
 
     Each block row ``i`` is one row panel ``buffer[i0:i1, :i1]`` computed with one matrix
     product straight into the buffer; the diagonal tiles are written in full. Tiles
-    strictly above the block diagonal are left untouched.
+    strictly above the block diagonal are left untouched. ``done(rows)`` (e.g. a progress
+    bar's ``update``) is called after each panel with its number of rows.
     """
     diag_value = kernel.diagonal_value()
     for i0, i1 in row_blocks(len(rows), block_size):
         panel = buffer[i0:i1, :i1]
         kernel.block(rows[i0:i1], rows[:i1], out=panel)
         _symmetrize_tile(panel[:, i0:i1], diag_value)
+        if done is not None:
+            done(i1 - i0)
+
+
+def fill_column_panel(
+    kernel: Kernel | None, rows: Rows | torch.Tensor, start: int, stop: int, out: torch.Tensor
+) -> None:
+    """Write the column panel ``K[start:, start:stop]`` into ``out`` (its top tile symmetric).
+
+    ``kernel=None`` reads the panel from ``rows``, then a precomputed ``K`` (any device).
+    """
+    if kernel is None:
+        out.copy_(rows[start:, start:stop])
+        diag_value = None
+    else:
+        kernel.block(rows[start:], rows[start:stop], out=out)
+        diag_value = kernel.diagonal_value()
+    _symmetrize_tile(out[: stop - start], diag_value)
 
 
 def _symmetrize_tile(tile: torch.Tensor, diag_value: float | None) -> None:

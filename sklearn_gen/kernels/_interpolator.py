@@ -10,7 +10,9 @@ meta-estimators.
 
 from __future__ import annotations
 
+import functools
 import numbers
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_gen._device import (
+    available_memory,
     format_bytes,
     resolve_device,
     resolve_dtype,
@@ -32,13 +35,21 @@ from sklearn_gen._device import (
 from sklearn_gen.kernels._gram import (
     GramOperator,
     cross_matmul,
+    fill_column_panel,
     fill_lower,
     lower_panels,
     row_blocks,
     symmetric_matmul,
     symmetrize_lower,
 )
-from sklearn_gen.kernels._kernel_functions import KERNELS, Kernel
+from sklearn_gen.kernels._kernel_functions import KERNELS, Kernel, Rows
+from sklearn_gen.kernels._out_of_core import (
+    MIN_WIDTH,
+    check_scratch,
+    panel_width,
+    solve_out_of_core,
+)
+from sklearn_gen.kernels._progress import PROGRESS_VALUES, progress_bar
 from sklearn_gen.kernels._solvers import (
     Solution,
     relative_residual,
@@ -47,7 +58,7 @@ from sklearn_gen.kernels._solvers import (
     solve_pcg,
 )
 
-_SOLVERS = ("auto", "cholesky", "eigh", "cg")
+_SOLVERS = ("auto", "cholesky", "eigh", "cg", "out_of_core")
 _DEFAULT_CG_ITER = 1000
 _DEFAULT_REFINE_ITER = 10
 _DEFAULT_COMPONENTS = 1000
@@ -84,6 +95,16 @@ class _DenseOperator:
         return self.gram[:, index]
 
 
+def _gram_diagonal_max(kernel: Kernel, rows: Rows, block_size: int) -> float:
+    """``max_i k(x_i, x_i)`` (1 for stationary kernels), from the diagonal tiles."""
+    if kernel.diagonal_value() is not None:
+        return kernel.diagonal_value()
+    return max(
+        float(kernel.block(rows[i0:i1], rows[i0:i1]).diagonal().max())
+        for i0, i1 in row_blocks(len(rows), block_size)
+    )
+
+
 class _BaseKernelInterpolation(BaseEstimator):
     """Shared machinery of the classifier and the regressor (targets as a 2-D array)."""
 
@@ -104,6 +125,8 @@ class _BaseKernelInterpolation(BaseEstimator):
         block_size: int = 1024,
         memory_budget: float | None = None,
         random_state: int | np.random.RandomState | None = None,
+        scratch_dir: str | None = None,
+        progress: str | bool = "auto",
     ) -> None:
         self.kernel = kernel
         self.gamma = gamma
@@ -119,6 +142,8 @@ class _BaseKernelInterpolation(BaseEstimator):
         self.block_size = block_size
         self.memory_budget = memory_budget
         self.random_state = random_state
+        self.scratch_dir = scratch_dir
+        self.progress = progress
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -141,6 +166,10 @@ class _BaseKernelInterpolation(BaseEstimator):
         _check_int("block_size", self.block_size, allow_none=False)
         _check_real("memory_budget", self.memory_budget, positive=True, allow_none=True)
         resolve_dtype(self.dtype)
+        if self.progress not in PROGRESS_VALUES or not isinstance(self.progress, str | bool):
+            raise ValueError(f"progress must be 'auto', True or False, got {self.progress!r}.")
+        if self.scratch_dir is not None and not isinstance(self.scratch_dir, str | os.PathLike):
+            raise TypeError(f"scratch_dir must be a folder path or None, got {self.scratch_dir!r}.")
         if not isinstance(self.device, str | torch.device):
             raise TypeError(f"device must be a string or torch.device, got {self.device!r}.")
 
@@ -173,30 +202,53 @@ class _BaseKernelInterpolation(BaseEstimator):
         b = min(self.block_size, n)
         data = 0 if self.kernel == "precomputed" else n * d * itemsize
         m = min(n, self.n_components or _DEFAULT_COMPONENTS)
+        vectors = 8 * n * c * 8
         return {
-            "cholesky": n * n * itemsize + 3 * n * b * itemsize + data + 8 * n * c * 8,
-            "eigh": 3 * n * n * itemsize + data + 8 * n * c * 8,
+            "cholesky": n * n * itemsize + 3 * n * b * itemsize + data + vectors,
+            "eigh": 3 * n * n * itemsize + data + vectors,
             "cg": data + n * m * (itemsize + 24) + 6 * n * c * 8 + 2 * b * n * (itemsize + 8),
+            "out_of_core": data + vectors + 3 * n * MIN_WIDTH * itemsize,
         }
 
-    def _choose_solver(self, needs: dict[str, int], budget: int, n: int) -> str:
+    def _choose_solver(self, needs: dict[str, int], budget: int, n: int, device) -> str:
+        """The solver to run, chosen and checked against ``budget`` before any work.
+
+        ``budget`` is also capped by the memory actually free on ``device``, so a
+        ``memory_budget`` larger than what the machine has is a clear error here rather
+        than a swap storm or an out-of-memory kill an hour later.
+        """
+        free = available_memory(device)
+        limit, limited_by = (
+            min(budget, free),
+            (
+                f"memory_budget={format_bytes(budget)}"
+                if budget <= free
+                else f"the {format_bytes(free)} free on {device.type} (memory_budget="
+                f"{format_bytes(budget)})"
+            ),
+        )
         solver = self.solver
         if solver == "auto":
-            if needs["cholesky"] <= budget:
+            if needs["cholesky"] <= limit:
                 return "cholesky"
-            solver = "cg"
-        if needs[solver] > budget:
-            hint = (
-                "use solver='cg' (iterative, matrix-free) or raise memory_budget"
-                if solver != "cg"
-                else "lower n_components or block_size, or raise memory_budget"
-            )
+            solver = "out_of_core" if self._scratch_ok(n, self.dtype) else "cg"
+        if needs[solver] > limit:
+            hint = {
+                "cholesky": "use solver='out_of_core' (factor on disk) or 'cg', or free memory",
+                "eigh": "use solver='cholesky', 'out_of_core' or 'cg', or free memory",
+                "out_of_core": "raise memory_budget, use solver='cg', or free memory",
+            }.get(solver, "lower n_components or block_size, or free memory")
             raise ValueError(
                 f"solver={solver!r} needs about {format_bytes(needs[solver])} for n={n} "
                 f"samples (the dense Gram matrix alone is {n}x{n}), more than "
-                f"memory_budget={format_bytes(budget)}; {hint}."
+                f"{limited_by}; {hint}."
             )
         return solver
+
+    def _scratch_ok(self, n: int, dtype: str) -> bool:
+        """Whether ``scratch_dir`` has room for the out-of-core files (raises if missing)."""
+        itemsize = torch.finfo(resolve_dtype(dtype)).bits // 8
+        return check_scratch(self.scratch_dir, n, itemsize, full_is_error=False) is not None
 
     def _fit(self, X: np.ndarray, Y: np.ndarray) -> None:
         device = resolve_device(self.device)
@@ -205,20 +257,23 @@ class _BaseKernelInterpolation(BaseEstimator):
         n = X.shape[0]
         itemsize = torch.finfo(dtype).bits // 8
         needs = self._memory_needs(n, X.shape[1], Y.shape[1], itemsize)
-        solver = self._choose_solver(needs, budget, n)
+        solver = self._choose_solver(needs, budget, n, device)
+        if solver == "out_of_core":
+            scratch = check_scratch(self.scratch_dir, n, itemsize)
 
         self.X_fit_ = X
         self.precision_ = self.dtype
         y_t = torch.as_tensor(Y, dtype=torch.float64, device=device)
-        if solver != "cg":
+        if solver == "out_of_core":
+            sol = self._solve_out_of_core(X, y_t, budget, dtype, device, scratch)
+        elif solver != "cg":
             sol = self._solve_dense(solver, X, y_t, budget, dtype, device)
         elif self.kernel == "precomputed":
             sol = self._solve_cg(
                 None, None, y_t, 0, gram=torch.as_tensor(X, dtype=dtype).to(device)
             )
         else:
-            kernel = self._kernel(dtype, device)
-            rows = kernel.prepare(torch.as_tensor(X, dtype=dtype).to(device))
+            kernel, rows = self._rows(X, dtype, device)
             sol = self._solve_cg(kernel, rows, y_t, budget - needs["cg"])
 
         self.solver_ = sol.solver
@@ -240,11 +295,62 @@ class _BaseKernelInterpolation(BaseEstimator):
         """``K(X, X)`` (lower triangle) in a new ``(n, n)`` buffer, and the kernel used."""
         if self.kernel == "precomputed":
             return torch.as_tensor(X, dtype=dtype).to(device).clone(), None
-        kernel = self._kernel(dtype, device)
-        rows = kernel.prepare(torch.as_tensor(X, dtype=dtype).to(device))
+        kernel, rows = self._rows(X, dtype, device)
         buffer = torch.empty((len(rows), len(rows)), dtype=dtype, device=device)
-        fill_lower(buffer, kernel, rows, self.block_size)
+        with progress_bar(self.progress, len(rows), f"Gram n={len(rows)}", unit="rows") as bar:
+            fill_lower(buffer, kernel, rows, self.block_size, bar.update)
         return buffer, kernel
+
+    def _rows(self, X: np.ndarray, dtype: torch.dtype, device: torch.device):
+        """The kernel, and the training rows prepared for it on ``device``."""
+        kernel = self._kernel(dtype, device)
+        return kernel, kernel.prepare(torch.as_tensor(X, dtype=dtype).to(device))
+
+    def _solve_out_of_core(self, X, y_t, budget, dtype, device, scratch) -> Solution:
+        """Out-of-core Cholesky in ``dtype``, redone in float64 when float32 is not enough.
+
+        Like :meth:`_solve_dense`, but the factor lives on disk and the last resort for a
+        ``K`` singular to working precision is the matrix-free cg solver (which, from a
+        zero start, returns the minimum-norm solution of a consistent system).
+        """
+        n, d = X.shape
+        c = y_t.shape[1]
+        max_refine = self.max_iter if self.max_iter is not None else _DEFAULT_REFINE_ITER
+        for precision in (dtype, torch.float64) if dtype == torch.float32 else (dtype,):
+            itemsize = torch.finfo(precision).bits // 8
+            needs = self._memory_needs(n, d, c, itemsize)["out_of_core"]
+            width = panel_width(n, itemsize, budget - needs + 3 * n * MIN_WIDTH * itemsize)
+            if width == 0 or (precision != dtype and not self._scratch_ok(n, "float64")):
+                break
+            self.precision_ = str(precision).removeprefix("torch.")
+            if self.kernel == "precomputed":
+                kernel, rows = None, torch.as_tensor(X).to(device)
+                diag_max = float(np.diagonal(X).max())
+            else:
+                kernel, rows = self._rows(X, precision, device)
+                diag_max = _gram_diagonal_max(kernel, rows, self.block_size)
+            sol = solve_out_of_core(
+                functools.partial(fill_column_panel, kernel, rows),
+                n,
+                y_t,
+                dtype=precision,
+                device=device,
+                width=width,
+                scratch=scratch,
+                tol=self.tol,
+                max_refine=max_refine,
+                diagonal_max=diag_max,
+                progress=self.progress,
+            )
+            if sol is not None and (sol.converged or precision == torch.float64):
+                return sol
+        _warn_singular(f"falling back to solver='cg' (n={n} past memory)")
+        if self.kernel == "precomputed":
+            return self._solve_cg(
+                None, None, y_t, 0, gram=torch.as_tensor(X, dtype=dtype).to(device)
+            )
+        kernel, rows = self._rows(X, dtype, device)
+        return self._solve_cg(kernel, rows, y_t, 0)
 
     def _solve_dense(self, solver, X, y_t, budget, dtype, device) -> Solution:
         """Dense solve in ``dtype``, redone in float64 when float32 is not enough.
@@ -268,7 +374,12 @@ class _BaseKernelInterpolation(BaseEstimator):
             buffer, _ = self._dense_gram(X, precision, device)
             if solver == "cholesky":
                 sol = solve_cholesky(
-                    buffer, y_t, block_size=self.block_size, tol=self.tol, max_refine=max_refine
+                    buffer,
+                    y_t,
+                    block_size=self.block_size,
+                    tol=self.tol,
+                    max_refine=max_refine,
+                    progress=self.progress,
                 )
                 if sol is not None and (sol.converged or last):
                     return sol
@@ -301,6 +412,7 @@ class _BaseKernelInterpolation(BaseEstimator):
             tol=self.tol,
             max_iter=self.max_iter if self.max_iter is not None else _DEFAULT_CG_ITER,
             generator=seed_generator(self.random_state),
+            progress=self.progress,
         )
 
     # ------------------------------------------------------------------ predicting
@@ -380,23 +492,29 @@ default="rbf"
         Polynomial offset.
     kernel_params : dict, default=None
         Extra keyword arguments of a callable kernel.
-    solver : {"auto", "cholesky", "eigh", "cg"}, default="auto"
-        ``"cholesky"``: dense blocked Cholesky of the Gram matrix, factor stored in the
-        same buffer as ``K``; in float32 it is followed by iterative refinement (float64
-        residuals) until the relative residual is at most ``tol``; if refinement stalls
-        (``K`` too ill-conditioned for float32) the whole solve is redone in float64 when
-        the memory budget allows. If ``K`` is singular to working precision (a vanishing
-        pivot) it falls back to ``"eigh"`` with a :class:`SingularKernelWarning`.
+    solver : {"auto", "cholesky", "out_of_core", "eigh", "cg"}, default="auto"
+        ``"cholesky"``: dense blocked Cholesky of the Gram matrix, factored in place in
+        the one ``n x n`` buffer that holds ``K`` (no second copy); in float32 it is
+        followed by iterative refinement (float64 residuals) until the relative residual
+        is at most ``tol``; if refinement stalls (``K`` too ill-conditioned for float32)
+        the whole solve is redone in float64 when the memory budget allows. If ``K`` is
+        singular to working precision (a vanishing pivot) it falls back to ``"eigh"``
+        with a :class:`SingularKernelWarning`.
         ``"eigh"``: minimum-norm (pseudo-inverse) solution from an eigendecomposition,
         eigenvalues below ``n * eps * lambda_max`` dropped. ``"cg"``: matrix-free
         conjugate gradients with a randomized Nyström preconditioner; the Gram matrix is
         never stored (tiles are recomputed, or cached within ``memory_budget``), and from a
-        zero start it converges to the minimum-norm solution too. ``"auto"``: cholesky
-        when the dense Gram matrix fits ``memory_budget``, else cg.
+        zero start it converges to the minimum-norm solution too. ``"out_of_core"``: the
+        same Cholesky and refinement with ``K`` and its factor as column panels in files
+        under ``scratch_dir`` (same flops, panels as wide as ``memory_budget`` allows);
+        if ``K`` is singular to working precision it falls back to ``"cg"``. ``"auto"``:
+        cholesky when the dense Gram matrix fits ``memory_budget``, else out_of_core when
+        ``scratch_dir`` has room for it, else cg.
     tol : float, default=1e-6
         Target relative residual ``||K alpha - Y|| / ||Y||`` (refinement and cg).
     max_iter : int, default=None
-        Most refinement steps (cholesky, default 10) or CG iterations (cg, default 1000).
+        Most refinement steps (cholesky and out_of_core, default 10) or CG iterations
+        (cg, default 1000).
     n_components : int, default=None
         Rank of the Nyström preconditioner of the cg solver (default
         ``min(n_samples, 1000)``); landmarks drawn with ``random_state``.
@@ -410,10 +528,19 @@ default="rbf"
     block_size : int, default=1024
         Side of the Gram tiles (memory per tile ``block_size**2`` floats).
     memory_budget : float, default=None
-        Bytes the solver may allocate on ``device``; None means half of what is free.
-        A dense solver that would not fit raises a ``ValueError`` before any work.
+        Bytes the solver may allocate on ``device``; None means half of what is free. A
+        budget larger than the memory free on ``device`` is capped at what is free. A
+        solver that would not fit raises a ``ValueError`` before any work.
     random_state : int, RandomState instance or None, default=None
         Seeds the landmark columns of the cg preconditioner (the only randomness).
+    scratch_dir : str, default=None
+        Folder for the out-of-core solver's two files (about ``n**2 * 4`` bytes in
+        float32; removed when ``fit`` ends); None means the system's temporary folder.
+        Its free space is checked before any work.
+    progress : {"auto", True, False}, default="auto"
+        Progress bars (tqdm, on stderr) over the Gram matrix, the factorization and the
+        refinement: ``"auto"`` shows a step's bar once it has run for a few seconds,
+        True always, False never.
 """
 
 _ATTRS_DOC = """
