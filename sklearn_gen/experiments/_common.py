@@ -297,14 +297,14 @@ def _compute(
     key: str | None,
     threads: int = 1,
 ) -> tuple[int, list[dict]]:
-    """Run one configuration (in a joblib worker) on ``threads`` threads; store its rows."""
-    previous = torch.get_num_threads()
+    """Run one configuration (in a joblib worker) on ``threads`` threads; store its rows.
+
+    The limits are set, not restored: restoring from one of several threads of a process
+    would race with the others; :func:`run_configurations` restores its own process's.
+    """
     torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            rows = _as_rows(function(**configuration))
-    finally:
-        torch.set_num_threads(previous)
+    threadpool_limits(limits=threads)
+    rows = _as_rows(function(**configuration))
     if cache_path is not None and key is not None:
         try:
             _write_cache(Path(cache_path), key, _qualified_name(function), rows)
@@ -406,6 +406,30 @@ def run_configurations(
         )
         for index in todo
     ]
+    previous_threads = torch.get_num_threads()
+    with threadpool_limits(limits=None):  # restores this process's BLAS/OpenMP limits
+        try:
+            for index, rows in _outputs(
+                jobs, n_jobs, progress, description, len(todo), len(configurations)
+            ):
+                results[index] = rows
+                key = keys[index]
+                if folder is not None and key is not None:
+                    path = _cache_path(folder, key)
+                    if not path.exists():  # the worker could not write it (another machine)
+                        _write_cache(path, key, _qualified_name(function), rows)
+        finally:
+            torch.set_num_threads(previous_threads)
+    frame_rows: list[dict] = []
+    for rows in results:
+        frame_rows.extend(rows or [])
+    return pd.DataFrame(frame_rows)
+
+
+def _outputs(
+    jobs: list, n_jobs: int | None, progress: bool, description: str, n_todo: int, n_all: int
+) -> Iterable:
+    """``(index, rows)`` of each configuration run through joblib, as they finish."""
     try:
         outputs: Iterable = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
     except ValueError:  # a backend without generators
@@ -413,20 +437,5 @@ def run_configurations(
     if progress:
         from tqdm.auto import tqdm
 
-        outputs = tqdm(
-            outputs,
-            total=len(configurations),
-            initial=len(configurations) - len(todo),
-            desc=description,
-        )
-    for index, rows in outputs:
-        results[index] = rows
-        key = keys[index]
-        if folder is not None and key is not None:
-            path = _cache_path(folder, key)
-            if not path.exists():  # the worker could not write it (another machine)
-                _write_cache(path, key, _qualified_name(function), rows)
-    frame_rows: list[dict] = []
-    for rows in results:
-        frame_rows.extend(rows or [])
-    return pd.DataFrame(frame_rows)
+        outputs = tqdm(outputs, total=n_all, initial=n_all - n_todo, desc=description)
+    return outputs
