@@ -127,7 +127,7 @@ def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from sklearn_gen.experiments._runs import RUNS
+    from sklearn_gen.studies._runs import RUNS
 
     width = max(len(name) for name in RUNS)
     for name, run in RUNS.items():
@@ -233,9 +233,9 @@ def _dask_client(address: str):
 def _run_experiment(args: argparse.Namespace) -> int:
     from sklearn_gen._device import resolve_device
     from sklearn_gen.datasets._registry import DATA_NAMES, load_dataset
-    from sklearn_gen.experiments._common import configuration_threads
-    from sklearn_gen.experiments._report import write_report
-    from sklearn_gen.experiments._runs import RUNS, Settings
+    from sklearn_gen.studies._common import configuration_threads
+    from sklearn_gen.studies._report import write_report
+    from sklearn_gen.studies._runs import RUNS, Settings
 
     run = RUNS.get(args.experiment)
     if run is None:

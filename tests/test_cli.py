@@ -89,7 +89,7 @@ def test_python_dash_m():
 
 # ----------------------------------------------------------------------------- run / list
 def test_list_names_every_experiment(capsys):
-    from sklearn_gen.experiments._runs import RUNS
+    from sklearn_gen.studies._runs import RUNS
 
     assert main(["list"]) == 0
     out = capsys.readouterr().out

@@ -12,7 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 from sklearn.datasets import load_digits
 
-from sklearn_gen.experiments._randomization import (
+from sklearn_gen.studies._randomization import (
     CONDITIONS,
     RANDOMIZATION_COLUMNS,
     expressivity,
@@ -21,7 +21,7 @@ from sklearn_gen.experiments._randomization import (
 )
 from sklearn_gen.kernels import KernelInterpolator
 from sklearn_gen.networks import NetworkClassifier
-from sklearn_gen.plotting._randomization import (
+from sklearn_gen.studies.plotting._randomization import (
     plot_expressivity,
     plot_randomization_test,
     plot_regularization_ablation,

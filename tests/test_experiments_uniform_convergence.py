@@ -10,11 +10,11 @@ from sklearn.datasets import load_digits
 
 from sklearn_gen.datasets._hyperspheres import make_hyperspheres, project_to_other_sphere
 from sklearn_gen.experiments import loglog_slopes
-from sklearn_gen.experiments._uniform_convergence import (
+from sklearn_gen.studies._uniform_convergence import (
     bounds_vs_sample_size,
     hypersphere_projection,
 )
-from sklearn_gen.plotting._uniform_convergence import (
+from sklearn_gen.studies.plotting._uniform_convergence import (
     plot_bounds_vs_sample_size,
     plot_hypersphere_projection,
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sklearn_gen.experiments import run_configurations
-from sklearn_gen.experiments._files import atomic_write
+from sklearn_gen.studies._files import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,7 @@ def test_workers_share_the_cores():
 
 
 def test_threads_override_the_default():
-    from sklearn_gen.experiments._common import configuration_threads
+    from sklearn_gen.studies._common import configuration_threads
 
     assert run_configurations(_threads, [{"a": 0}], threads=1)["torch"].tolist() == [1]
     with configuration_threads(1):
@@ -128,10 +128,10 @@ def test_public_objects_load_no_harness_library():
 
 # ----------------------------------------------------------------------------- columns
 def test_every_experiment_column_is_documented():
-    from sklearn_gen.experiments._columns import COLUMNS
-    from sklearn_gen.experiments._kernel import KERNEL_COLUMNS
-    from sklearn_gen.experiments._normalized_loss import NORMALIZED_LOSS_COLUMNS
-    from sklearn_gen.experiments._randomization import (
+    from sklearn_gen.studies._columns import COLUMNS
+    from sklearn_gen.studies._kernel import KERNEL_COLUMNS
+    from sklearn_gen.studies._normalized_loss import NORMALIZED_LOSS_COLUMNS
+    from sklearn_gen.studies._randomization import (
         ABLATION_COLUMNS,
         EXPRESSIVITY_COLUMNS,
         RANDOMIZATION_COLUMNS,
@@ -162,7 +162,7 @@ def test_randomization_frame_has_one_name_per_quantity():
 
     from sklearn_gen import KernelInterpolator
     from sklearn_gen.experiments import randomization_test
-    from sklearn_gen.experiments._randomization import RANDOMIZATION_COLUMNS
+    from sklearn_gen.studies._randomization import RANDOMIZATION_COLUMNS
 
     X, y = load_digits(return_X_y=True)
     frame = randomization_test(

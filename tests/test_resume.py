@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 from sklearn_gen.cli import main
 from sklearn_gen.experiments import expressivity, run_configurations
-from sklearn_gen.experiments._common import configuration_key
+from sklearn_gen.studies._common import configuration_key
 
 
 def _logged_row(*, a: int, b: float, log: str) -> list[dict]:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_gen.experiments._runs import RUNS
-from sklearn_gen.experiments._verdicts import (
+from sklearn_gen.studies._runs import RUNS
+from sklearn_gen.studies._verdicts import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,

@@ -151,7 +151,8 @@ class _BaseKernelInterpolation(BaseEstimator):
             raise ValueError(
                 f"kernel must be one of {list(KERNELS)} or a callable, got {self.kernel!r}."
             )
-        _check_real("gamma", self.gamma, positive=True, allow_none=True)
+        if not (isinstance(self.gamma, str) and self.gamma == "scale"):
+            _check_real("gamma", self.gamma, positive=True, allow_none=True)
         _check_real("degree", self.degree, positive=False)
         if self.degree < 0:
             raise ValueError(f"degree must be >= 0, got {self.degree!r}.")
@@ -181,9 +182,20 @@ class _BaseKernelInterpolation(BaseEstimator):
             )
 
     # ------------------------------------------------------------------ kernels
+    def _gamma(self, X: np.ndarray) -> float:
+        """The kernel width: ``gamma``, ``1 / n_features`` (None) or, for ``"scale"``,
+        ``1 / (n_features * X.var())`` as :class:`sklearn.svm.SVC` computes it."""
+        n_features = X.shape[1]
+        if self.gamma is None:
+            return 1.0 / n_features
+        if isinstance(self.gamma, str):
+            variance = float(X.var(dtype=np.float64))
+            return 1.0 / (n_features * variance) if variance > 0 else 1.0 / n_features
+        return float(self.gamma)
+
     def _kernel(self, dtype: torch.dtype, device: torch.device) -> Kernel:
         name = "callable" if callable(self.kernel) else self.kernel
-        gamma = 1.0 / self.n_features_in_ if self.gamma is None else float(self.gamma)
+        gamma = self.gamma_
         center = None
         if name in ("rbf", "laplacian"):
             center = torch.as_tensor(self.X_fit_.mean(axis=0), dtype=dtype, device=device)
@@ -262,6 +274,7 @@ class _BaseKernelInterpolation(BaseEstimator):
             scratch = check_scratch(self.scratch_dir, n, itemsize)
 
         self.X_fit_ = X
+        self.gamma_ = self._gamma(X)
         self.precision_ = self.dtype
         y_t = torch.as_tensor(Y, dtype=torch.float64, device=device)
         if solver == "out_of_core":
@@ -483,9 +496,10 @@ default="rbf"
         array). ``"precomputed"``: ``X`` is ``K(X_train, X_train)`` in ``fit`` and
         ``K(X_test, X_train)`` in ``predict`` (the ``pairwise`` tag is set, so
         cross-validation slices it on both axes, as for ``KernelRidge``).
-    gamma : float, default=None
-        Kernel width; None means ``1 / n_features`` (as in ``KernelRidge``). Zhang et
-        al. use ``gamma=0.02`` on MNIST pixels in [0, 1].
+    gamma : float, "scale" or None, default=None
+        Kernel width; None means ``1 / n_features`` (as in ``KernelRidge``), ``"scale"``
+        ``1 / (n_features * X.var())`` of the training rows (as in ``SVC``), fixed in
+        ``gamma_`` by ``fit``. Zhang et al. use ``gamma=0.02`` on MNIST pixels in [0, 1].
     degree : float, default=3
         Polynomial degree.
     coef0 : float, default=1.0
@@ -550,6 +564,8 @@ _ATTRS_DOC = """
         The interpolation coefficients ``alpha`` (float64).
     X_fit_ : ndarray of shape (n_samples, n_features)
         Training data (the training Gram matrix for ``kernel="precomputed"``).
+    gamma_ : float
+        The kernel width used (``gamma`` resolved against the training rows).
     rkhs_norm_ : float
         ``sqrt(trace(alpha^T K alpha))``, the RKHS norm of the interpolant (summed over
         outputs).

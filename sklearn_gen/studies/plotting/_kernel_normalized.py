@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sklearn_gen.experiments._fits import linear_fit
+from sklearn_gen.studies._fits import linear_fit
 
 __all__ = ["plot_kernel_interpolation", "plot_measure_correlation", "plot_normalized_loss_study"]
 
@@ -48,7 +48,7 @@ def plot_kernel_interpolation(frame: pd.DataFrame) -> Figure:
     Parameters
     ----------
     frame : pandas.DataFrame
-        The result of :func:`~sklearn_gen.experiments._kernel.kernel_interpolation`.
+        The result of :func:`~sklearn_gen.studies._kernel.kernel_interpolation`.
 
     Returns
     -------
@@ -116,7 +116,7 @@ def plot_normalized_loss_study(frame: pd.DataFrame) -> Figure:
     ----------
     frame : pandas.DataFrame
         The result of
-        :func:`~sklearn_gen.experiments._normalized_loss.normalized_loss_study`.
+        :func:`~sklearn_gen.studies._normalized_loss.normalized_loss_study`.
 
     Returns
     -------
@@ -186,7 +186,7 @@ def plot_measure_correlation(table: pd.DataFrame) -> Figure:
     Parameters
     ----------
     table : pandas.DataFrame
-        The result of :func:`~sklearn_gen.experiments._correlation.measure_correlation`.
+        The result of :func:`~sklearn_gen.studies._correlation.measure_correlation`.
 
     Returns
     -------

@@ -17,29 +17,22 @@ References
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import PredefinedSplit
 from sklearn.pipeline import Pipeline
 
-from sklearn_gen.experiments._common import config_seed, run_configurations
-from sklearn_gen.experiments._validation import (
-    check_data,
-    check_int,
-    check_levels,
-    check_test_size,
-    resolve_seed,
-    seeded,
-    split,
-)
+from sklearn_gen._validation import check_int, draw_seed
 from sklearn_gen.kernels import KernelInterpolator
+from sklearn_gen.metrics import SCORERS
 from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.randomization import LabelNoise, PerImageWhitening
+from sklearn_gen.studies._study import Study, run_study
+from sklearn_gen.studies._validation import check_data, check_levels, check_test_size
 
 __all__ = ["kernel_interpolation"]
 
@@ -99,12 +92,6 @@ def _check_preprocessings(preprocessings: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _scale_gamma(X: np.ndarray) -> float:
-    """``1 / (n_features * Var(X))``, the "scale" width of :class:`sklearn.svm.SVC`."""
-    variance = float(X.var())
-    return 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0 / X.shape[1]
-
-
 def _default_network(input_shape: tuple[int, ...] | None) -> NetworkClassifier:
     return NetworkClassifier(
         "mlp",
@@ -117,48 +104,10 @@ def _default_network(input_shape: tuple[int, ...] | None) -> NetworkClassifier:
     )
 
 
-def _kernel_row(
-    *,
-    model: str,
-    estimator: BaseEstimator,
-    preprocessing: str,
-    transformer: Any,
-    p: float,
-    repeat: int,
-    X: np.ndarray,
-    y: np.ndarray,
-    test_size: float | int | PredefinedSplit,
-    split_seed: int,
-    noise_seed: int,
-    model_seed: int,
-    scale_gamma: bool = False,
-) -> dict:
-    """Fit one model on one split; one row of :func:`kernel_interpolation`."""
-    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
-    inner = seeded(estimator, model_seed)
-    steps = [] if transformer is None else [("preprocessing", clone(transformer))]
-    if scale_gamma:
-        Xt = X_train if transformer is None else clone(transformer).fit_transform(X_train)
-        inner.set_params(gamma=_scale_gamma(np.asarray(Xt, dtype=np.float64)))
-    pipeline = Pipeline([*steps, ("model", inner)])
-    wrapped = LabelNoise(pipeline, p=p, random_state=noise_seed)
-    start = time.perf_counter()
-    wrapped.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    fitted = wrapped.estimator_
-    final = fitted[-1]
-    return {
-        "model": model,
-        "preprocessing": preprocessing,
-        "p": p,
-        "repeat": repeat,
-        "n_train": len(y_train),
-        "n_test": len(y_test),
-        "train_accuracy": float(fitted.score(X_train, wrapped.y_fit_)),
-        "test_error": 1.0 - float(wrapped.score(X_test, y_test)),
-        "rkhs_norm": float(getattr(final, "rkhs_norm_", np.nan)),
-        "fit_seconds": seconds,
-    }
+def _rkhs_norm(model: Any) -> dict[str, float]:
+    """The interpolant's RKHS norm (NaN for a network)."""
+    final = model.estimator_[-1]
+    return {"rkhs_norm": float(getattr(final, "rkhs_norm_", np.nan))}
 
 
 def kernel_interpolation(
@@ -264,10 +213,9 @@ default=("none", "whitening")
     levels = check_levels(corruption_levels, "corruption_levels")
     n_repeats = check_int(n_repeats, "n_repeats")
     test_size = check_test_size(test_size)
-    random_state = resolve_seed(random_state)
-    scale_gamma = kernel_estimator is None
+    draw_seed(random_state)  # a bad random_state fails before any work
     if kernel_estimator is None:
-        kernel_estimator = KernelInterpolator(kernel="rbf")
+        kernel_estimator = KernelInterpolator(kernel="rbf", gamma="scale")
     if not hasattr(kernel_estimator, "fit"):
         raise ValueError(f"kernel_estimator must be an estimator, got {kernel_estimator!r}.")
     models: list[tuple[str, BaseEstimator]] = [("kernel", kernel_estimator)]
@@ -277,34 +225,39 @@ default=("none", "whitening")
         if not hasattr(network, "fit"):
             raise ValueError(f"network must be an estimator or False, got {network!r}.")
         models.append(("network", network))
-
-    configurations = [
+    grid = [
         {
-            "model": model,
-            "estimator": estimator,
-            "preprocessing": name,
-            "transformer": transformer,
-            "p": p,
-            "repeat": repeat,
-            "X": X,
-            "y": y,
-            "test_size": test_size,
-            "split_seed": config_seed(random_state, "split", repeat),
-            "noise_seed": config_seed(random_state, "labels", p, repeat),
-            "model_seed": config_seed(random_state, model, name, p, repeat),
-            "scale_gamma": model == "kernel" and scale_gamma,
+            "model": [model],
+            "preprocessing": [name],
+            "estimator__preprocessing": ["passthrough" if step is None else step],
+            "estimator__model": [estimator],
+            "p": levels,
         }
-        for repeat in range(n_repeats)
         for model, estimator in models
-        for name, transformer in pairs
-        for p in levels
+        for name, step in pairs
     ]
-    frame = run_configurations(
-        _kernel_row,
-        configurations,
+    study = Study(
+        "kernel interpolation",
+        LabelNoise(Pipeline([("preprocessing", "passthrough"), ("model", kernel_estimator)])),
+        grid,
+        scoring={"accuracy": "accuracy", "fitted_accuracy": SCORERS["accuracy_on_fitted_labels"]},
+        n_repeats=n_repeats,
+        labels=("model", "preprocessing"),
+        # one corruption of the labels and one initialization per level and repeat, shared
+        # by the models and preprocessings: a paired comparison
+        seed_by=("p",),
+        summary=_rkhs_norm,
+    )
+    frame = run_study(
+        study,
+        X,
+        y,
+        test_size=test_size,
         n_jobs=n_jobs,
+        random_state=random_state,
         progress=progress,
-        description="kernel interpolation",
         cache_dir=cache_dir,
     )
+    frame["train_accuracy"] = frame["train_fitted_accuracy"]
+    frame["test_error"] = 1.0 - frame["test_accuracy"]
     return frame[KERNEL_COLUMNS]

@@ -1,6 +1,6 @@
 """Figures of the randomization tests of Zhang et al. (2017).
 
-One function per experiment of :mod:`sklearn_gen.experiments._randomization`; each takes
+One function per experiment of :mod:`sklearn_gen.studies._randomization`; each takes
 the experiment's tidy frame and returns a :class:`matplotlib.figure.Figure` built without
 pyplot (no global state, no display needed: safe under the ``Agg`` backend and in worker
 processes). Save it with ``fig.savefig("name.png")``.
@@ -79,7 +79,7 @@ def plot_randomization_test(
     Parameters
     ----------
     frame : pandas.DataFrame
-        The frame of :func:`~sklearn_gen.experiments._randomization.randomization_test`.
+        The frame of :func:`~sklearn_gen.studies._randomization.randomization_test`.
     normalize_epochs : bool, default=False
         Plot epochs to fit relative to the mean at ``p = 0`` (needs that level).
     figsize : tuple of float, default=(15.0, 4.2)
@@ -227,7 +227,7 @@ def plot_regularization_ablation(
     Parameters
     ----------
     frame : pandas.DataFrame
-        The frame of :func:`~sklearn_gen.experiments._randomization.regularization_ablation`.
+        The frame of :func:`~sklearn_gen.studies._randomization.regularization_ablation`.
     figsize : tuple of float or None, default=None
         None: 6 inches wide per panel.
 
@@ -295,7 +295,7 @@ def plot_expressivity(frame: pd.DataFrame, *, figsize: tuple[float, float] = (14
     Parameters
     ----------
     frame : pandas.DataFrame
-        The frame of :func:`~sklearn_gen.experiments._randomization.expressivity`.
+        The frame of :func:`~sklearn_gen.studies._randomization.expressivity`.
     figsize : tuple of float, default=(14.0, 4.2)
 
     Returns

@@ -20,8 +20,8 @@ corrupted labels are :class:`~sklearn_gen.LabelNoise`, shuffled pixels, random p
 Gaussian inputs are :class:`~sklearn_gen.PixelShuffle`, :class:`~sklearn_gen.RandomPixels`
 and :class:`~sklearn_gen.GaussianPixels` as the first step of a
 :class:`~sklearn.pipeline.Pipeline` (so the test images are transformed alike). Every
-configuration runs through :func:`~sklearn_gen.experiments._common.run_configurations`
-with its own seed from :func:`~sklearn_gen.experiments._common.config_seed`, so results do
+configuration runs through :func:`~sklearn_gen.studies._common.run_configurations`
+with its own seed from :func:`~sklearn_gen.studies._common.config_seed`, so results do
 not depend on ``n_jobs`` or on the order of the configurations.
 
 References
@@ -32,10 +32,8 @@ References
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,20 +43,18 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import PredefinedSplit
 from sklearn.pipeline import Pipeline
 
-from sklearn_gen.experiments._common import config_seed, run_configurations
-from sklearn_gen.experiments._validation import (
+from sklearn_gen._validation import check_image_shape, check_int, draw_seed
+from sklearn_gen.metrics import SCORERS
+from sklearn_gen.networks import FiniteSampleReLU, NetworkClassifier
+from sklearn_gen.randomization import GaussianPixels, LabelNoise, PixelShuffle, RandomPixels
+from sklearn_gen.studies._study import Study, StudyData, run_study
+from sklearn_gen.studies._validation import (
     check_data,
-    check_estimator,
-    check_int,
+    check_is_estimator,
     check_levels,
     check_names,
     check_test_size,
-    resolve_seed,
-    seeded,
-    split,
 )
-from sklearn_gen.networks import FiniteSampleReLU, NetworkClassifier
-from sklearn_gen.randomization import GaussianPixels, LabelNoise, PixelShuffle, RandomPixels
 
 __all__ = [
     "CONDITIONS",
@@ -169,90 +165,37 @@ def _unwrap(model: Any) -> tuple[Any, Any, Any]:
             return transform, model, holder
 
 
-def _fit_summary(model: Any, X_train, y_train, X_test, y_test) -> dict:
-    """Epochs, convergence, training accuracy (fitted and clean labels), test error."""
-    transform, final, holder = _unwrap(model)
-    Xt = X_train if transform is None else transform.transform(X_train)
-    y_fit = y_train if holder is None else holder.y_fit_
-    train_accuracy = float(final.score(Xt, y_fit))
+def _final(model: Any) -> Any:
+    """The innermost fitted estimator (inside ``Pipeline`` and ``LabelNoise``)."""
+    return _unwrap(model)[1]
+
+
+def _fit_summary(model: Any) -> dict[str, Any]:
+    """Epochs and steps trained and whether the stopping rule was met (NaN without epochs)."""
+    final = _final(model)
     epochs = getattr(final, "n_epochs_", None)
     steps = getattr(final, "n_steps_", None)
-    converged = getattr(final, "converged_", None)
     return {
         "epochs_to_fit": np.nan if epochs is None else float(epochs),
         "steps_to_fit": np.nan if steps is None else float(steps),
-        # an estimator without stopping rule (a kernel interpolant) "converged" when it
-        # fits its training labels exactly
-        "converged": bool(train_accuracy == 1.0) if converged is None else bool(converged),
-        "train_accuracy": train_accuracy,
-        "train_accuracy_true_labels": float(final.score(Xt, y_train)),
-        "test_error": 1.0 - float(model.score(X_test, y_test)),
-        "n_train": len(y_train),
-        "n_test": len(y_test),
+        "converged": getattr(final, "converged_", None),
     }
 
 
-def _build_condition(estimator: BaseEstimator, condition: str, p: float, seed: int):
-    """The model of one condition, from the public transformers and LabelNoise only."""
-    net_seed = config_seed(seed, "estimator")
-    data_seed = config_seed(seed, "randomization")
-    inner = seeded(estimator, net_seed)
-    if condition == "true labels":
-        return inner
-    if condition == "random labels":
-        return LabelNoise(inner, p=1.0, random_state=data_seed)
-    if condition == "corrupted labels":
-        return LabelNoise(inner, p=p, random_state=data_seed)
-    transformers = {
-        "shuffled pixels": PixelShuffle,
-        "random pixels": RandomPixels,
-        "gaussian": GaussianPixels,
-    }
-    step = transformers[condition](random_state=data_seed)
-    return Pipeline([("randomize", step), ("model", inner)])
-
-
-def _randomization_rows(
-    *,
-    panel: str,
-    condition: str,
-    p: float,
-    repeat: int,
-    estimator: BaseEstimator,
-    X: np.ndarray,
-    y: np.ndarray,
-    test_size: float | int | PredefinedSplit,
-    split_seed: int,
-    seed: int,
-) -> list[dict]:
-    """Fit one condition on one split: per-epoch rows (curves) or one row (corruption)."""
-    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
-    model = _build_condition(estimator, condition, p, seed)
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    summary = _fit_summary(model, X_train, y_train, X_test, y_test)
-    base = {
-        "experiment": "randomization_test",
-        "panel": panel,
-        "condition": condition,
-        "p": p,
-        "repeat": repeat,
-    }
-    tail = {**summary, "fit_seconds": seconds}
-    if panel == "corruption":
-        return [{**base, **tail}]
-    _, final, _ = _unwrap(model)
+def _epoch_records(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training curve of a fit of the "curves" panel: one record per epoch."""
+    if params.get("panel") != "curves":
+        return []
+    final = _final(model)
     history = getattr(final, "history_", None)
     if history is None:
         history = getattr(final, "history", None)
-    rows: list[dict] = []
+    records: list[dict[str, Any]] = []
     step = 0
     for record in history or []:
         step += int(record.get("train_batch_count", 0))
-        rows.append(
+        records.append(
             {
-                **base,
                 "epoch": int(record["epoch"]),
                 "step": step,
                 # skorch's history names: train_loss / train_acc (running, over the
@@ -261,10 +204,21 @@ def _randomization_rows(
                 "running_train_accuracy": float(record.get("train_acc", np.nan)),
                 "end_of_epoch_train_loss": float(record.get("train_loss_full", np.nan)),
                 "end_of_epoch_train_accuracy": float(record.get("train_acc_full", np.nan)),
-                **tail,
             }
         )
-    return rows
+    return records
+
+
+def _scoring() -> dict[str, Any]:
+    """Accuracy on the true labels (``accuracy``) and on the labels the model was trained
+    on (``fitted_accuracy``: LabelNoise's corrupted ones on the training rows)."""
+    return {"accuracy": "accuracy", "fitted_accuracy": SCORERS["accuracy_on_fitted_labels"]}
+
+
+def _converged(frame: pd.DataFrame) -> pd.Series:
+    """The stopping rule was met; without one, the model fits its training labels exactly."""
+    exact = frame["train_fitted_accuracy"] == 1.0
+    return frame["converged"].where(frame["converged"].notna(), exact).astype(bool)
 
 
 def _default_network(input_shape: tuple[int, ...] | None = None, **params: Any):
@@ -380,7 +334,7 @@ def randomization_test(
         ``test_error`` (on the clean held-out labels), ``n_train``, ``n_test``,
         ``fit_seconds``; plus ``experiment`` (``"randomization_test"``), ``condition``,
         ``repeat``. Column order: :data:`RANDOMIZATION_COLUMNS`; every column's meaning:
-        :data:`sklearn_gen.experiments._columns.COLUMNS`.
+        :data:`sklearn_gen.studies._columns.COLUMNS`.
 
     Raises
     ------
@@ -412,12 +366,11 @@ def randomization_test(
     X, y = check_data(X, y)
     if estimator is None:
         estimator = _default_network()
-    check_estimator(estimator)
+    check_is_estimator(estimator)
     conditions = check_names(conditions, CONDITIONS, "condition")
     levels = check_levels(corruption_levels, "corruption_levels", allow_empty=True, distinct=True)
     test_size = check_test_size(test_size)
     n_repeats = check_int(n_repeats, "n_repeats")
-    seed = resolve_seed(random_state)
     if not _trains_in_epochs(estimator):
         conditions = []
     if not conditions and not levels:
@@ -425,50 +378,64 @@ def randomization_test(
             "Nothing to run: give some conditions (with an estimator trained in epochs) "
             "or some corruption_levels."
         )
-
-    configurations = []
-    for repeat in range(n_repeats):
-        split_seed = config_seed(seed, "split", repeat)
-        common = {
-            "repeat": repeat,
-            "estimator": estimator,
-            "X": X,
-            "y": y,
-            "test_size": test_size,
-            "split_seed": split_seed,
+    # every condition is the same composition of public objects: a pixel randomizer
+    # ("passthrough" for true and corrupted labels) before LabelNoise(estimator, p)
+    steps = {
+        "shuffled pixels": PixelShuffle(),
+        "random pixels": RandomPixels(),
+        "gaussian": GaussianPixels(),
+    }
+    grid: list[dict[str, list[Any]]] = [
+        {
+            "panel": ["curves"],
+            "condition": [condition],
+            "randomize": [steps.get(condition, "passthrough")],
+            "model__p": [1.0 if condition == "random labels" else 0.0],
         }
-        for condition in conditions:
-            p = 1.0 if condition == "random labels" else 0.0
-            configurations.append(
-                {
-                    **common,
-                    "panel": "curves",
-                    "condition": condition,
-                    "p": p,
-                    "seed": config_seed(seed, "curves", condition, repeat),
-                }
-            )
-        for p in levels:
-            configurations.append(
-                {
-                    **common,
-                    "panel": "corruption",
-                    "condition": "corrupted labels",
-                    "p": p,
-                    "seed": config_seed(seed, "corruption", p, repeat),
-                }
-            )
-    frame = run_configurations(
-        _randomization_rows,
-        configurations,
+        for condition in conditions
+    ]
+    if levels:
+        grid.append(
+            {
+                "panel": ["corruption"],
+                "condition": ["corrupted labels"],
+                "randomize": ["passthrough"],
+                "model__p": levels,
+            }
+        )
+    study = Study(
+        "randomization test",
+        Pipeline([("randomize", "passthrough"), ("model", LabelNoise(estimator, p=0.0))]),
+        grid,
+        scoring=_scoring(),
+        n_repeats=n_repeats,
+        labels=("panel", "condition"),
+        summary=_fit_summary,
+        records=_epoch_records,
+    )
+    frame = run_study(
+        study,
+        X,
+        y,
+        test_size=test_size,
         n_jobs=n_jobs,
+        random_state=random_state,
         progress=progress,
-        description="randomization test",
         cache_dir=cache_dir,
     )
-    frame = _ordered(frame, RANDOMIZATION_COLUMNS)
-    frame["converged"] = frame["converged"].astype(bool)
-    return frame
+    frame["converged"] = _converged(frame)
+    frame = frame.rename(
+        columns={
+            "study": "experiment",
+            "model__p": "p",
+            "train_fitted_accuracy": "train_accuracy",
+            "train_accuracy": "train_accuracy_true_labels",
+        }
+    )
+    frame["experiment"] = "randomization_test"
+    frame["test_error"] = 1.0 - frame["test_accuracy"]
+    frame = frame.drop(columns=["randomize", "test_accuracy", "test_fitted_accuracy"])
+    return _ordered(frame, RANDOMIZATION_COLUMNS)
 
 
 # ------------------------------------------------------------- regularization ablation
@@ -486,46 +453,6 @@ def augment_padding_for(image_shape: tuple[int, ...] | None) -> int:
     if image_shape is None:
         return 4
     return max(1, min(image_shape[1:]) // 8)
-
-
-def _ablation_row(
-    *,
-    setting: str,
-    switches: dict[str, bool],
-    values: dict[str, Any],
-    p: float,
-    repeat: int,
-    estimator: BaseEstimator,
-    X: np.ndarray,
-    y: np.ndarray,
-    test_size: float | int | PredefinedSplit,
-    split_seed: int,
-    seed: int,
-) -> dict:
-    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
-    inner = seeded(estimator, config_seed(seed, "estimator"))
-    inner.set_params(**values)
-    model = inner if p == 0.0 else LabelNoise(inner, p=p, random_state=config_seed(seed, "noise"))
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    summary = _fit_summary(model, X_train, y_train, X_test, y_test)
-    return {
-        "experiment": "regularization_ablation",
-        "setting": setting,
-        **switches,
-        "p": p,
-        "repeat": repeat,
-        "train_accuracy": summary["train_accuracy"],
-        "test_accuracy": 1.0 - summary["test_error"],
-        "test_error": summary["test_error"],
-        "epochs": summary["epochs_to_fit"],
-        "interpolated": summary["train_accuracy"] == 1.0,
-        "n_train": len(y_train),
-        "n_test": len(y_test),
-        "n_classes": len(np.unique(y)),
-        "fit_seconds": seconds,
-    }
 
 
 def _ablation_settings(switches: list[str]) -> list[tuple[str, dict[str, bool]]]:
@@ -633,7 +560,7 @@ def regularization_ablation(
     levels = check_levels(corruption_levels, "corruption_levels", distinct=True)
     test_size = check_test_size(test_size)
     n_repeats = check_int(n_repeats, "n_repeats")
-    seed = resolve_seed(random_state)
+    draw_seed(random_state)  # a bad random_state fails before any work
     switches = check_names(switches, tuple(REGULARIZATION_SWITCHES), "switch")
     if not switches:
         raise ValueError("switches must name at least one regularizer.")
@@ -642,17 +569,13 @@ def regularization_ablation(
     if unknown:
         raise ValueError(f"Unknown switch in on_values {unknown}.")
     if image_shape is not None:
-        image_shape = tuple(int(s) for s in image_shape)
-        if len(image_shape) != 3 or math.prod(image_shape) != X.shape[1]:
-            raise ValueError(
-                f"image_shape {image_shape} must be (C, H, W) with C*H*W = {X.shape[1]}."
-            )
+        image_shape = check_image_shape(image_shape, "image_shape", X.shape[1])
     if estimator is None:
         padding = augment_padding_for(image_shape)
         estimator = _default_network(
             image_shape, max_epochs=100, stop_on_interpolation=False, augment_padding=padding
         )
-    check_estimator(estimator)
+    check_is_estimator(estimator)
     params = estimator.get_params(deep=False)
     missing = [s for s in switches if s not in params]
     if missing:
@@ -660,70 +583,87 @@ def regularization_ablation(
     if "augment" in switches and params.get("input_shape", None) is None:
         raise ValueError("The augment switch needs image_shape (or an estimator input_shape).")
 
-    configurations = []
-    for repeat in range(n_repeats):
-        split_seed = config_seed(seed, "split", repeat)
-        for p in levels:
-            for setting, state in _ablation_settings(switches):
-                values = {
-                    name: (
-                        on_values.get(name, REGULARIZATION_SWITCHES[name][1])
-                        if on
-                        else REGULARIZATION_SWITCHES[name][0]
-                    )
-                    for name, on in state.items()
-                }
-                configurations.append(
-                    {
-                        "setting": setting,
-                        "switches": state,
-                        "values": values,
-                        "p": p,
-                        "repeat": repeat,
-                        "estimator": estimator,
-                        "X": X,
-                        "y": y,
-                        "test_size": test_size,
-                        "split_seed": split_seed,
-                        # the same initialization seed for every setting of a repeat
-                        "seed": config_seed(seed, "ablation", p, repeat),
-                    }
-                )
-    frame = run_configurations(
-        _ablation_row,
-        configurations,
+    grid = [
+        {
+            "setting": [setting],
+            **{name: [on] for name, on in state.items()},
+            **{
+                f"estimator__{name}": [
+                    on_values.get(name, REGULARIZATION_SWITCHES[name][1])
+                    if on
+                    else REGULARIZATION_SWITCHES[name][0]
+                ]
+                for name, on in state.items()
+            },
+            "p": levels,
+        }
+        for setting, state in _ablation_settings(switches)
+    ]
+    study = Study(
+        "regularization ablation",
+        LabelNoise(estimator, p=0.0),
+        grid,
+        scoring=_scoring(),
+        n_repeats=n_repeats,
+        labels=("setting", *switches),
+        # the same initialization for every setting of a repeat and level
+        seed_by=("p",),
+        summary=_fit_summary,
+    )
+    frame = run_study(
+        study,
+        X,
+        y,
+        test_size=test_size,
         n_jobs=n_jobs,
+        random_state=random_state,
         progress=progress,
-        description="regularization ablation",
         cache_dir=cache_dir,
     )
+    frame = frame.rename(
+        columns={
+            "study": "experiment",
+            "train_fitted_accuracy": "train_accuracy",
+            "train_accuracy": "train_accuracy_true_labels",
+            "epochs_to_fit": "epochs",
+        }
+    )
+    frame["experiment"] = "regularization_ablation"
+    frame["test_error"] = 1.0 - frame["test_accuracy"]
+    frame["interpolated"] = frame["train_accuracy"] == 1.0
+    frame["n_classes"] = len(np.unique(y))
     columns = ABLATION_COLUMNS[:2] + switches + ABLATION_COLUMNS[2:]
-    frame = _ordered(frame, columns)
+    frame = _ordered(frame, columns)[columns]
     for name in switches:
         frame[name] = frame[name].astype(bool)
     return frame
 
 
 # --------------------------------------------------------------------------- expressivity
-def _expressivity_row(*, n: int, d: int, n_classes: int, repeat: int, seed: int) -> dict:
-    rng = np.random.default_rng(config_seed(seed, "data"))
+def gaussian_random_labels(
+    n: int, d: int, n_classes: int, random_state: int | None = None
+) -> StudyData:
+    """``n`` standard Gaussian points in ``d`` dimensions with uniform random labels.
+
+    Theorem 1's data: every row is a training row, and there is no held-out set.
+
+    Examples
+    --------
+    >>> data = gaussian_random_labels(5, 3, 2, random_state=0)
+    >>> data.X.shape, len(data.train), data.evaluations
+    ((5, 3), 5, {})
+    """
+    rng = np.random.default_rng(random_state)
     X = rng.standard_normal((n, d))
     y = rng.integers(0, n_classes, size=n)
-    model = FiniteSampleReLU(random_state=config_seed(seed, "direction"))
-    start = time.perf_counter()
-    model.fit(X, y)
-    seconds = time.perf_counter() - start
+    return StudyData(X, y, np.arange(n), {})
+
+
+def _construction_summary(model: Any) -> dict[str, Any]:
     return {
-        "experiment": "expressivity",
-        "n": n,
-        "d": d,
-        "n_classes": n_classes,
-        "repeat": repeat,
         "n_params": int(model.n_params_),
-        "train_accuracy": float(model.score(X, y)),
         "train_residual": float(model.train_residual_),
         "condition_number": float(model.condition_number_),
-        "fit_seconds": seconds,
     }
 
 
@@ -801,24 +741,18 @@ def expressivity(
     d = check_int(d, "d")
     n_classes = check_int(n_classes, "n_classes", 2)
     n_repeats = check_int(n_repeats, "n_repeats")
-    seed = resolve_seed(random_state)
-    configurations = [
-        {
-            "n": n,
-            "d": d,
-            "n_classes": n_classes,
-            "repeat": repeat,
-            "seed": config_seed(seed, "expressivity", n, d, n_classes, repeat),
-        }
-        for repeat in range(n_repeats)
-        for n in n_values
-    ]
-    frame = run_configurations(
-        _expressivity_row,
-        configurations,
-        n_jobs=n_jobs,
-        progress=progress,
-        description="expressivity",
-        cache_dir=cache_dir,
+    draw_seed(random_state)  # a bad random_state fails before any work
+    study = Study(
+        "expressivity",
+        FiniteSampleReLU(),
+        {"data__n": n_values, "data__d": [d], "data__n_classes": [n_classes]},
+        scoring={"accuracy": "accuracy"},
+        n_repeats=n_repeats,
+        data=gaussian_random_labels,
+        summary=_construction_summary,
     )
-    return _ordered(frame, EXPRESSIVITY_COLUMNS)
+    frame = run_study(
+        study, n_jobs=n_jobs, random_state=random_state, progress=progress, cache_dir=cache_dir
+    )
+    frame = frame.rename(columns={"study": "experiment", "test_accuracy": "train_accuracy"})
+    return _ordered(frame, EXPRESSIVITY_COLUMNS)[EXPRESSIVITY_COLUMNS]

@@ -1,16 +1,16 @@
 """DataFrame -> matplotlib Figure, one function per experiment, in the style of the paper."""
 
-from sklearn_gen.plotting._kernel_normalized import (
+from sklearn_gen.studies.plotting._kernel_normalized import (
     plot_kernel_interpolation,
     plot_measure_correlation,
     plot_normalized_loss_study,
 )
-from sklearn_gen.plotting._randomization import (
+from sklearn_gen.studies.plotting._randomization import (
     plot_expressivity,
     plot_randomization_test,
     plot_regularization_ablation,
 )
-from sklearn_gen.plotting._uniform_convergence import (
+from sklearn_gen.studies.plotting._uniform_convergence import (
     plot_bounds_vs_sample_size,
     plot_hypersphere_projection,
 )

@@ -15,31 +15,24 @@ References
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.metrics import log_loss
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import PredefinedSplit
 
-from sklearn_gen.experiments._common import config_seed, run_configurations
-from sklearn_gen.experiments._validation import (
-    check_data,
-    check_int,
-    check_test_size,
-    resolve_seed,
-    seeded,
-    split,
-)
-from sklearn_gen.measures._normalized_loss import normalized_loss
-from sklearn_gen.measures._norms import product_norm
+from sklearn_gen._validation import check_int, draw_seed
+from sklearn_gen.measures import normalized_loss, product_norm
+from sklearn_gen.metrics import make_measure_scorer
 from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.randomization import RandomPretraining
+from sklearn_gen.studies._study import Study, run_study
+from sklearn_gen.studies._validation import check_data, check_test_size
 
 __all__ = ["normalized_loss_study"]
 
@@ -106,50 +99,17 @@ def _default_network() -> NetworkClassifier:
     )
 
 
-def _study_row(
-    *,
-    network: BaseEstimator,
-    factor: str,
-    level: float,
-    repeat: int,
-    X: np.ndarray,
-    y: np.ndarray,
-    test_size: float | int | PredefinedSplit,
-    target_train_loss: float,
-    pretrain_epochs: int,
-    norm: str | float,
-    split_seed: int,
-    network_seed: int,
-    pretrain_seed: int,
-) -> dict:
-    """Train one network to the target loss; one row of :func:`normalized_loss_study`."""
-    X_train, X_test, y_train, y_test = split(X, y, test_size, split_seed)
-    net = seeded(network, network_seed).set_params(stop_train_loss=target_train_loss)
-    if factor == "init_scale":
-        model: Any = net.set_params(init_scale=level)
-    else:
-        model = RandomPretraining(
-            net, p=level, pretrain_epochs=pretrain_epochs, random_state=pretrain_seed
-        )
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    fitted = model if factor == "init_scale" else model.estimator_
-    classes = model.classes_
+def _final_network(model: Any) -> Any:
+    return getattr(model, "estimator_", model)
+
+
+def _norm_summary(model: Any, norm: str | float) -> dict[str, Any]:
+    """Epochs, stopping rule and the product of the layer norms of the fitted network."""
+    final = _final_network(model)
     return {
-        "factor": factor,
-        "level": level,
-        "repeat": repeat,
-        "n_epochs": int(getattr(fitted, "n_epochs_", -1)),
-        "converged": bool(getattr(fitted, "converged_", True)),
-        "train_loss": float(log_loss(y_train, model.predict_proba(X_train), labels=classes)),
-        "test_loss": float(log_loss(y_test, model.predict_proba(X_test), labels=classes)),
-        "train_error": 1.0 - float(model.score(X_train, y_train)),
-        "test_error": 1.0 - float(model.score(X_test, y_test)),
-        "normalized_train_loss": float(normalized_loss(model, X_train, y_train, norm=norm)),
-        "normalized_test_loss": float(normalized_loss(model, X_test, y_test, norm=norm)),
+        "n_epochs": int(getattr(final, "n_epochs_", -1)),
+        "converged": bool(getattr(final, "converged_", True)),
         "product_norm": float(product_norm(model, norm=norm)),
-        "fit_seconds": seconds,
     }
 
 
@@ -271,7 +231,7 @@ def normalized_loss_study(
     target_train_loss = _check_target(target_train_loss)
     n_repeats = check_int(n_repeats, "n_repeats")
     test_size = check_test_size(test_size)
-    random_state = resolve_seed(random_state)
+    draw_seed(random_state)  # a bad random_state fails before any work
     if network is None:
         network = _default_network()
     params = network.get_params(deep=False) if hasattr(network, "get_params") else {}
@@ -281,31 +241,42 @@ def normalized_loss_study(
             f"network must be an estimator with the parameters {sorted(needed)} (a "
             f"NetworkClassifier); got {network!r}."
         )
-    configurations = [
-        {
-            "network": network,
-            "factor": factor,
-            "level": level,
-            "repeat": repeat,
-            "X": X,
-            "y": y,
-            "test_size": test_size,
-            "target_train_loss": target_train_loss,
-            "pretrain_epochs": pretrain_epochs,
-            "norm": norm,
-            "split_seed": config_seed(random_state, "split", repeat),
-            "network_seed": config_seed(random_state, "network", repeat),
-            "pretrain_seed": config_seed(random_state, "pretraining", level, repeat),
-        }
-        for repeat in range(n_repeats)
-        for level in values
-    ]
-    frame = run_configurations(
-        _study_row,
-        configurations,
+    network = clone(network).set_params(stop_train_loss=target_train_loss)
+    if factor == "init_scale":
+        template: Any = network
+        grid = {"init_scale": values}
+    else:
+        template = RandomPretraining(network, pretrain_epochs=pretrain_epochs)
+        grid = {"p": values}
+    study = Study(
+        "normalized loss",
+        template,
+        grid,
+        scoring={
+            "log_loss": "neg_log_loss",
+            "accuracy": "accuracy",
+            "normalized_loss": make_measure_scorer(normalized_loss, norm=norm),
+        },
+        n_repeats=n_repeats,
+        # one initialization per repeat, shared by the levels: a paired comparison
+        seed_by=(),
+        summary=functools.partial(_norm_summary, norm=norm),
+        train_scores=True,
+    )
+    frame = run_study(
+        study,
+        X,
+        y,
+        test_size=test_size,
         n_jobs=n_jobs,
+        random_state=random_state,
         progress=progress,
-        description="normalized loss",
         cache_dir=cache_dir,
     )
+    frame["factor"] = factor
+    frame["level"] = frame[next(iter(grid))]
+    for part in ("train", "test"):
+        frame[f"{part}_loss"] = -frame[f"{part}_log_loss"]
+        frame[f"{part}_error"] = 1.0 - frame[f"{part}_accuracy"]
+        frame[f"normalized_{part}_loss"] = -frame[f"{part}_normalized_loss"]
     return frame[NORMALIZED_LOSS_COLUMNS]

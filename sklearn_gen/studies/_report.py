@@ -1,6 +1,6 @@
 """Write what a run produced: ``results.csv``, one PNG per figure, ``summary.md``.
 
-Files are written by :func:`~sklearn_gen.experiments._files.atomic_write`, so a reader
+Files are written by :func:`~sklearn_gen.studies._files.atomic_write`, so a reader
 never sees a half-written file.
 """
 
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sklearn_gen._version import __version__
-from sklearn_gen.experiments._columns import column_lines
-from sklearn_gen.experiments._files import atomic_write
+from sklearn_gen.studies._columns import column_lines
+from sklearn_gen.studies._files import atomic_write
 
 if TYPE_CHECKING:
     from sklearn_gen.datasets._registry import Dataset
-    from sklearn_gen.experiments._runs import Run, Settings
+    from sklearn_gen.studies._runs import Run, Settings
 
 __all__ = ["write_report"]
 

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from sklearn_gen.experiments._fits import loglog_slopes
+from sklearn_gen.studies._fits import loglog_slopes
 
 __all__ = ["plot_bounds_vs_sample_size", "plot_hypersphere_projection"]
 
@@ -59,7 +59,7 @@ def plot_bounds_vs_sample_size(
     Parameters
     ----------
     frame : pandas.DataFrame
-        Output of :func:`~sklearn_gen.experiments._uniform_convergence.bounds_vs_sample_size`.
+        Output of :func:`~sklearn_gen.studies._uniform_convergence.bounds_vs_sample_size`.
     columns : sequence of str
         Columns to plot (those missing from ``frame`` are skipped).
 
@@ -111,7 +111,7 @@ def plot_hypersphere_projection(frame: pd.DataFrame) -> Figure:
     Parameters
     ----------
     frame : pandas.DataFrame
-        Output of :func:`~sklearn_gen.experiments._uniform_convergence.hypersphere_projection`.
+        Output of :func:`~sklearn_gen.studies._uniform_convergence.hypersphere_projection`.
 
     Returns
     -------

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import PredefinedSplit
 
 from sklearn_gen.datasets._registry import Dataset
-from sklearn_gen.experiments._verdicts import (
+from sklearn_gen.studies._verdicts import (
     INCONCLUSIVE,
     SUPPORTED,
     Verdict,
@@ -87,10 +87,10 @@ class Run:
 
 
 def _figure(stem: str, plot: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
-    """``figures(frame) -> {stem: sklearn_gen.plotting.<plot>(frame)}`` (imported lazily)."""
+    """``figures(frame) -> {stem: studies.plotting.<plot>(frame)}`` (imported lazily)."""
 
     def figures(frame: pd.DataFrame) -> dict[str, Any]:
-        from sklearn_gen import plotting
+        from sklearn_gen.studies import plotting
 
         return {stem: getattr(plotting, plot)(frame)}
 
@@ -155,7 +155,7 @@ def _zhang_preprocessing(data: Dataset) -> Dataset:
 
 # ------------------------------------------------------------------------ randomization
 def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._randomization import randomization_test
+    from sklearn_gen.studies._randomization import randomization_test
 
     data, test_size = _subset(data, settings, 600, 5000)
     net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
@@ -245,7 +245,7 @@ def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 
 
 def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._randomization import (
+    from sklearn_gen.studies._randomization import (
         augment_padding_for,
         regularization_ablation,
     )
@@ -331,7 +331,7 @@ def _ablation_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 
 
 def _expressivity(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._randomization import expressivity
+    from sklearn_gen.studies._randomization import expressivity
 
     n_values = (100, 300, 1000) if settings.quick else (100, 300, 1000, 3000)
     return expressivity(
@@ -363,7 +363,7 @@ def _expressivity_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 
 # ------------------------------------------------------------------------ kernels
 def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._kernel import kernel_interpolation
+    from sklearn_gen.studies._kernel import kernel_interpolation
 
     data, test_size = _subset(data, settings, 1000, 10000, test_size=0.2)
     net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
@@ -403,7 +403,7 @@ def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 
 # ------------------------------------------------------------------------ normalized loss
 def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._normalized_loss import normalized_loss_study
+    from sklearn_gen.studies._normalized_loss import normalized_loss_study
 
     data, test_size = _subset(data, settings, 400, 2000, test_size=0.5)
     net = _network(
@@ -431,7 +431,7 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 
 def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    from sklearn_gen.experiments._fits import linear_fit
+    from sklearn_gen.studies._fits import linear_fit
 
     fit = linear_fit(frame)
     by_level = frame.groupby("level")[["train_loss", "test_loss", "test_error"]].mean()
@@ -455,7 +455,7 @@ def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 
 # ------------------------------------------------------------------------ uniform convergence
 def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._uniform_convergence import bounds_vs_sample_size
+    from sklearn_gen.studies._uniform_convergence import bounds_vs_sample_size
 
     data, test_size = _subset(data, settings, None, None)
     top = data.n_train if data.is_test is not None else int(0.75 * len(data.y))
@@ -481,7 +481,7 @@ def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 
 def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    from sklearn_gen.experiments._fits import loglog_slopes
+    from sklearn_gen.studies._fits import loglog_slopes
 
     slopes = loglog_slopes(frame)
     bounds = [c for c in ("spectral_bound", "pac_bayes_bound") if c in slopes.index]
@@ -500,7 +500,7 @@ def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 
 
 def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.experiments._uniform_convergence import hypersphere_projection
+    from sklearn_gen.studies._uniform_convergence import hypersphere_projection
 
     if settings.quick:
         params = dict(sample_sizes=(256, 1024, 4096), dim=400, width=512)

@@ -1,4 +1,8 @@
-"""Argument checks, seeds and splits shared by the experiment functions."""
+"""Checks of the studies' own arguments (data, levels, names, splits).
+
+Numbers, choices, image shapes and seeds are checked by the package's one mechanism,
+:mod:`sklearn_gen._validation`; this module adds what only the studies take.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +11,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import PredefinedSplit, train_test_split
 from sklearn.utils.validation import check_consistent_length
 
-from sklearn_gen.experiments._common import config_seed
-
 __all__ = [
     "check_data",
-    "check_estimator",
-    "check_int",
+    "check_is_estimator",
     "check_levels",
     "check_names",
     "check_test_size",
-    "resolve_seed",
-    "seeded",
     "split",
     "split_indices",
 ]
-
-#: The largest integer seed: numpy's (and so scikit-learn's ``check_random_state``) range.
-MAX_SEED = 2**32 - 1
-
-
-def check_int(value: Any, name: str, minimum: int = 1) -> int:
-    """``value`` as an int, or a ValueError naming ``name`` if it is not one ``>= minimum``.
-
-    Examples
-    --------
-    >>> check_int(3, "n_repeats")
-    3
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
 
 def check_levels(
     levels: Any, name: str, *, allow_empty: bool = False, distinct: bool = False
@@ -178,36 +159,16 @@ def check_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def check_estimator(estimator: Any, name: str = "estimator") -> None:
+def check_is_estimator(estimator: Any, name: str = "estimator") -> None:
     """Raise unless ``estimator`` looks like an sklearn estimator (``fit``, ``get_params``).
 
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
-    >>> check_estimator(LogisticRegression())
+    >>> check_is_estimator(LogisticRegression())
     """
     if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
         raise ValueError(f"{name} must be an sklearn classifier, got {estimator!r}.")
-
-
-def resolve_seed(random_state: Any) -> int:
-    """One int for the whole experiment (a RandomState or None is drawn from once).
-
-    Examples
-    --------
-    >>> resolve_seed(7)
-    7
-    """
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if not 0 <= random_state <= MAX_SEED:
-            raise ValueError(
-                f"random_state must be an integer from 0 to {MAX_SEED} (numpy's seed range), "
-                f"a RandomState or None, got {random_state!r}."
-            )
-        return int(random_state)
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return config_seed(random_state, "experiment")
-    raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
 
 
 def split(X: np.ndarray, y: np.ndarray, test_size: float | int | PredefinedSplit, seed: int):
@@ -221,18 +182,3 @@ def split(X: np.ndarray, y: np.ndarray, test_size: float | int | PredefinedSplit
     """
     train, test = split_indices(len(y), test_size, seed, y)
     return X[train], X[test], y[train], y[test]
-
-
-def seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
-    """A clone of ``estimator`` with ``random_state=seed`` when it takes one.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> seeded(LogisticRegression(), 3).random_state
-    3
-    """
-    estimator = clone(estimator)
-    if "random_state" in estimator.get_params(deep=False):
-        estimator.set_params(random_state=seed)
-    return estimator

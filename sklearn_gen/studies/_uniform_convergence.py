@@ -22,28 +22,23 @@ from __future__ import annotations
 
 import numbers
 import os
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import PredefinedSplit
-from sklearn.utils import check_random_state
 
+from sklearn_gen._validation import check_int, draw_seed
 from sklearn_gen.datasets._hyperspheres import (
     _check_radii,
     make_hyperspheres,
     project_to_other_sphere,
 )
-from sklearn_gen.experiments._common import config_seed, run_configurations
-from sklearn_gen.experiments._validation import (
-    check_int,
-    check_test_size,
-    split_indices,
-)
+from sklearn_gen.metrics import make_measure_scorer
 from sklearn_gen.networks._classifier import NetworkClassifier
+from sklearn_gen.studies._study import Study, StudyData, run_study
+from sklearn_gen.studies._validation import check_test_size, split_indices
 
 __all__ = ["bounds_vs_sample_size", "hypersphere_projection"]
 
@@ -73,36 +68,45 @@ def _default_measures() -> dict[str, Measure]:
 
 
 # --------------------------------------------------------------------------- hyperspheres
-def _hypersphere_run(
-    *,
+def hypersphere_data(
     m: int,
     dim: int,
     radii: tuple[float, float],
-    width: int,
     test_size: int,
-    repeat: int,
-    seed: int,
-    net_params: dict[str, Any],
-) -> dict[str, Any]:
-    rng = np.random.RandomState(seed)
+    random_state: int | None = None,
+) -> StudyData:
+    """``m`` training points on two concentric hyperspheres, fresh test points, and ``S'``.
+
+    ``S'`` (evaluation set ``"projected"``) is the training set moved onto the other
+    sphere with its labels flipped (:func:`~sklearn_gen.datasets.project_to_other_sphere`).
+
+    Examples
+    --------
+    >>> data = hypersphere_data(10, 3, (1.0, 1.2), 4, random_state=0)
+    >>> data.X.shape, sorted(data.evaluations)
+    ((24, 3), ['projected', 'test'])
+    """
+    rng = np.random.RandomState(random_state)
     X, y = make_hyperspheres(m, dim, radii, random_state=rng)
     X_test, y_test = make_hyperspheres(test_size, dim, radii, random_state=rng)
     X_proj, y_proj = project_to_other_sphere(X, y, radii)
-    net = NetworkClassifier("mlp", module__hidden=(width,), random_state=rng, **net_params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        net.fit(X, y)
-    return {
-        "m": m,
-        "dim": dim,
-        "width": width,
-        "repeat": repeat,
-        "train_error": 1.0 - net.score(X, y),
-        "test_error": 1.0 - net.score(X_test, y_test),
-        "projected_error": 1.0 - net.score(X_proj, y_proj),
-        "epochs": int(net.n_epochs_),
-        "converged": bool(net.converged_),
-    }
+    rows = np.arange(2 * m + test_size)
+    return StudyData(
+        np.concatenate([X, X_test, X_proj]),
+        np.concatenate([y, y_test, y_proj]),
+        rows[:m],
+        {"test": rows[m : m + test_size], "projected": rows[m + test_size :]},
+    )
+
+
+def _training_summary(model: Any) -> dict[str, Any]:
+    return {"epochs": int(model.n_epochs_), "converged": bool(model.converged_)}
+
+
+def _errors(frame: pd.DataFrame, sets: Sequence[str]) -> pd.DataFrame:
+    for part in sets:
+        frame[f"{part}_error"] = 1.0 - frame.pop(f"{part}_accuracy")
+    return frame
 
 
 def hypersphere_projection(
@@ -201,70 +205,31 @@ def hypersphere_projection(
         "device": device,
     }
     NetworkClassifier(**net_params)._check_params()  # bad settings fail before any work
-    base = int(check_random_state(random_state).randint(0, 2**31 - 1))
-    configurations = [
+    draw_seed(random_state)  # a bad random_state fails before any work
+    study = Study(
+        "hypersphere projection",
+        NetworkClassifier("mlp", module__hidden=(width,), **net_params),
         {
-            "m": m,
-            "dim": dim,
-            "radii": r,
-            "width": width,
-            "test_size": test_size,
-            "repeat": repeat,
-            "seed": config_seed(base, "hyperspheres", m, repeat),
-            "net_params": net_params,
-        }
-        for m in sizes
-        for repeat in range(n_repeats)
-    ]
-    return run_configurations(
-        _hypersphere_run,
-        configurations,
-        n_jobs=n_jobs,
-        progress=progress,
-        description="hypersphere projection",
-        cache_dir=cache_dir,
+            "data__m": sizes,
+            "data__dim": [dim],
+            "data__radii": [r],
+            "data__test_size": [test_size],
+        },
+        scoring={"accuracy": "accuracy"},
+        n_repeats=n_repeats,
+        data=hypersphere_data,
+        summary=_training_summary,
     )
+    frame = run_study(
+        study, n_jobs=n_jobs, random_state=random_state, progress=progress, cache_dir=cache_dir
+    )
+    frame = _errors(frame.rename(columns={"m": "m"}), ("train", "test", "projected"))
+    frame["width"] = width
+    columns = ["m", "dim", "width", "repeat", "train_error", "test_error", "projected_error"]
+    return frame[[*columns, "epochs", "converged"]]
 
 
 # --------------------------------------------------------------------------- bounds vs m
-def _bounds_run(
-    *,
-    X: np.ndarray,
-    y: np.ndarray,
-    train_index: np.ndarray,
-    test_index: np.ndarray,
-    m: int,
-    repeat: int,
-    seed: int,
-    q: float,
-    net_params: dict[str, Any],
-    measures: dict[str, Measure],
-) -> dict[str, Any]:
-    X_train, y_train = X[train_index], y[train_index]
-    net = NetworkClassifier("deep_fc", random_state=seed, **net_params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        net.fit(X_train, y_train)
-    row: dict[str, Any] = {
-        "m": m,
-        "repeat": repeat,
-        "train_error": 1.0 - net.score(X_train, y_train),
-        "test_error": 1.0 - net.score(X[test_index], y[test_index]),
-        "epochs": int(net.n_epochs_),
-        "converged": bool(net.converged_),
-    }
-    for name, measure in measures.items():
-        try:
-            if name in ("spectral_bound", "pac_bayes_bound"):
-                value = measure(net, X_train, y_train, q=q)
-            else:
-                value = measure(net, X_train, y_train)
-        except ValueError:  # e.g. a bound whose margin is <= 0 (the rule was not met)
-            value = np.nan
-        row[name] = float(value)
-    return row
-
-
 def bounds_vs_sample_size(
     X: Any,
     y: Any,
@@ -368,17 +333,12 @@ def bounds_vs_sample_size(
     if not (isinstance(margin_fraction, numbers.Real) and 0 < margin_fraction <= 1):
         raise ValueError(f"margin_fraction must lie in (0, 1], got {margin_fraction!r}.")
     test_size = check_test_size(test_size)
-    base = int(check_random_state(random_state).randint(0, 2**31 - 1))
-    if isinstance(test_size, PredefinedSplit):
-        pool, test_index = split_indices(len(X), test_size, base)
-    else:  # a seeded permutation: the first n_test points are the common test set
-        n_test = test_size if isinstance(test_size, int) else round(test_size * len(X))
-        order = np.random.RandomState(base).permutation(len(X))
-        test_index, pool = order[:n_test], order[n_test:]
-    if max(sizes) > len(pool):
+    draw_seed(random_state)  # a bad random_state fails before any work
+    n_pool = len(split_indices(len(y), test_size, 0, y)[0])
+    if max(sizes) > n_pool:
         raise ValueError(
-            f"the largest sample size {max(sizes)} does not fit in the {len(pool)} training "
-            f"samples left beside the test set ({len(test_index)})."
+            f"the largest sample size {max(sizes)} does not fit in the {n_pool} training "
+            "samples left beside the test set; pass smaller sample_sizes or test_size."
         )
     all_measures = _default_measures()
     if measures is not None:
@@ -397,30 +357,32 @@ def bounds_vs_sample_size(
         "device": device,
     }
     NetworkClassifier(**net_params)._check_params()
-    configurations = []
-    for m in sizes:
-        for repeat in range(n_repeats):
-            seed = config_seed(base, "bounds", m, repeat)
-            train_index = np.random.RandomState(seed).choice(pool, m, replace=False)
-            configurations.append(
-                {
-                    "X": X,
-                    "y": y,
-                    "train_index": train_index,
-                    "test_index": test_index,
-                    "m": m,
-                    "repeat": repeat,
-                    "seed": seed,
-                    "q": 1.0 - float(margin_fraction),
-                    "net_params": net_params,
-                    "measures": all_measures,
-                }
-            )
-    return run_configurations(
-        _bounds_run,
-        configurations,
+    q = 1.0 - float(margin_fraction)
+    scoring: dict[str, Any] = {"accuracy": "accuracy"}
+    for name, measure in all_measures.items():
+        params = {"q": q} if name in ("spectral_bound", "pac_bayes_bound") else {}
+        scoring[name] = make_measure_scorer(measure, greater_is_better=True, **params)
+    study = Study(
+        "bounds vs sample size",
+        NetworkClassifier("deep_fc", **net_params),
+        {"data__train_size": sizes},
+        scoring=scoring,
+        n_repeats=n_repeats,
+        summary=_training_summary,
+    )
+    frame = run_study(
+        study,
+        X,
+        y,
+        test_size=test_size,
         n_jobs=n_jobs,
+        random_state=random_state,
         progress=progress,
-        description="bounds vs sample size",
         cache_dir=cache_dir,
     )
+    frame = _errors(frame.rename(columns={"train_size": "m"}), ("train", "test"))
+    # a bound describes the fitted model on its training sample
+    for name in all_measures:
+        frame[name] = frame.pop(f"train_{name}")
+    columns = ["m", "repeat", "train_error", "test_error", "epochs", "converged"]
+    return frame[[*columns, *all_measures]]

@@ -1,0 +1,207 @@
+"""The package's one parameter-validation mechanism, its one seed helper, its (C, H, W) check.
+
+Every public object validates its parameters with these functions, before any work, so the
+same mistake gives the same message everywhere: the parameter's name, what was given and
+what to pass instead. Numbers go through :func:`sklearn.utils.check_scalar` (a
+``TypeError`` for the wrong type, a ``ValueError`` for a value out of range); the rest are
+small checks with the same wording.
+
+Seeds: :func:`draw_seed` turns any ``random_state`` (int, :class:`numpy.random.RandomState`
+or None) into one int in ``[0, 2**31 - 1)``; :func:`derive_seed` hashes such a seed with a
+configuration's keys into an independent, reproducible seed (the studies' per-configuration
+seeds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.utils import check_random_state, check_scalar
+
+__all__ = [
+    "MAX_SEED",
+    "check_bool",
+    "check_choice",
+    "check_image_shape",
+    "check_int",
+    "check_real",
+    "derive_seed",
+    "draw_seed",
+]
+
+#: Seeds are ints in ``[0, MAX_SEED)`` (what numpy's legacy seeding and torch accept).
+MAX_SEED = 2**31 - 1
+
+
+def check_int(value: Any, name: str, minimum: int | None = 1, maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]``, else a clear error naming ``name``.
+
+    Examples
+    --------
+    >>> check_int(3, "n_repeats")
+    3
+    >>> check_int(0, "n_repeats")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_repeats == 0, must be >= 1.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not a bool ({value!r}).")
+    check_scalar(value, name, numbers.Integral, min_val=minimum, max_val=maximum)
+    return int(value)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    closed: str = "both",
+) -> float:
+    """``value`` as a finite float in the interval from ``low`` to ``high``.
+
+    ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``: which ends belong
+    to the interval (as :func:`sklearn.utils.check_scalar`'s ``include_boundaries``).
+
+    Examples
+    --------
+    >>> check_real(0.5, "p", 0.0, 1.0)
+    0.5
+    >>> check_real(0.0, "gamma", 0.0, closed="neither")
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma == 0.0, must be > 0.0.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number, not a bool ({value!r}).")
+    check_scalar(value, name, numbers.Real, min_val=low, max_val=high, include_boundaries=closed)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+    return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool (``True``/``False`` or a numpy bool), else a ``TypeError``.
+
+    Examples
+    --------
+    >>> check_bool(True, "progress")
+    True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, options: Sequence[Any]) -> Any:
+    """``value`` if it is one of ``options``, else a ``ValueError`` listing them.
+
+    Examples
+    --------
+    >>> check_choice("ce", "loss", ("ce", "bce"))
+    'ce'
+    >>> check_choice("mse", "loss", ("ce", "bce"))
+    Traceback (most recent call last):
+    ...
+    ValueError: loss must be one of 'ce', 'bce'; got 'mse'.
+    """
+    try:
+        ok = value in options
+    except TypeError:  # an unhashable value against a set
+        ok = False
+    if not ok:
+        listed = ", ".join(repr(option) for option in options)
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
+    return value
+
+
+def check_image_shape(
+    shape: Any, name: str = "input_shape", n_features: int | None = None
+) -> tuple[int, int, int]:
+    """``shape`` as a ``(C, H, W)`` tuple of positive ints, matching ``n_features`` if given.
+
+    The one image-shape check of the package: networks, transformers and studies call it.
+
+    Examples
+    --------
+    >>> check_image_shape((1, 8, 8), n_features=64)
+    (1, 8, 8)
+    >>> check_image_shape((8, 8))
+    Traceback (most recent call last):
+    ...
+    ValueError: input_shape must be (C, H, W), three positive ints; got (8, 8).
+    """
+    try:
+        values = tuple(shape)
+    except TypeError:
+        values = ()
+    if len(values) != 3 or not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in values
+    ):
+        raise ValueError(f"{name} must be (C, H, W), three positive ints; got {shape!r}.")
+    result = (int(values[0]), int(values[1]), int(values[2]))
+    if n_features is not None and math.prod(result) != n_features:
+        raise ValueError(
+            f"{name} {result} has C*H*W = {math.prod(result)} values, but X has "
+            f"{n_features} features; pass the shape of one image of X."
+        )
+    return result
+
+
+def draw_seed(random_state: Any) -> int:
+    """One int seed in ``[0, MAX_SEED)`` from an sklearn ``random_state``.
+
+    An int is validated and returned as it is; a :class:`~numpy.random.RandomState` or
+    None draws one (None: from numpy's global state, so not reproducible).
+
+    Examples
+    --------
+    >>> draw_seed(7)
+    7
+    >>> draw_seed(np.random.RandomState(0)) == draw_seed(np.random.RandomState(0))
+    True
+    >>> draw_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: random_state must be an int in [0, 2**31 - 1), a numpy RandomState or None; got -1.
+    """
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if not 0 <= random_state < MAX_SEED:
+            raise ValueError(
+                "random_state must be an int in [0, 2**31 - 1), a numpy RandomState or "
+                f"None; got {random_state!r}."
+            )
+        return int(random_state)
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(0, MAX_SEED))
+    raise TypeError(
+        "random_state must be an int in [0, 2**31 - 1), a numpy RandomState or None; got "
+        f"{random_state!r}."
+    )
+
+
+def derive_seed(random_state: Any, *keys: Any) -> int:
+    """A seed for one configuration, stable across runs, processes and machines.
+
+    ``random_state`` (an int, or a RandomState/None from which one int is drawn by
+    :func:`draw_seed`) is hashed together with ``keys`` (the configuration's values, e.g.
+    ``("random labels", 1)``) into an int in ``[0, MAX_SEED)``.
+
+    Examples
+    --------
+    >>> derive_seed(0, "random labels", 1) == derive_seed(0, "random labels", 1)
+    True
+    >>> derive_seed(0, "a") != derive_seed(0, "b")
+    True
+    """
+    text = json.dumps([draw_seed(random_state), *[str(k) for k in keys]])
+    digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+    return (digest & 0x7FFFFFFF) % MAX_SEED

@@ -1,0 +1,345 @@
+"""A study as data, and the one runner that executes every study.
+
+A :class:`Study` declares what a paper's experiment is: the estimator (composed from the
+public objects: ``Pipeline``, ``LabelNoise``, ``PixelShuffle``, ``NetworkClassifier``, ...),
+the parameter grid, the repeats, the scoring (the package's scorers) and, for data drawn
+anew per configuration (hyperspheres, Gaussian points), a data generator. :func:`run_study`
+executes it the same way for every study:
+
+1. every (repeat, grid point) of :class:`~sklearn.model_selection.ParameterGrid` is one
+   configuration, with seeds from :func:`~sklearn_gen._validation.derive_seed` (the run's
+   ``random_state`` and the configuration's own values), so results do not depend on the
+   order or the place in which configurations run;
+2. each configuration clones the estimator, sets the grid point's parameters and every
+   ``random_state`` inside it, and fits and scores it with
+   :func:`~sklearn.model_selection.cross_validate` on the repeat's split (the data's
+   official split when it has one) -- further evaluation sets (the hypersphere study's
+   projected training set) are scored with the same scorers;
+3. the configurations run through
+   :func:`~sklearn_gen.studies._common.run_configurations`: joblib (``n_jobs``, a Dask
+   backend), :class:`joblib.Memory` (``cache_dir``: resume), a progress bar, and threads
+   shared among the workers.
+
+The result is one tidy row per configuration (or one per epoch, for studies that record
+the training curve), which each public study function (``randomization_test(...)``)
+renames into its documented columns.
+
+Parameters every study function shares
+--------------------------------------
+n_jobs : int or None, default=None
+    joblib's ``n_jobs`` over configurations (None: one, or the active backend's default,
+    e.g. Dask's workers).
+random_state : int, RandomState or None, default=0
+    Every configuration's seeds (split, initialization, label noise, batches) come from it
+    and the configuration's own values.
+progress : bool, default=False
+    Show a progress bar over configurations.
+cache_dir : str, path or None, default=None
+    A :class:`joblib.Memory` folder: finished configurations are stored there as they
+    finish and read back on the next run, so an interrupted study resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, PredefinedSplit, cross_validate
+
+from sklearn_gen._validation import derive_seed, draw_seed
+from sklearn_gen.studies._common import run_configurations
+from sklearn_gen.studies._validation import split_indices
+
+__all__ = ["Study", "StudyData", "run_study", "seed_estimator"]
+
+#: Grid keys with this prefix are data parameters (of ``Study.data``, or ``train_size``).
+DATA_PREFIX = "data__"
+
+
+class StudyData(NamedTuple):
+    """Data of one configuration: the rows, the training rows, the evaluation sets.
+
+    ``evaluations`` maps a set's name to its rows; ``"test"`` is the held-out set that
+    :func:`~sklearn.model_selection.cross_validate` scores, the others are scored after it.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    train: np.ndarray
+    evaluations: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Study:
+    """One paper's experiment, declared.
+
+    Parameters
+    ----------
+    name : str
+        Names the study (its rows' ``study`` column, its progress bar, its seeds).
+    estimator : estimator
+        The template, cloned for every configuration.
+    grid : dict or list of dict
+        Its :class:`~sklearn.model_selection.ParameterGrid`. Keys are ``estimator``
+        parameters (``set_params`` names), except the ``labels`` (columns only, e.g. a
+        condition's name) and keys starting with ``data__`` (passed to ``data``; with
+        fixed data, ``data__train_size`` draws that many training rows, nested across
+        sizes within a repeat).
+    scoring : dict
+        ``{name: scorer}`` for :func:`~sklearn.model_selection.cross_validate`; each row
+        gets ``train_<name>``, ``test_<name>`` and ``<set>_<name>`` for every further
+        evaluation set.
+    n_repeats : int, default=1
+        Repeats of the whole grid, each with its own split and seeds.
+    labels : tuple of str, default=()
+        Grid keys that only label rows.
+    seed_by : tuple of str or None, default=None
+        The grid keys the estimator's seeds depend on (with the repeat); None: all keys.
+        ``()`` gives every grid point of a repeat the same initialization, as an ablation
+        of one network's regularizers needs.
+    data : callable or None, default=None
+        ``data(random_state=seed, **data_params) -> StudyData`` for studies whose data is
+        drawn per configuration; None: the ``X, y`` given to :func:`run_study`, split by
+        its ``test_size``.
+    summary : callable or None, default=None
+        ``summary(fitted) -> dict`` of extra columns read off the fitted estimator
+        (epochs trained, stopping rule met, ...).
+    records : callable or None, default=None
+        ``records(fitted, params) -> list of dict``: one row per epoch (the training
+        curve); an empty list gives the configuration's single row.
+    train_scores : bool, default=True
+        Whether to score the training rows too (``return_train_score``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> study = Study("C sweep", LogisticRegression(max_iter=500), {"C": [0.01, 1.0]},
+    ...               scoring={"accuracy": "accuracy"})
+    >>> X, y = load_iris(return_X_y=True)
+    >>> frame = run_study(study, X, y)
+    >>> frame[["C", "repeat"]].values.tolist()
+    [[0.01, 0.0], [1.0, 0.0]]
+    >>> bool(frame["test_accuracy"].iloc[1] > frame["test_accuracy"].iloc[0])
+    True
+    """
+
+    name: str
+    estimator: Any
+    grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Sequence[Any]]]
+    scoring: Mapping[str, Any]
+    n_repeats: int = 1
+    labels: tuple[str, ...] = ()
+    seed_by: tuple[str, ...] | None = None
+    data: Callable[..., StudyData] | None = None
+    summary: Callable[[Any], dict[str, Any]] | None = None
+    records: Callable[[Any, dict[str, Any]], list[dict[str, Any]]] | None = None
+    train_scores: bool = True
+
+
+def seed_estimator(estimator: Any, seed: int) -> Any:
+    """Set every ``random_state`` parameter inside ``estimator`` from one ``seed``.
+
+    Each nested ``random_state`` (``model__random_state``, ``model__estimator__random_state``,
+    ...) gets its own stream, :func:`~sklearn_gen._validation.derive_seed` of ``seed`` and
+    the parameter's name, so a network's initialization and its label noise are
+    independent yet reproducible. Returns the estimator (modified in place).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> model = seed_estimator(make_pipeline(PCA(2), SGDClassifier()), 0)
+    >>> model[0].random_state != model[1].random_state
+    True
+    """
+    params = estimator.get_params(deep=True)
+    names = sorted(k for k in params if k == "random_state" or k.endswith("__random_state"))
+    estimator.set_params(**{name: derive_seed(seed, name) for name in names})
+    return estimator
+
+
+def _label(value: Any) -> Any:
+    """A grid value as a row value: numbers and strings as they are, objects by name."""
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return value
+    if isinstance(value, tuple):
+        return value
+    return type(value).__name__
+
+
+def _split(
+    study: Study,
+    X: np.ndarray | None,
+    y: np.ndarray | None,
+    test_size: float | int | PredefinedSplit,
+    data_params: dict[str, Any],
+    repeat: int,
+    seed: int,
+) -> StudyData:
+    if study.data is not None:
+        data_seed = derive_seed(seed, "data", repeat, *sorted(data_params.items()))
+        return study.data(random_state=data_seed, **data_params)
+    assert X is not None and y is not None
+    split_seed = derive_seed(seed, "split", repeat)
+    train, test = split_indices(len(y), test_size, split_seed, y)
+    train_size = data_params.get("train_size")
+    if train_size is not None:
+        if train_size > len(train):
+            raise ValueError(
+                f"train_size {train_size} is larger than the {len(train)} training rows."
+            )
+        # one permutation per repeat: the sizes of a repeat are nested subsets
+        order = np.random.RandomState(derive_seed(seed, "subset", repeat)).permutation(train)
+        train = np.sort(order[:train_size])
+    return StudyData(X, y, train, {"test": test})
+
+
+def _configuration_rows(
+    *,
+    study: Study,
+    X: np.ndarray | None,
+    y: np.ndarray | None,
+    test_size: float | int | PredefinedSplit,
+    params: dict[str, Any],
+    repeat: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Fit and score one configuration (a repeat and a grid point): its rows."""
+    labels = {k: v for k, v in params.items() if k in study.labels}
+    data_params = {k[len(DATA_PREFIX) :]: v for k, v in params.items() if k.startswith(DATA_PREFIX)}
+    estimator_params = {
+        k: v for k, v in params.items() if k not in labels and not k.startswith(DATA_PREFIX)
+    }
+    data = _split(study, X, y, test_size, data_params, repeat, seed)
+    seed_keys = params if study.seed_by is None else {k: params[k] for k in study.seed_by}
+    estimator = clone(study.estimator).set_params(**estimator_params)
+    seed_estimator(
+        estimator,
+        derive_seed(
+            seed, "estimator", repeat, *((k, _label(v)) for k, v in sorted(seed_keys.items()))
+        ),
+    )
+    test = data.evaluations.get("test", data.train)
+    result = cross_validate(
+        estimator,
+        data.X,
+        data.y,
+        cv=[(data.train, test)],
+        scoring=dict(study.scoring),
+        return_train_score=study.train_scores,
+        return_estimator=True,
+        error_score="raise",
+    )
+    fitted = result["estimator"][0]
+    row: dict[str, Any] = {
+        "study": study.name,
+        **{k: _label(v) for k, v in labels.items()},
+        **{k: _label(v) for k, v in data_params.items()},
+        **{k: _label(v) for k, v in estimator_params.items()},
+        "repeat": repeat,
+        "n_train": len(data.train),
+        "n_test": len(test),
+        "fit_seconds": float(result["fit_time"][0]),
+    }
+    for name, scorer in study.scoring.items():
+        if study.train_scores:
+            row[f"train_{name}"] = float(result[f"train_{name}"][0])
+        if "test" in data.evaluations:
+            row[f"test_{name}"] = float(result[f"test_{name}"][0])
+        for set_name, rows in data.evaluations.items():
+            if set_name != "test":
+                score = scorer if callable(scorer) else _sklearn_scorer(scorer)
+                row[f"{set_name}_{name}"] = float(score(fitted, data.X[rows], data.y[rows]))
+    if study.summary is not None:
+        row.update(study.summary(fitted))
+    records = [] if study.records is None else study.records(fitted, params)
+    return [{**row, **record} for record in records] or [row]
+
+
+def _sklearn_scorer(name: str) -> Callable[..., float]:
+    from sklearn.metrics import get_scorer
+
+    return get_scorer(name)
+
+
+def run_study(
+    study: Study,
+    X: Any = None,
+    y: Any = None,
+    *,
+    test_size: float | int | PredefinedSplit = 0.25,
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Run every configuration of ``study``; one tidy frame of their rows.
+
+    Parameters
+    ----------
+    study : Study
+    X : array-like of shape (n_samples, n_features) or None
+        The data, unless the study draws its own (``study.data``).
+    y : array-like of shape (n_samples,) or None
+    test_size : float, int or PredefinedSplit, default=0.25
+        Held-out fraction or number of rows (a seeded, stratified split per repeat), or
+        the data's official split as a one-fold
+        :class:`~sklearn.model_selection.PredefinedSplit`.
+    n_jobs, random_state, progress, cache_dir
+        As every study function takes them (see :mod:`sklearn_gen.studies._study`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per configuration (per epoch with ``study.records``), in grid order within
+        each repeat: ``study``, the labels, data and estimator parameters of the grid
+        point, ``repeat``, ``n_train``, ``n_test``, ``fit_seconds``, the scores and the
+        summary columns.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> study = Study("depth", DecisionTreeClassifier(), {"max_depth": [1, 3]},
+    ...               scoring={"accuracy": "accuracy"}, n_repeats=2)
+    >>> X, y = load_iris(return_X_y=True)
+    >>> frame = run_study(study, X, y, random_state=0)
+    >>> frame.groupby("max_depth")["train_accuracy"].mean().round(2).tolist()
+    [0.67, 0.99]
+    """
+    if not isinstance(study, Study):
+        raise TypeError(f"study must be a Study, got {type(study).__name__}.")
+    seed = draw_seed(random_state)
+    if study.data is None:
+        if X is None or y is None:
+            raise ValueError(f"The study {study.name!r} needs data: pass X and y.")
+        X = np.asarray(X)
+        y = np.asarray(y)
+    configurations = [
+        {
+            "study": study,
+            "X": X,
+            "y": y,
+            "test_size": test_size,
+            "params": params,
+            "repeat": repeat,
+            "seed": seed,
+        }
+        for repeat in range(study.n_repeats)
+        for params in ParameterGrid(study.grid)
+    ]
+    return run_configurations(
+        _configuration_rows,
+        configurations,
+        n_jobs=n_jobs,
+        progress=progress,
+        description=study.name,
+        cache_dir=cache_dir,
+    )
