@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state, check_scalar
 
 __all__ = [
     "MAX_SEED",
+    "InvalidParameterError",
     "check_bool",
     "check_choice",
     "check_image_shape",
@@ -34,6 +35,25 @@ __all__ = [
     "derive_seed",
     "draw_seed",
 ]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or value (both a ``ValueError`` and a ``TypeError``,
+    as scikit-learn's own parameter errors are, so either ``except`` catches it)."""
+
+
+def _scalar(value: Any, name: str, kind: type, **bounds: Any) -> None:
+    """:func:`sklearn.utils.check_scalar`, its errors raised as :class:`InvalidParameterError`."""
+    if isinstance(value, bool):
+        raise InvalidParameterError(
+            f"{name} must be {'an int' if kind is numbers.Integral else 'a real number'}, "
+            f"not a bool ({value!r})."
+        )
+    try:
+        check_scalar(value, name, kind, **bounds)
+    except (TypeError, ValueError) as error:
+        raise InvalidParameterError(str(error)) from None
+
 
 #: Seeds are ints in ``[0, MAX_SEED)`` (what numpy's legacy seeding and torch accept).
 MAX_SEED = 2**31 - 1
@@ -49,11 +69,9 @@ def check_int(value: Any, name: str, minimum: int | None = 1, maximum: int | Non
     >>> check_int(0, "n_repeats")
     Traceback (most recent call last):
     ...
-    ValueError: n_repeats == 0, must be >= 1.
+    sklearn_gen._validation.InvalidParameterError: n_repeats == 0, must be >= 1.
     """
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not a bool ({value!r}).")
-    check_scalar(value, name, numbers.Integral, min_val=minimum, max_val=maximum)
+    _scalar(value, name, numbers.Integral, min_val=minimum, max_val=maximum)
     return int(value)
 
 
@@ -77,14 +95,12 @@ def check_real(
     >>> check_real(0.0, "gamma", 0.0, closed="neither")
     Traceback (most recent call last):
     ...
-    ValueError: gamma == 0.0, must be > 0.0.
+    sklearn_gen._validation.InvalidParameterError: gamma == 0.0, must be > 0.0.
     """
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, not a bool ({value!r}).")
-    check_scalar(value, name, numbers.Real, min_val=low, max_val=high, include_boundaries=closed)
+    _scalar(value, name, numbers.Real, min_val=low, max_val=high, include_boundaries=closed)
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}.")
+        raise InvalidParameterError(f"{name} must be finite, got {value!r}.")
     return value
 
 
@@ -97,7 +113,7 @@ def check_bool(value: Any, name: str) -> bool:
     True
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
+        raise InvalidParameterError(f"{name} must be True or False, got {value!r}.")
     return bool(value)
 
 
@@ -111,7 +127,7 @@ def check_choice(value: Any, name: str, options: Sequence[Any]) -> Any:
     >>> check_choice("mse", "loss", ("ce", "bce"))
     Traceback (most recent call last):
     ...
-    ValueError: loss must be one of 'ce', 'bce'; got 'mse'.
+    sklearn_gen._validation.InvalidParameterError: loss must be one of 'ce', 'bce'; got 'mse'.
     """
     try:
         ok = value in options
@@ -119,7 +135,7 @@ def check_choice(value: Any, name: str, options: Sequence[Any]) -> Any:
         ok = False
     if not ok:
         listed = ", ".join(repr(option) for option in options)
-        raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
+        raise InvalidParameterError(f"{name} must be one of {listed}; got {value!r}.")
     return value
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +18,6 @@ from sklearn.linear_model import LogisticRegression
 
 from sklearn_gen.cli import main
 from sklearn_gen.experiments import expressivity, run_configurations
-from sklearn_gen.studies._common import configuration_key
 
 
 def _logged_row(*, a: int, b: float, log: str) -> list[dict]:
@@ -39,7 +39,7 @@ def test_rerun_skips_finished_configurations(tmp_path):
     log, cache = tmp_path / "calls.txt", tmp_path / "cache"
     first = run_configurations(_logged_row, _configurations(log), cache_dir=cache)
     assert sorted(_calls(log)) == [0, 1, 2, 3, 4]
-    assert len(list(cache.glob("*.pkl"))) == 5
+    assert len(_stored(cache)) == 5
     second = run_configurations(_logged_row, _configurations(log), cache_dir=cache)
     assert sorted(_calls(log)) == [0, 1, 2, 3, 4]  # nothing recomputed
     pd.testing.assert_frame_equal(first, second)
@@ -67,30 +67,36 @@ def test_changed_parameter_recomputes_only_affected(tmp_path):
     assert sorted(_calls(log)) == [0, 1, 2, 3, 4]  # a shared parameter: all of them
 
 
-@pytest.mark.parametrize(
-    "damage",
-    ["truncate", "flip_payload", "garbage_header", "empty", "wrong_key"],
-)
-def test_invalid_cache_file_is_recomputed_with_warning(tmp_path, damage):
+def _stored(cache: Path) -> list[Path]:
+    """The stored results of a joblib.Memory cache, one ``output.pkl`` per configuration."""
+    return sorted(cache.rglob("output.pkl"))
+
+
+def _stored_for(cache: Path, a: int) -> Path:
+    """The stored result of the configuration with ``a``."""
+    (path,) = [p for p in _stored(cache) if joblib.load(p)[0]["a"] == a]
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip_last_byte", "garbage", "empty"])
+def test_damaged_stored_result_is_recomputed_with_warning(tmp_path, damage, caplog):
     log, cache = tmp_path / "calls.txt", tmp_path / "cache"
     configurations = _configurations(log)
     first = run_configurations(_logged_row, configurations, cache_dir=cache)
-    path = cache / f"{configuration_key(_logged_row, configurations[2])}.pkl"
+    path = _stored_for(cache, 2)
     data = path.read_bytes()
     if damage == "truncate":
-        path.write_bytes(data[: len(data) - 7])
-    elif damage == "flip_payload":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip_last_byte":
         path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
-    elif damage == "garbage_header":
-        path.write_bytes(b"{not json" + data[data.index(b"\n") :])
-    elif damage == "empty":
+    elif damage == "garbage":
+        path.write_bytes(b"not a pickle at all")
+    else:
         path.write_bytes(b"")
-    else:  # a valid file of another configuration under this name
-        other = cache / f"{configuration_key(_logged_row, configurations[0])}.pkl"
-        path.write_bytes(other.read_bytes())
     log.unlink()
-    with pytest.warns(RuntimeWarning, match="invalid"):
-        frame = run_configurations(_logged_row, configurations, cache_dir=cache)
+    frame = run_configurations(_logged_row, configurations, cache_dir=cache)
+    # joblib.Memory logs the failed load (a warning on the logging system) and recomputes
+    assert "Exception while loading results" in caplog.text
     assert _calls(log) == [2]
     pd.testing.assert_frame_equal(frame, first)
     log.unlink()
@@ -98,27 +104,24 @@ def test_invalid_cache_file_is_recomputed_with_warning(tmp_path, damage):
     assert not log.exists()
 
 
-def test_key_is_stable_and_sensitive():
+def test_cache_key_is_sensitive_to_data_and_estimator(tmp_path):
     X = np.arange(12.0).reshape(4, 3)
     estimator = LogisticRegression(C=2.0)
-    key = configuration_key(_logged_row, {"X": X, "estimator": estimator, "p": 0.5})
-    same = {"p": 0.5, "estimator": clone(estimator), "X": X.copy()}
-    assert configuration_key(_logged_row, same) == key
-    changed_data = {"X": X + 1e-12, "estimator": estimator, "p": 0.5}
-    changed_estimator = {"X": X, "estimator": LogisticRegression(C=3.0), "p": 0.5}
-    assert configuration_key(_logged_row, changed_data) != key
-    assert configuration_key(_logged_row, changed_estimator) != key
-    assert configuration_key(_call_other, same) != key
+    cached = joblib.Memory(tmp_path, verbose=0).cache(_echo)
+    cached(X=X, estimator=estimator, p=0.5)
+    assert cached.check_call_in_cache(p=0.5, estimator=clone(estimator), X=X.copy())
+    assert not cached.check_call_in_cache(X=X + 1e-12, estimator=estimator, p=0.5)
+    assert not cached.check_call_in_cache(X=X, estimator=LogisticRegression(C=3.0), p=0.5)
 
 
-def _call_other(**kwargs):  # pragma: no cover - only its name matters
-    return kwargs
+def _echo(**kwargs):
+    return [{"n": len(kwargs)}]
 
 
 def test_experiment_passes_cache_dir_through(tmp_path):
     # two processes: the workers write the cache files
     first = expressivity(n_values=[20, 30], d=3, cache_dir=tmp_path, n_jobs=2)
-    assert len(list(tmp_path.glob("*.pkl"))) == 2
+    assert len(_stored(tmp_path)) == 2
     second = expressivity(n_values=[20, 30], d=3, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(first, second)  # lossless, timings included
 
@@ -135,7 +138,7 @@ def test_killed_cli_study_resumes_to_identical_results(tmp_path):
     reference_out, out = tmp_path / "reference", tmp_path / "resumed"
     assert main(_arguments(reference_out)) == 0
     reference = pd.read_csv(reference_out / "results.csv")
-    n_configurations = len(list((reference_out / ".cache").glob("*.pkl")))
+    n_configurations = len(_stored(reference_out / ".cache"))
     assert n_configurations == len(reference) >= 3
 
     # slow every configuration down (test hook) so that the kill lands midway
@@ -145,7 +148,7 @@ def test_killed_cli_study_resumes_to_identical_results(tmp_path):
     cache = out / ".cache"
     deadline = time.monotonic() + 90
     try:
-        while not list(cache.glob("*.pkl")):
+        while not _stored(cache):
             assert process.poll() is None, "the study ended before any configuration"
             assert time.monotonic() < deadline, "no cache file appeared"
             time.sleep(0.05)
@@ -154,7 +157,7 @@ def test_killed_cli_study_resumes_to_identical_results(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-    done = list(cache.glob("*.pkl"))
+    done = _stored(cache)
     assert 1 <= len(done) < n_configurations
     assert not (out / "results.csv").exists()
 
@@ -167,8 +170,7 @@ def test_killed_cli_study_resumes_to_identical_results(tmp_path):
     # the configuration finished before the kill was read back, not recomputed
     for path in done:
         assert path.exists()
-    leftovers = [p for p in cache.iterdir() if p.suffix != ".pkl"]
-    assert leftovers == []
+    assert all(isinstance(joblib.load(path), list) for path in _stored(cache))
 
 
 def test_no_resume_ignores_the_cache(tmp_path):

@@ -38,7 +38,7 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         "",
         f"{run.description}.",
         "",
-        f"- data: {data.describe()}",
+        f"- data: {data.describe() if run.data_line is None else run.data_line(frame)}",
         *_used_rows(frame),
         f"- settings: {'quick' if settings.quick else 'full'}, device {settings.device}, "
         f"seed {settings.seed}, n_jobs {settings.n_jobs}, threads per configuration "

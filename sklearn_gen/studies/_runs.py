@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.model_selection import PredefinedSplit
 
 from sklearn_gen.datasets._registry import Dataset
@@ -23,9 +24,11 @@ from sklearn_gen.studies._verdicts import (
     SUPPORTED,
     Verdict,
     chance_band,
+    direction,
     format_interval,
     mean_interval,
     outcome,
+    slope_interval,
     trend_test,
 )
 
@@ -73,6 +76,9 @@ class Run:
     prepare : callable
         ``prepare(data) -> Dataset``, the paper's own preprocessing, applied before
         ``compute`` (and described in the summary); the identity by default.
+    data_line : callable or None
+        ``data_line(frame) -> str``, the summary's data line for studies that draw their
+        own data (the ``--data`` set is not used); None: the ``--data`` set's description.
     """
 
     name: str
@@ -84,6 +90,7 @@ class Run:
     figures: Callable[[pd.DataFrame], dict[str, Any]]
     verdicts: Callable[[pd.DataFrame], list[Verdict]] = field(default=lambda frame: [])
     prepare: Callable[[Dataset], Dataset] = field(default=lambda data: data)
+    data_line: Callable[[pd.DataFrame], str] | None = None
 
 
 def _figure(stem: str, plot: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
@@ -373,6 +380,7 @@ def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
         network=net,
         corruption_levels=(0.0, 0.5, 1.0) if settings.quick else (0.0, 0.2, 0.5, 1.0),
         test_size=test_size,
+        n_repeats=1 if settings.quick else 3,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
@@ -381,24 +389,51 @@ def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 
 def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    kernel = frame[frame["model"] == "kernel"]
-    clean = kernel[kernel["p"] == 0.0]
-    best = clean["test_error"].min()
-    by_p = kernel.groupby("p")["test_error"].mean()
-    return [
+    kernel = frame[(frame["model"] == "kernel") & (frame["preprocessing"] == "none")]
+    if not len(kernel):
+        kernel = frame[frame["model"] == "kernel"]
+    clean = kernel[kernel["p"] == kernel["p"].min()]
+    n_classes = 10
+    _, high_chance = chance_band(n_classes, int(clean["n_test"].iloc[0]))
+    error = mean_interval(clean["test_error"])
+    fits = bool((kernel["train_accuracy"] == 1.0).all())
+    network = frame[(frame["model"] == "network") & (frame["p"] == clean["p"].iloc[0])]
+    beside = (
+        f"; the network on the same splits {format_interval(*mean_interval(network['test_error']))}"
+        if len(network)
+        else ""
+    )
+    verdicts = [
         Verdict(
             "Minimum-norm kernel interpolation fits the training labels exactly and still "
-            "generalizes (Zhang et al. Sec. 5: 1.2% test error on MNIST, 60k training).",
-            f"train accuracy {kernel['train_accuracy'].min():.3f}; test error at p=0 "
-            f"{best:.4f} ({int(clean['n_train'].iloc[0])} training points)",
-            outcome(bool((kernel["train_accuracy"] == 1.0).all() and best < 0.05)),
-        ),
-        Verdict(
-            "With label noise the interpolant still fits, and test error rises with p.",
-            ", ".join(f"p={p:g}: {e:.3f}" for p, e in by_p.items()),
-            outcome(bool(by_p.iloc[-1] > by_p.iloc[0])),
-        ),
+            "generalizes (Zhang et al. 2017, Sec. 5).",
+            f"lowest training accuracy {kernel['train_accuracy'].min():.3f}; test error at "
+            f"p={clean['p'].iloc[0]:g} {format_interval(*error)} over {len(clean)} repeats, "
+            f"{int(clean['n_train'].iloc[0])} training points{beside}",
+            outcome(fits and error[2] < 1.0 - high_chance),
+            "1.2% test error on MNIST (60,000 training points, no preprocessing)",
+            "exact fit, and the test error's interval below the chance band (error of a "
+            "chance classifier: 1 - 1/k ± 3 binomial standard errors)",
+        )
     ]
+    if kernel["p"].nunique() >= 2:
+        rho, p_value = trend_test(kernel["p"], kernel["test_error"])
+        n_points = len(kernel)
+        enough = math.factorial(n_points) > 20
+        by_p = kernel.groupby("p")["test_error"]
+        levels = ", ".join(f"p={p:g}: {format_interval(*mean_interval(e))}" for p, e in by_p)
+        verdicts.append(
+            Verdict(
+                "With label noise the interpolant still fits, and its test error rises with "
+                "the noise level p (Zhang et al. Sec. 5).",
+                f"Spearman rho {rho:.2f}, one-sided permutation p = {p_value:.2g} over "
+                f"{n_points} fits; test error {levels}",
+                outcome(fits and rho > 0 and p_value < 0.05) if enough else INCONCLUSIVE,
+                "random labels are interpolated as well; error rises with noise",
+                "" if enough else f"{n_points} fits are too few for the trend test",
+            )
+        )
+    return verdicts
 
 
 # ------------------------------------------------------------------------ normalized loss
@@ -434,44 +469,79 @@ def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     from sklearn_gen.studies._fits import linear_fit
 
     fit = linear_fit(frame)
-    by_level = frame.groupby("level")[["train_loss", "test_loss", "test_error"]].mean()
-    return [
+    x, y = frame["normalized_train_loss"], frame["normalized_test_loss"]
+    n_points = len(frame)
+    p_linear = float(stats.pearsonr(x, y).pvalue) if n_points >= 3 else 1.0
+    slope, low, high = slope_interval(x, y, log=False)
+    verdicts = [
         Verdict(
             "The normalized test loss is a linear function of the normalized training loss "
-            "(Liao et al. 2018: R^2 about 0.97-0.9998).",
-            f"slope {fit['slope']:.3f}, intercept {fit['intercept']:.3f}, R^2 {fit['r2']:.4f}",
-            outcome(bool(fit["r2"] > 0.9)),
-        ),
-        Verdict(
-            "Random pretraining gives about the same training loss but a worse test loss.",
-            "; ".join(
-                f"p={lvl:g}: train {r.train_loss:.4f}, test {r.test_loss:.3f}"
-                for lvl, r in by_level.iterrows()
-            ),
-            outcome(bool(by_level["test_loss"].iloc[-1] > by_level["test_loss"].iloc[0])),
-        ),
+            "(Liao et al. 2018, Fig. 2).",
+            f"slope {format_interval(slope, low, high)}, R^2 {fit['r2']:.4f}, Pearson "
+            f"p = {p_linear:.2g} over {n_points} networks",
+            outcome(bool(p_linear < 0.05 and low > 0)) if n_points >= 5 else INCONCLUSIVE,
+            "R^2 from 0.97 to 0.9998 across their networks",
+            "a positive slope (bootstrap interval above 0) with a significant linear correlation"
+            if n_points >= 5
+            else f"{n_points} networks are too few for a line",
+        )
     ]
+    levels = frame["level"].nunique()
+    if levels >= 2:
+        rho, p_value = trend_test(frame["level"], frame["test_loss"])
+        enough = math.factorial(n_points) > 20
+        by_level = frame.groupby("level")[["train_loss", "test_loss"]]
+        means = "; ".join(
+            f"p={lvl:g}: train {g['train_loss'].mean():.4f}, test "
+            f"{format_interval(*mean_interval(g['test_loss']))}"
+            for lvl, g in by_level
+        )
+        converged = bool(frame["converged"].all())
+        verdicts.append(
+            Verdict(
+                "More random pretraining gives the same training loss but a worse test "
+                "loss (Liao et al. 2018, Fig. 3).",
+                f"Spearman rho {rho:.2f}, one-sided permutation p = {p_value:.2g} over "
+                f"{n_points} networks; {means}",
+                outcome(rho > 0 and p_value < 0.05) if enough and converged else INCONCLUSIVE,
+                "equal training loss; test loss rises with the pretraining corruption",
+                ""
+                if enough and converged
+                else (
+                    "some networks did not reach the target training loss"
+                    if not converged
+                    else f"{n_points} networks are too few for the trend test"
+                ),
+            )
+        )
+    return verdicts
 
 
 # ------------------------------------------------------------------------ uniform convergence
+def _sample_sizes(low: int, high: int, count: int) -> tuple[int, ...]:
+    """``count`` sizes spaced evenly on a log scale from ``low`` to ``high``."""
+    return tuple(sorted({int(np.rint(m)) for m in np.geomspace(low, high, count)}))
+
+
 def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._uniform_convergence import bounds_vs_sample_size
 
     data, test_size = _subset(data, settings, None, None)
     top = data.n_train if data.is_test is not None else int(0.75 * len(data.y))
+    # slopes need >= 5 sizes: spaced on a log scale up to the whole training side
     if settings.quick:
-        sizes, width, margin = tuple(m for m in (200, 400, 800) if m <= top), 128, 5.0
+        sizes, width, margin, repeats = _sample_sizes(50, min(800, top), 5), 128, 5.0, 1
     else:
-        sizes = tuple(m for m in (250, 500, 1000, 2000, 4000, 7500) if m <= top)
-        width, margin = 256, 10.0
+        sizes, width, margin, repeats = _sample_sizes(100, min(8000, top), 6), 256, 10.0, 3
     return bounds_vs_sample_size(
         data.X,
         data.y,
-        sample_sizes=sizes or (top,),
+        sample_sizes=sizes,
         test_size=test_size,
         depth=5,
         width=width,
         margin=margin,
+        n_repeats=repeats,
         device=settings.device,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
@@ -480,32 +550,58 @@ def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
-def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    from sklearn_gen.studies._fits import loglog_slopes
+def _slope_verdict(frame: pd.DataFrame, column: str, sign: int) -> tuple[str, str, str]:
+    """``(evidence, status, reason)`` for "``column`` grows (sign +1) / falls (-1) with m"."""
+    sizes = frame["m"].nunique()
+    slope, low, high = slope_interval(frame["m"], frame[column])
+    evidence = f"{column}: log-log slope {format_interval(slope, low, high, 2)}"
+    if sizes < 5:
+        return evidence, INCONCLUSIVE, f"{sizes} sample sizes (a slope needs at least 5)"
+    status = direction(low, high, sign)
+    reason = "" if status != INCONCLUSIVE else "the 95% bootstrap interval contains 0"
+    return evidence, status, reason
 
-    slopes = loglog_slopes(frame)
-    bounds = [c for c in ("spectral_bound", "pac_bayes_bound") if c in slopes.index]
-    return [
+
+def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    repeats = frame["repeat"].nunique()
+    points = f"{frame['m'].nunique()} sizes x {repeats} repeats, 95% pairs-bootstrap interval"
+    evidence, status, reason = _slope_verdict(frame, "test_error", -1)
+    verdicts = [
         Verdict(
             "Test error falls as the training set grows (Nagarajan & Kolter 2019, Fig. 1).",
-            f"log-log slope of test error vs m: {slopes['test_error']:.2f}",
-            outcome(bool(slopes["test_error"] < 0)),
-        ),
-        Verdict(
-            "The norm-based bounds and the distance from initialization grow with m.",
-            ", ".join(f"{c}: {slopes[c]:+.2f}" for c in ("distance_from_init", *bounds)),
-            outcome(bool(all(slopes[c] > 0 for c in ("distance_from_init", *bounds)))),
-        ),
+            f"{evidence} ({points})",
+            status,
+            "test error falls with m (MNIST, m = 128 to 65,536)",
+            reason,
+        )
     ]
+    for column, paper in (
+        ("distance_from_init", "the distance from initialization grows with m (Fig. 1)"),
+        ("spectral_bound", "Bartlett et al.'s bound grows with m (Fig. 1)"),
+        ("pac_bayes_bound", "Neyshabur et al.'s PAC-Bayes bound grows with m (Fig. 1)"),
+    ):
+        if column not in frame or frame[column].isna().all():
+            continue
+        evidence, status, reason = _slope_verdict(frame, column, +1)
+        verdicts.append(
+            Verdict(
+                f"The {column.replace('_', ' ')} grows with m while test error falls.",
+                f"{evidence} ({points})",
+                status,
+                paper,
+                reason,
+            )
+        )
+    return verdicts
 
 
 def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._uniform_convergence import hypersphere_projection
 
     if settings.quick:
-        params = dict(sample_sizes=(256, 1024, 4096), dim=400, width=512)
+        params = dict(sample_sizes=(256, 1024, 4096), dim=400, width=512, n_repeats=1)
     else:
-        params = dict(sample_sizes=(512, 2048, 8192), dim=500, width=1000)
+        params = dict(sample_sizes=(512, 2048, 8192), dim=500, width=1000, n_repeats=2)
     return hypersphere_projection(
         **params,
         radii=(1.0, 1.2),
@@ -517,17 +613,51 @@ def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
+def _hypersphere_data_line(frame: pd.DataFrame) -> str:
+    dims = ", ".join(str(d) for d in sorted(frame["dim"].unique()))
+    sizes = ", ".join(str(m) for m in sorted(frame["m"].unique()))
+    return (
+        f"synthetic: two concentric hyperspheres (radii 1 and 1.2) in {dims} dimensions, "
+        f"m = {sizes} training points, fresh test points and the projected set S' "
+        "(the --data set is not used)"
+    )
+
+
 def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    last = frame[frame["m"] == frame["m"].max()].mean(numeric_only=True)
+    last = frame[frame["m"] == frame["m"].max()]
+    n_test = int(last["n_test"].iloc[0]) if "n_test" in last else 2000
+    low_chance, high_chance = chance_band(2, n_test)
+    test = mean_interval(last["test_error"])
+    projected = mean_interval(last["projected_error"])
+    repeats = len(last)
+    # better than chance on fresh points, worse than chance (wrong side) on S'
+    holds = test[2] < low_chance and projected[1] > high_chance
+    clear = len(last) >= 2
     return [
         Verdict(
             "At large m the network has small test error yet misclassifies the projected "
-            "training set S' almost completely (Nagarajan & Kolter 2019, Sec. 3).",
-            f"m={int(last['m'])}: test error {last['test_error']:.3f}, "
-            f"error on S' {last['projected_error']:.3f}",
-            outcome(bool(last["test_error"] <= 0.1 and last["projected_error"] >= 0.9)),
+            "training set S' (Nagarajan & Kolter 2019, Sec. 3).",
+            f"m={int(last['m'].iloc[0])}: test error {format_interval(*test)}, error on S' "
+            f"{format_interval(*projected)} over {repeats} repeats; chance band "
+            f"{1 - high_chance:.3f}-{1 - low_chance:.3f}",
+            (outcome(holds) if clear else INCONCLUSIVE),
+            "test error below 1% and 100% error on S' (d = 1,000, width 100,000, m up to 65,536)",
+            "test error below, S' error above the chance band (binary: 0.5 ± 3 binomial "
+            "standard errors)"
+            if clear
+            else "one repeat: no interval",
         )
     ]
+
+
+def _expressivity_data_line(frame: pd.DataFrame) -> str:
+    d = int(frame["d"].iloc[0])
+    k = int(frame["n_classes"].iloc[0])
+    sizes = ", ".join(str(n) for n in sorted(frame["n"].unique()))
+    return (
+        f"synthetic: n = {sizes} standard Gaussian points in d = {d} dimensions with uniform "
+        f"random labels over {k} classes (the --data set is not used)"
+    )
 
 
 #: The ``--data`` names of image sets, which every image experiment takes.
@@ -598,6 +728,7 @@ RUNS: dict[str, Run] = {
             _hyperspheres,
             _figure("hypersphere_projection", "plot_hypersphere_projection"),
             _hypersphere_verdicts,
+            data_line=_hypersphere_data_line,
         ),
         Run(
             "expressivity",
@@ -608,6 +739,7 @@ RUNS: dict[str, Run] = {
             _expressivity,
             _figure("expressivity", "plot_expressivity"),
             _expressivity_verdicts,
+            data_line=_expressivity_data_line,
         ),
     )
 }

@@ -20,7 +20,9 @@ __all__ = [
     "SUPPORTED",
     "Verdict",
     "chance_band",
+    "direction",
     "mean_interval",
+    "slope_interval",
     "trend_test",
 ]
 
@@ -160,3 +162,62 @@ def chance_band(n_classes: int, n_test: int, width: float = 3.0) -> tuple[float,
     chance = 1.0 / n_classes
     sigma = float(np.sqrt(chance * (1 - chance) / n_test))
     return chance - width * sigma, chance + width * sigma
+
+
+def slope_interval(
+    x, y, *, log: bool = True, level: float = 0.95, n_resamples: int = 2000
+) -> tuple[float, float, float]:
+    """Least-squares slope of ``y`` on ``x`` (log-log by default) and its bootstrap interval.
+
+    Every (x, y) point (one per size and repeat) is a unit of the pairs bootstrap: points
+    are resampled with replacement (seeded), resamples with fewer than two distinct ``x``
+    are redrawn, and the interval is the percentile interval of the refitted slopes.
+    Non-positive values are dropped before the logarithm.
+
+    Examples
+    --------
+    >>> m = [100, 200, 400, 800, 1600] * 3
+    >>> noise = np.tile([1.0, 1.1, 0.9], 5)
+    >>> slope, low, high = slope_interval(m, np.sqrt(m) * noise)
+    >>> round(slope, 2), bool(0.3 < low < 0.5 < high < 0.7)
+    (0.5, True)
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if log:
+        keep &= (x > 0) & (y > 0)
+    x, y = x[keep], y[keep]
+    if log:
+        x, y = np.log(x), np.log(y)
+    if len(np.unique(x)) < 2:
+        return float("nan"), float("nan"), float("nan")
+    slope = float(np.polyfit(x, y, 1)[0])
+    rng = np.random.default_rng(0)
+    slopes = []
+    while len(slopes) < n_resamples:
+        index = rng.integers(0, len(x), len(x))
+        if len(np.unique(x[index])) >= 2:
+            slopes.append(np.polyfit(x[index], y[index], 1)[0])
+    low, high = np.quantile(slopes, [0.5 - level / 2, 0.5 + level / 2])
+    return slope, float(low), float(high)
+
+
+def direction(low: float, high: float, sign: int) -> str:
+    """The outcome of "the interval lies on the ``sign`` side of 0".
+
+    Supported when it does, not supported when it lies on the other side, inconclusive
+    when it contains 0.
+
+    Examples
+    --------
+    >>> direction(0.1, 0.3, +1), direction(-0.2, 0.1, +1), direction(-0.3, -0.1, +1)
+    ('supported', 'inconclusive at this scale', 'not supported')
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return INCONCLUSIVE
+    if sign * low > 0 and sign * high > 0:
+        return SUPPORTED
+    if sign * low < 0 and sign * high < 0:
+        return NOT_SUPPORTED
+    return INCONCLUSIVE
