@@ -213,9 +213,7 @@ def nagarajan_linear_example(
     if estimator is None:
         estimator = GradientDescentLinearClassifier()
     elif not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-        raise TypeError(
-            f"estimator must be a classifier with fit and predict, got {estimator!r}."
-        )
+        raise TypeError(f"estimator must be a classifier with fit and predict, got {estimator!r}.")
     rng = check_random_state(random_state)
 
     def design(size: int) -> dict[str, Any]:

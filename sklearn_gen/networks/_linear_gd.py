@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["GradientDescentLinearClassifier"]
@@ -103,9 +103,10 @@ class GradientDescentLinearClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) != 2:
+            kind = "1 class" if len(classes) == 1 else type_of_target(y, input_name="y")
             raise ValueError(
-                f"GradientDescentLinearClassifier is a binary classifier: y must hold exactly "
-                f"2 classes, got {len(classes)}."
+                "Only binary classification is supported: GradientDescentLinearClassifier "
+                f"needs y with exactly 2 classes, got {len(classes)} ({kind})."
             )
         self.classes_ = classes
         signs = np.where(y == classes[1], 1.0, -1.0)
@@ -141,6 +142,7 @@ class GradientDescentLinearClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
+        check_is_fitted(self, "coef_")
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def __sklearn_tags__(self):
