@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # what static tools see; at run time __getattr__ imports on f
     from sklearn_gen.networks import (
         FiniteSampleReLU,
         FiniteSampleReLURegressor,
+        GradientDescentLinearClassifier,
         NetworkClassifier,
     )
     from sklearn_gen.randomization import (
@@ -49,6 +50,7 @@ _EXPORTS = {
     "CenterCrop": "randomization",
     "FiniteSampleReLU": "networks",
     "FiniteSampleReLURegressor": "networks",
+    "GradientDescentLinearClassifier": "networks",
     "GaussianPixels": "randomization",
     "KernelInterpolationRegressor": "kernels",
     "KernelInterpolator": "kernels",
@@ -81,6 +83,7 @@ __all__ = [
     "FiniteSampleReLU",
     "FiniteSampleReLURegressor",
     "GaussianPixels",
+    "GradientDescentLinearClassifier",
     "KernelInterpolationRegressor",
     "KernelInterpolator",
     "LabelNoise",

@@ -7,9 +7,11 @@ mode, no augmentation):
   network fits the labels, random or not);
 * ``margin`` - at least a fraction ``q`` of the training points have margin
   ``f_y(x) - max_{k != y} f_k(x) >= gamma`` (Nagarajan & Kolter 2019 stop at margin 10 on
-  99% of the points);
-* ``loss`` - training cross-entropy at most a target (Liao et al. 2018 compare networks at
-  equal training loss).
+  99% of the points: their code trains until the fraction of points below the margin is at
+  most ``1 - q``, which is this rule);
+* ``loss`` - training loss at most a target (Liao et al. 2018 compare networks at equal
+  training loss): the softmax cross-entropy, or the sigmoid (one-vs-all) cross-entropy of
+  the network's ``loss="bce"``.
 
 When several rules are enabled, training stops once all of them hold (``mode="all"``) or
 once any holds (``mode="any"``).
@@ -17,10 +19,37 @@ once any holds (``mode="any"``).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["BatchAccuracy", "StoppingRules", "margins"]
+__all__ = ["BatchAccuracy", "StoppingRules", "margins", "one_hot_bce_with_logits"]
+
+#: Loss names of :class:`StoppingRules` (and of ``NetworkClassifier(loss=...)``).
+LOSS_FUNCTIONS = ("ce", "bce")
+
+
+def one_hot_bce_with_logits(
+    logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Sigmoid (one-vs-all) cross-entropy of logits against one-hot class targets.
+
+    ``mean`` averages over all ``n_samples * n_classes`` entries, as TensorFlow's
+    ``reduce_mean(sigmoid_cross_entropy_with_logits(one_hot, logits))`` in Nagarajan &
+    Kolter's code and torch's :class:`~torch.nn.BCEWithLogitsLoss` do; ``sum`` adds them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = one_hot_bce_with_logits(torch.zeros(2, 3), torch.tensor([0, 2]))
+    >>> round(loss.item(), 4)  # log 2: every sigmoid is 1/2
+    0.6931
+    """
+    one_hot = torch.nn.functional.one_hot(target, logits.shape[1]).to(logits.dtype)
+    return torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, one_hot, reduction=reduction
+    )
 
 
 def margins(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -76,24 +105,31 @@ class BatchAccuracy(Callback):
 class StoppingRules(Callback):
     """Stop training when the enabled rules hold on the whole training set.
 
-    Records ``train_loss_full``, ``train_acc_full`` and ``margin_quantile`` (the ``q``
-    quantile of the margins) in the history, and ``stopped_by`` (the rules that held) on
-    the epoch that stopped training.
+    Records ``train_loss_full``, ``train_acc_full``, ``margin_quantile`` (the ``1 - q``
+    quantile of the margins, ``method="lower"`` as in
+    :func:`sklearn_gen.measures.margin_quantile`) and, with a margin rule, ``margin_fraction``
+    (the fraction of training points whose margin is at least ``margin``) in the history,
+    and ``stopped_by`` (the rules that held) on the epoch that stopped training.
 
     Parameters
     ----------
     interpolate : bool, default=False
         Stop when every training point is classified correctly.
     margin : float or None, default=None
-        Stop when a fraction ``margin_fraction`` of the points has margin >= this value.
+        Stop when at least a fraction ``margin_fraction`` of the points has margin >= this
+        value (counted exactly: ``#{i : margin_i >= margin} >= margin_fraction * n``).
     margin_fraction : float, default=1.0
         The fraction ``q`` for the margin rule (and the quantile that is recorded).
     loss : float or None, default=None
-        Stop when the training cross-entropy is at most this value.
+        Stop when the training loss (``loss_function``) is at most this value.
     mode : {"all", "any"}, default="all"
         Combine the enabled rules with "and" or with "or".
     chunk_size : int, default=4096
         Samples per forward pass of the evaluation.
+    loss_function : {"ce", "bce"}, default="ce"
+        The training loss that is recorded and that ``loss`` bounds: softmax cross-entropy
+        or sigmoid (one-vs-all) cross-entropy on one-hot targets, averaged over the entries
+        (:func:`one_hot_bce_with_logits`).
 
     Examples
     --------
@@ -110,6 +146,7 @@ class StoppingRules(Callback):
         loss: float | None = None,
         mode: str = "all",
         chunk_size: int = 4096,
+        loss_function: str = "ce",
     ) -> None:
         self.interpolate = interpolate
         self.margin = margin
@@ -117,6 +154,7 @@ class StoppingRules(Callback):
         self.loss = loss
         self.mode = mode
         self.chunk_size = chunk_size
+        self.loss_function = loss_function
 
     @property
     def enabled(self) -> list[str]:
@@ -133,14 +171,16 @@ class StoppingRules(Callback):
     def on_epoch_end(self, net, dataset_train=None, **kwargs) -> None:
         if not self.enabled or dataset_train is None:
             return
-        loss, acc, margin_q = self.evaluate(net, dataset_train)
-        net.history.record("train_loss_full", loss)
-        net.history.record("train_acc_full", acc)
-        net.history.record("margin_quantile", margin_q)
+        stats = self.statistics(net, dataset_train)
+        net.history.record("train_loss_full", stats["loss"])
+        net.history.record("train_acc_full", stats["accuracy"])
+        net.history.record("margin_quantile", stats["margin_quantile"])
+        if self.margin is not None:
+            net.history.record("margin_fraction", stats["margin_fraction"])
         held = {
-            "interpolate": acc >= 1.0,
-            "margin": self.margin is not None and margin_q >= self.margin,
-            "loss": self.loss is not None and loss <= self.loss,
+            "interpolate": stats["accuracy"] >= 1.0,
+            "margin": self.margin is not None and self._enough_margin(stats),
+            "loss": self.loss is not None and stats["loss"] <= self.loss,
         }
         met = [name for name in self.enabled if held[name]]
         done = len(met) == len(self.enabled) if self.mode == "all" else bool(met)
@@ -148,11 +188,34 @@ class StoppingRules(Callback):
             net.history.record("stopped_by", ",".join(met))
             raise KeyboardInterrupt  # skorch's way to end fit_loop cleanly
 
-    @torch.no_grad()
+    def _enough_margin(self, stats: dict) -> bool:
+        # count, not quantile: at least ceil(q * n) points reach the margin (the 1e-9 keeps
+        # q * n = 99.00000000000001 from asking for 100 points)
+        needed = math.ceil(self.margin_fraction * stats["n_samples"] - 1e-9)
+        return stats["n_reached"] >= needed
+
     def evaluate(self, net, dataset) -> tuple[float, float, float]:
-        """Cross-entropy, accuracy and margin quantile of ``net`` on a device dataset."""
+        """Training loss, accuracy and margin quantile of ``net`` on a device dataset."""
+        stats = self.statistics(net, dataset)
+        return stats["loss"], stats["accuracy"], stats["margin_quantile"]
+
+    @torch.no_grad()
+    def statistics(self, net, dataset) -> dict:
+        """One pass over ``dataset`` in eval mode: loss, accuracy and the margin statistics.
+
+        Returns
+        -------
+        dict
+            ``loss`` (mean training loss of ``loss_function``), ``accuracy``,
+            ``margin_quantile``, ``n_samples``, and, when ``margin`` is set, ``n_reached``
+            and ``margin_fraction`` (points, and their fraction, with margin >= ``margin``).
+        """
         from sklearn_gen.networks._batches import _tensors_of
 
+        if self.loss_function not in LOSS_FUNCTIONS:
+            raise ValueError(
+                f"loss_function must be one of {LOSS_FUNCTIONS}, got {self.loss_function!r}."
+            )
         X, y = _tensors_of(dataset)
         module = net.module_
         was_training = module.training
@@ -161,17 +224,33 @@ class StoppingRules(Callback):
             total_loss = torch.zeros((), dtype=torch.float64, device=X.device)
             correct = torch.zeros((), dtype=torch.long, device=X.device)
             all_margins = []
+            n_outputs = 1
             for start in range(0, len(X), self.chunk_size):
                 logits = module(X[start : start + self.chunk_size]).float()
                 yb = y[start : start + self.chunk_size]
-                total_loss += torch.nn.functional.cross_entropy(logits, yb, reduction="sum")
+                if self.loss_function == "bce":
+                    n_outputs = logits.shape[1]
+                    total_loss += one_hot_bce_with_logits(logits, yb, reduction="sum")
+                else:
+                    total_loss += torch.nn.functional.cross_entropy(logits, yb, reduction="sum")
                 correct += (logits.argmax(1) == yb).sum()
                 all_margins.append(margins(logits, yb))
         finally:
             module.train(was_training)
         n = len(X)
-        # the q-quantile that at least a fraction q of the points reach: the (1-q) quantile
-        margin_q = torch.quantile(
-            torch.cat(all_margins), 1.0 - self.margin_fraction, interpolation="lower"
-        ).item()
-        return total_loss.item() / n, correct.item() / n, margin_q
+        values = torch.cat(all_margins)
+        stats = {
+            # bce is averaged over all n * n_classes entries, as the training loss is
+            "loss": total_loss.item() / (n * n_outputs),
+            "accuracy": correct.item() / n,
+            # the q-quantile that at least a fraction q of the points reach: the (1-q) quantile
+            "margin_quantile": torch.quantile(
+                values, 1.0 - self.margin_fraction, interpolation="lower"
+            ).item(),
+            "n_samples": n,
+        }
+        if self.margin is not None:
+            reached = int((values >= self.margin).sum().item())
+            stats["n_reached"] = reached
+            stats["margin_fraction"] = reached / n
+        return stats

@@ -20,20 +20,28 @@ from skorch.callbacks import Callback, EpochTimer, LRScheduler, PrintLog
 
 from sklearn_gen._device import available_memory, format_bytes, resolve_device
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
-from sklearn_gen.networks._callbacks import BatchAccuracy, StoppingRules
+from sklearn_gen.networks._callbacks import (
+    LOSS_FUNCTIONS,
+    BatchAccuracy,
+    StoppingRules,
+    one_hot_bce_with_logits,
+)
 from sklearn_gen.networks.architectures import get_architecture
 
-__all__ = ["NetworkClassifier"]
+__all__ = ["NetworkClassifier", "OneHotBCEWithLogitsLoss"]
 
 _BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 #: precision -> the dtype training steps autocast to (None: no autocast).
 _AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+#: Values of ``NetworkClassifier(init=...)``.
+_INITS = ("default", "xavier", "xavier_normal")
 
 
 class NetworkClassifier(NeuralNetClassifier):
     """A skorch network classifier preconfigured for generalization experiments.
 
-    The module outputs logits and is trained with ``CrossEntropyLoss`` by SGD with
+    The module outputs logits and is trained with ``CrossEntropyLoss`` (or, with
+    ``loss="bce"``, the sigmoid one-vs-all cross-entropy of Nagarajan & Kolter) by SGD with
     momentum; ``train_split=None`` (cross-validation folds own the split; pass a skorch
     ``ValidSplit`` for an internal one); data is converted to tensors once per ``fit``,
     kept on the device and cut into batches by index (no per-item ``Dataset`` access).
@@ -53,6 +61,14 @@ class NetworkClassifier(NeuralNetClassifier):
         first). ``None`` keeps ``X`` flat, which suits fully connected modules.
     criterion : type of torch.nn.Module, default=torch.nn.CrossEntropyLoss
         The loss on logits. ``NLLLoss`` is refused: on logits it trains nothing.
+    loss : {"ce", "bce"}, default="ce"
+        ``"ce"`` trains with ``criterion`` (softmax cross-entropy by default). ``"bce"``
+        trains with the sigmoid (one-vs-all) cross-entropy of the logits against one-hot
+        targets, averaged over the ``n_samples * n_classes`` entries, as Nagarajan & Kolter
+        (2019)'s code does (TensorFlow's ``sigmoid_cross_entropy_with_logits``); it sets the
+        criterion itself, so ``criterion`` must keep its default. Either way ``predict`` is
+        the argmax of the logits, and the stopping rules' ``train_loss_full`` (and
+        ``stop_train_loss``) use the training loss.
     optimizer : type of torch.optim.Optimizer, default=torch.optim.SGD
     lr : float, default=0.01
     momentum : float, default=0.9
@@ -71,10 +87,17 @@ class NetworkClassifier(NeuralNetClassifier):
         Random crop after ``augment_padding`` zero padding plus random horizontal flip,
         applied per batch on the device; needs ``input_shape``.
     augment_padding : int, default=4
+    init : {"default", "xavier", "xavier_normal"}, default="default"
+        Initialization of the module's weight tensors (``ndim >= 2``: linear and
+        convolution weights). ``"default"`` keeps each torch layer's own initialization;
+        ``"xavier"`` draws them from Glorot & Bengio's uniform distribution
+        (:func:`torch.nn.init.xavier_uniform_`, TensorFlow's ``xavier_initializer()``, which
+        Nagarajan & Kolter use) and ``"xavier_normal"`` from the normal one; with either,
+        the biases of those layers start at zero. Batch-norm parameters are not touched.
     init_scale : float, default=1.0
         Multiplies every weight tensor (``ndim >= 2``) of the freshly initialized module
-        (Liao et al. 2018's larger-initialization experiment); biases and batch-norm
-        parameters keep their defaults.
+        (Liao et al. 2018's larger-initialization experiment), after ``init``; biases and
+        batch-norm parameters keep their defaults.
     lr_decay : float or None, default=None
         Multiply the learning rate by this factor after every epoch (Zhang et al.: 0.95).
     precision : {"fp32", "bf16", "fp16"}, default="fp32"
@@ -89,11 +112,16 @@ class NetworkClassifier(NeuralNetClassifier):
     stop_on_interpolation : bool, default=False
         Stop once training accuracy is 1.0.
     stop_margin : float or None, default=None
-        Stop once a fraction ``stop_margin_fraction`` of the training points has margin
-        ``f_y(x) - max_{k != y} f_k(x) >= stop_margin`` (Nagarajan & Kolter 2019).
+        Stop once at least a fraction ``stop_margin_fraction`` of the training points has
+        margin ``f_y(x) - max_{k != y} f_k(x) >= stop_margin`` (Nagarajan & Kolter 2019: 10
+        on 99% of the points for MNIST, 8 on 99% for the hyperspheres). The margins are
+        computed at the end of every epoch over the whole training set, network in eval
+        mode.
     stop_margin_fraction : float, default=1.0
+        The fraction ``q`` in ``(0, 1]`` of the margin rule (``0.99`` for Nagarajan &
+        Kolter); ``1.0`` asks every training point to reach the margin.
     stop_train_loss : float or None, default=None
-        Stop once the training cross-entropy is at most this value (Liao et al. 2018).
+        Stop once the training loss (``loss``) is at most this value (Liao et al. 2018).
     stop_mode : {"all", "any"}, default="all"
         With several rules: stop when all hold, or when any holds.
     train_split : callable or None, default=None
@@ -124,7 +152,8 @@ class NetworkClassifier(NeuralNetClassifier):
         (``True`` when no rule is enabled).
     history_ : skorch.history.History
         Per epoch: ``train_loss``, ``train_acc`` (running, over the batches), and with a
-        stopping rule the exact ``train_loss_full``, ``train_acc_full``, ``margin_quantile``.
+        stopping rule the exact ``train_loss_full``, ``train_acc_full``, ``margin_quantile``
+        (and ``margin_fraction``, the fraction of points at margin ``>= stop_margin``).
 
     Examples
     --------
@@ -135,6 +164,17 @@ class NetworkClassifier(NeuralNetClassifier):
     ...                         random_state=0).fit(X / 16, y)
     >>> net.score(X / 16, y) > 0.9
     True
+
+    Nagarajan & Kolter's recipe (a bias-free ReLU network with Xavier initialization,
+    sigmoid cross-entropy, plain SGD with batch 64, until 99% of the training points have
+    margin 10), scaled down here to margin 2 on 90% of 500 digits:
+
+    >>> nk = NetworkClassifier("mlp", module__hidden=(64,), module__bias=False,
+    ...                        init="xavier", loss="bce", lr=1.0, momentum=0.0,
+    ...                        batch_size=64, stop_margin=2.0, stop_margin_fraction=0.9,
+    ...                        max_epochs=100, random_state=0).fit(X[:500] / 16, y[:500])
+    >>> nk.converged_, nk.history[-1, "margin_fraction"] >= 0.9
+    (True, True)
     """
 
     def __init__(
@@ -143,6 +183,7 @@ class NetworkClassifier(NeuralNetClassifier):
         *,
         input_shape: tuple[int, ...] | None = None,
         criterion: type[torch.nn.Module] = torch.nn.CrossEntropyLoss,
+        loss: str = "ce",
         optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
         lr: float = 0.01,
         momentum: float = 0.9,
@@ -153,6 +194,7 @@ class NetworkClassifier(NeuralNetClassifier):
         batch_norm: bool | None = None,
         augment: bool = False,
         augment_padding: int = 4,
+        init: str = "default",
         init_scale: float = 1.0,
         lr_decay: float | None = None,
         precision: str = "fp32",
@@ -183,12 +225,14 @@ class NetworkClassifier(NeuralNetClassifier):
             **kwargs,
         )
         self.input_shape = input_shape
+        self.loss = loss
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.augment = augment
         self.augment_padding = augment_padding
+        self.init = init
         self.init_scale = init_scale
         self.lr_decay = lr_decay
         self.precision = precision
@@ -232,8 +276,20 @@ class NetworkClassifier(NeuralNetClassifier):
             raise ValueError(f"batch_size must be a positive integer or -1, got {bs!r}.")
         if self.stop_mode not in ("all", "any"):
             raise ValueError(f"stop_mode must be 'all' or 'any', got {self.stop_mode!r}.")
+        if self.loss not in LOSS_FUNCTIONS:
+            raise ValueError(
+                f"loss must be 'ce' (softmax cross-entropy, or criterion) or 'bce' (sigmoid "
+                f"one-vs-all cross-entropy on one-hot targets), got {self.loss!r}."
+            )
+        if self.init not in _INITS:
+            raise ValueError(f"init must be one of {_INITS}, got {self.init!r}.")
         crit = self.criterion
         crit_cls = crit if isinstance(crit, type) else type(crit)
+        if self.loss == "bce" and crit_cls is not torch.nn.CrossEntropyLoss:
+            raise ValueError(
+                f"loss='bce' sets the criterion itself, but criterion={crit!r} was given: "
+                "leave criterion at its default, or use loss='ce' with your criterion."
+            )
         if issubclass(crit_cls, torch.nn.NLLLoss):
             raise ValueError(
                 "criterion=NLLLoss expects log-probabilities, but NetworkClassifier modules "
@@ -324,6 +380,7 @@ class NetworkClassifier(NeuralNetClassifier):
             "margin_fraction": self.stop_margin_fraction,
             "loss": self.stop_train_loss,
             "mode": self.stop_mode,
+            "loss_function": self.loss,
         }
 
     @property
@@ -372,6 +429,8 @@ class NetworkClassifier(NeuralNetClassifier):
                     )
                 kwargs.setdefault(name, value)
             module = cls(**kwargs)
+        if self.init != "default":
+            _xavier_init(module, normal=self.init == "xavier_normal")
         if self.init_scale != 1.0:
             with torch.no_grad():
                 for param in module.parameters():
@@ -385,6 +444,13 @@ class NetworkClassifier(NeuralNetClassifier):
             for name, tensor in self.module_.state_dict().items()
         }
         return self
+
+    def initialize_criterion(self) -> NetworkClassifier:
+        """skorch's criterion, or the one-hot sigmoid cross-entropy when ``loss="bce"``."""
+        if self.loss == "bce":
+            self.criterion_ = OneHotBCEWithLogitsLoss()
+            return self
+        return super().initialize_criterion()
 
     def get_params_for_optimizer(self, prefix: str, named_parameters) -> tuple[list, dict]:
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
@@ -671,14 +737,22 @@ class NetworkClassifier(NeuralNetClassifier):
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Softmax of the logits.
+        """Class probabilities: softmax of the logits, or normalized sigmoids for ``"bce"``.
+
+        With ``loss="ce"`` the rows are ``softmax(f(x))``. With ``loss="bce"`` each output
+        was trained as a one-vs-all probability ``sigmoid(f_k(x))``; the rows are those
+        sigmoids divided by their sum (computed as ``softmax(log sigmoid(f(x)))``, stable
+        for very negative logits). Both are increasing in each logit, so the argmax of a row
+        is :meth:`predict`'s class.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        logits = torch.as_tensor(self.logits(X))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        logits = torch.as_tensor(self.logits(X)).double()
+        if self.loss == "bce":
+            logits = torch.nn.functional.logsigmoid(logits)
+        return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (from ``classes_``) of the largest logit.
@@ -709,6 +783,39 @@ class NetworkClassifier(NeuralNetClassifier):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+class OneHotBCEWithLogitsLoss(torch.nn.Module):
+    """Sigmoid (one-vs-all) cross-entropy of logits against one-hot class indices.
+
+    The criterion of ``NetworkClassifier(loss="bce")``: class indices ``y`` become one-hot
+    rows and :func:`torch.nn.functional.binary_cross_entropy_with_logits` is averaged over
+    all ``n_samples * n_classes`` entries.
+
+    Examples
+    --------
+    >>> import torch
+    >>> criterion = OneHotBCEWithLogitsLoss()
+    >>> round(criterion(torch.zeros(4, 3), torch.tensor([0, 1, 2, 0])).item(), 4)
+    0.6931
+    """
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The mean sigmoid cross-entropy (a scalar tensor)."""
+        return one_hot_bce_with_logits(logits, target)
+
+
+def _xavier_init(module: torch.nn.Module, *, normal: bool) -> None:
+    """Glorot (Xavier) weights and zero biases for every layer with a >= 2-D ``weight``."""
+    fill = torch.nn.init.xavier_normal_ if normal else torch.nn.init.xavier_uniform_
+    with torch.no_grad():
+        for layer in module.modules():
+            weight = getattr(layer, "weight", None)
+            if isinstance(weight, torch.nn.Parameter) and weight.dim() >= 2:
+                fill(weight)
+                bias = getattr(layer, "bias", None)
+                if isinstance(bias, torch.nn.Parameter):
+                    bias.zero_()
 
 
 def _init_arguments(cls: Any) -> set[str]:

@@ -291,7 +291,10 @@ class DeepFCNet(MLP):
     """Bias-free deep fully connected ReLU network (Nagarajan & Kolter 2019).
 
     An :class:`MLP` with ``depth`` ``Linear`` layers in total -- ``depth - 1`` hidden layers
-    of ``width`` units and the output layer -- none of which has a bias.
+    of ``width`` units and the output layer -- none of which has a bias (unless ``bias``).
+    Nagarajan & Kolter's MNIST network, 5 hidden layers of 1,024 units, is ``depth=6``;
+    their code initializes it with Xavier's uniform distribution
+    (``NetworkClassifier(init="xavier")``).
 
     Parameters
     ----------
@@ -303,6 +306,9 @@ class DeepFCNet(MLP):
         Number of ``Linear`` layers, the output layer included (``1`` is a linear model).
     width : int, default=1024
         Width of every hidden layer.
+    bias : bool, default=False
+        Give every ``Linear`` layer a bias; off, as in the paper (``module__bias=False`` is
+        accepted and changes nothing).
 
     Attributes
     ----------
@@ -325,10 +331,13 @@ class DeepFCNet(MLP):
         n_classes: int,
         depth: int = 5,
         width: int = 1024,
+        *,
+        bias: bool = False,
     ) -> None:
         depth = _check_positive_int(depth, "depth")
         width = _check_positive_int(width, "width")
-        super().__init__(input_shape, n_classes, hidden=(width,) * (depth - 1), bias=False)
+        bias = _check_bool(bias, "bias")
+        super().__init__(input_shape, n_classes, hidden=(width,) * (depth - 1), bias=bias)
         self.depth = depth
         self.width = width
 

@@ -1,26 +1,34 @@
 """The study harness: each paper's experiment declared, run, judged, plotted and reported.
 
-Every function builds only on the public estimators, transformers and measures, and runs
-its configurations through joblib (:func:`run_configurations`), so ``n_jobs`` and joblib's
-Dask backend scale it out.
+Each study is a declaration (:class:`Study`: the estimator built from the public objects,
+the grid, the repeats, the scoring) executed by one runner, :func:`run_study`, through
+scikit-learn (``ParameterGrid``, ``clone``, ``cross_validate``) and joblib (``Parallel``,
+``Memory`` for resuming), so ``n_jobs`` and joblib's Dask backend scale it out. The public
+one-line functions (``randomization_test(...)``, ...) are thin calls of it, re-exported by
+:mod:`sklearn_gen.experiments`; the core (estimators, measures, scorers, data) never imports
+this package.
 """
 
 from sklearn_gen.studies._common import config_seed, run_configurations
 from sklearn_gen.studies._correlation import measure_correlation
 from sklearn_gen.studies._fits import linear_fit, loglog_slopes
 from sklearn_gen.studies._kernel import kernel_interpolation
+from sklearn_gen.studies._linear_example import nagarajan_linear_example
 from sklearn_gen.studies._normalized_loss import normalized_loss_study
 from sklearn_gen.studies._randomization import (
     expressivity,
     randomization_test,
     regularization_ablation,
 )
+from sklearn_gen.studies._study import Study, StudyData, run_study, seed_estimator
 from sklearn_gen.studies._uniform_convergence import (
     bounds_vs_sample_size,
     hypersphere_projection,
 )
 
 __all__ = [
+    "Study",
+    "StudyData",
     "bounds_vs_sample_size",
     "config_seed",
     "expressivity",
@@ -29,8 +37,11 @@ __all__ = [
     "linear_fit",
     "loglog_slopes",
     "measure_correlation",
+    "nagarajan_linear_example",
     "normalized_loss_study",
     "randomization_test",
     "regularization_ablation",
     "run_configurations",
+    "run_study",
+    "seed_estimator",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "split_indices",
 ]
 
+
 def check_levels(
     levels: Any, name: str, *, allow_empty: bool = False, distinct: bool = False
 ) -> list[float]:

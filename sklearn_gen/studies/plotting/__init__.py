@@ -5,6 +5,7 @@ from sklearn_gen.studies.plotting._kernel_normalized import (
     plot_measure_correlation,
     plot_normalized_loss_study,
 )
+from sklearn_gen.studies.plotting._linear_example import plot_linear_example
 from sklearn_gen.studies.plotting._randomization import (
     plot_expressivity,
     plot_randomization_test,
@@ -20,6 +21,7 @@ __all__ = [
     "plot_expressivity",
     "plot_hypersphere_projection",
     "plot_kernel_interpolation",
+    "plot_linear_example",
     "plot_measure_correlation",
     "plot_normalized_loss_study",
     "plot_randomization_test",
