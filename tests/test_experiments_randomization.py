@@ -12,6 +12,8 @@ import pytest
 from matplotlib.figure import Figure
 from sklearn.datasets import load_digits
 
+from sklearn_gen.kernels import KernelInterpolator
+from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.studies._randomization import (
     CONDITIONS,
     RANDOMIZATION_COLUMNS,
@@ -19,8 +21,6 @@ from sklearn_gen.studies._randomization import (
     randomization_test,
     regularization_ablation,
 )
-from sklearn_gen.kernels import KernelInterpolator
-from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.studies.plotting._randomization import (
     plot_expressivity,
     plot_randomization_test,
