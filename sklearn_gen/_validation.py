@@ -142,34 +142,45 @@ def check_choice(value: Any, name: str, options: Sequence[Any]) -> Any:
 def check_image_shape(
     shape: Any, name: str = "input_shape", n_features: int | None = None
 ) -> tuple[int, int, int]:
-    """``shape`` as a ``(C, H, W)`` tuple of positive ints, matching ``n_features`` if given.
+    """``shape`` as a channels-first ``(C, H, W)`` tuple, matching ``n_features`` if given.
 
     The one image-shape check of the package: networks, transformers and studies call it.
+    One entry may be -1: it is inferred from ``n_features`` as in :func:`numpy.reshape`
+    (and stays -1 when ``n_features`` is None).
 
     Examples
     --------
     >>> check_image_shape((1, 8, 8), n_features=64)
     (1, 8, 8)
-    >>> check_image_shape((8, 8))
+    >>> check_image_shape((3, -1, 32), n_features=3072)
+    (3, 32, 32)
+    >>> check_image_shape((8, 8))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: input_shape must be (C, H, W), three positive ints; got (8, 8).
+    sklearn_gen._validation.InvalidParameterError: input_shape must be (C, H, W), ...
     """
-    try:
-        values = tuple(shape)
-    except TypeError:
-        values = ()
-    if len(values) != 3 or not all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in values
-    ):
-        raise ValueError(f"{name} must be (C, H, W), three positive ints; got {shape!r}.")
-    result = (int(values[0]), int(values[1]), int(values[2]))
-    if n_features is not None and math.prod(result) != n_features:
-        raise ValueError(
-            f"{name} {result} has C*H*W = {math.prod(result)} values, but X has "
-            f"{n_features} features; pass the shape of one image of X."
+    values = tuple(shape) if isinstance(shape, (tuple, list)) else ()
+    entries_ok = all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and (v >= 1 or v == -1)
+        for v in values
+    )
+    if len(values) != 3 or not entries_ok or sum(v == -1 for v in values) > 1:
+        raise InvalidParameterError(
+            f"{name} must be (C, H, W), three positive ints (one may be -1), channels first; "
+            f"got {shape!r}."
         )
-    return result
+    result = [int(v) for v in values]
+    if n_features is None:
+        return (result[0], result[1], result[2])
+    known = math.prod(v for v in result if v != -1)
+    if -1 in result and n_features > 0 and n_features % known == 0:
+        result[result.index(-1)] = n_features // known
+    if math.prod(result) != n_features:
+        raise InvalidParameterError(
+            f"{name}={tuple(values)} does not describe the {n_features} features of X: "
+            "C*H*W must equal n_features (images travel flat, channels first)."
+        )
+    return (result[0], result[1], result[2])
 
 
 def draw_seed(random_state: Any) -> int:
@@ -184,21 +195,21 @@ def draw_seed(random_state: Any) -> int:
     7
     >>> draw_seed(np.random.RandomState(0)) == draw_seed(np.random.RandomState(0))
     True
-    >>> draw_seed(-1)
+    >>> draw_seed(-1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: random_state must be an int in [0, 2**31 - 1), a numpy RandomState or None; got -1.
+    sklearn_gen._validation.InvalidParameterError: random_state must be an int in [0, 2**31 - 1), ...
     """
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if not 0 <= random_state < MAX_SEED:
-            raise ValueError(
+            raise InvalidParameterError(
                 "random_state must be an int in [0, 2**31 - 1), a numpy RandomState or "
                 f"None; got {random_state!r}."
             )
         return int(random_state)
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return int(check_random_state(random_state).randint(0, MAX_SEED))
-    raise TypeError(
+    raise InvalidParameterError(
         "random_state must be an int in [0, 2**31 - 1), a numpy RandomState or None; got "
         f"{random_state!r}."
     )

@@ -12,12 +12,13 @@ generalization in deep learning", NeurIPS 2019.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from sklearn_gen._validation import check_int
 
 __all__ = ["make_hyperspheres", "project_to_other_sphere"]
 
@@ -32,12 +33,6 @@ def _check_radii(radii: Any) -> tuple[float, float]:
     if values[0] == values[1]:
         raise ValueError(f"the two radii must differ, got {radii!r}.")
     return values  # type: ignore[return-value]
-
-
-def _check_positive_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
 
 
 def make_hyperspheres(
@@ -77,8 +72,8 @@ def make_hyperspheres(
     >>> np.allclose(np.linalg.norm(X, axis=1), np.where(y == 0, 1.0, 1.1))
     True
     """
-    n_samples = _check_positive_int(n_samples, "n_samples", 2)
-    dim = _check_positive_int(dim, "dim", 2)
+    n_samples = check_int(n_samples, "n_samples", 2)
+    dim = check_int(dim, "dim", 2)
     r = np.asarray(_check_radii(radii))
     rng = check_random_state(random_state)
     directions = rng.standard_normal((n_samples, dim))

@@ -56,6 +56,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from sklearn_gen._validation import (
+    InvalidParameterError,
+    check_bool,
+    check_image_shape,
+    check_int,
+    check_real,
+)
+
 __all__ = [
     "ARCHITECTURES",
     "MLP",
@@ -89,34 +97,6 @@ def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}.")
-    if value < 1:  # type: ignore[operator]
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
-    return int(value)  # type: ignore[arg-type]
-
-
-def _check_n_classes(n_classes: object) -> int:
-    return _check_positive_int(n_classes, "n_classes")
-
-
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}.")
-    return value
-
-
-def _check_dropout(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"dropout must be a float probability, got {type(value).__name__}: {value!r}."
-        )
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {value!r}.")
-    return float(value)
-
-
 def _check_int_sequence(value: object, name: str) -> tuple[int, ...]:
     if _is_int(value):
         value = (value,)
@@ -139,18 +119,11 @@ def _check_flat_shape(input_shape: object) -> tuple[int, ...]:
 
 
 def _check_image_shape(input_shape: object, owner: str) -> tuple[int, int, int]:
-    if _is_int(input_shape):
-        raise TypeError(
-            f"{owner} is a convolutional network: input_shape must be (C, H, W), "
-            f"got the int {input_shape!r}."
-        )
-    shape = _check_int_sequence(input_shape, "input_shape")
-    if len(shape) != 3:
-        raise ValueError(
-            f"{owner} is a convolutional network: input_shape must have 3 entries "
-            f"(C, H, W), got {len(shape)}: {shape!r}."
-        )
-    return shape  # type: ignore[return-value]
+    """The package's (C, H, W) check, its message naming the convolutional network."""
+    try:
+        return check_image_shape(input_shape)
+    except InvalidParameterError as error:
+        raise InvalidParameterError(f"{owner} is a convolutional network: {error}") from None
 
 
 def _check_batch(x: object, input_shape: tuple[int, ...], *, image: bool, owner: str) -> None:
@@ -258,11 +231,11 @@ class MLP(_Chain):
         dropout: float = 0.0,
     ) -> None:
         shape = _check_flat_shape(input_shape)
-        n_classes = _check_n_classes(n_classes)
+        n_classes = check_int(n_classes, "n_classes")
         hidden = _check_int_sequence(hidden, "hidden")
-        bias = _check_bool(bias, "bias")
-        batch_norm = _check_bool(batch_norm, "batch_norm")
-        dropout = _check_dropout(dropout)
+        bias = check_bool(bias, "bias")
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        dropout = check_real(dropout, "dropout", 0.0, 1.0, closed="left")
 
         n_features = math.prod(shape)
         layers: list[nn.Module] = [nn.Flatten()]
@@ -334,9 +307,9 @@ class DeepFCNet(MLP):
         *,
         bias: bool = False,
     ) -> None:
-        depth = _check_positive_int(depth, "depth")
-        width = _check_positive_int(width, "width")
-        bias = _check_bool(bias, "bias")
+        depth = check_int(depth, "depth")
+        width = check_int(width, "width")
+        bias = check_bool(bias, "bias")
         super().__init__(input_shape, n_classes, hidden=(width,) * (depth - 1), bias=bias)
         self.depth = depth
         self.width = width
@@ -405,9 +378,9 @@ class SmallAlexNet(_Chain):
         dropout: float = 0.0,
     ) -> None:
         shape = _check_image_shape(input_shape, type(self).__name__)
-        n_classes = _check_n_classes(n_classes)
-        batch_norm = _check_bool(batch_norm, "batch_norm")
-        dropout = _check_dropout(dropout)
+        n_classes = check_int(n_classes, "n_classes")
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        dropout = check_real(dropout, "dropout", 0.0, 1.0, closed="left")
 
         channels, height, width = shape
         layers: list[nn.Module] = [nn.Flatten(), nn.Unflatten(1, shape)]
@@ -495,10 +468,10 @@ class ConvNet(_Chain):
     ) -> None:
         name = type(self).__name__
         shape = _check_image_shape(input_shape, name)
-        n_classes = _check_n_classes(n_classes)
-        width = _check_positive_int(width, "width")
-        batch_norm = _check_bool(batch_norm, "batch_norm")
-        kernel_size = _check_positive_int(kernel_size, "kernel_size")
+        n_classes = check_int(n_classes, "n_classes")
+        width = check_int(width, "width")
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        kernel_size = check_int(kernel_size, "kernel_size")
 
         channels, height, img_width = shape
         min_size = 2 * kernel_size - 1
@@ -676,9 +649,9 @@ class SmallInception(nn.Module):
         super().__init__()
         name = type(self).__name__
         shape = _check_image_shape(input_shape, name)
-        n_classes = _check_n_classes(n_classes)
-        batch_norm = _check_bool(batch_norm, "batch_norm")
-        dropout = _check_dropout(dropout)
+        n_classes = check_int(n_classes, "n_classes")
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        dropout = check_real(dropout, "dropout", 0.0, 1.0, closed="left")
         channels, height, width = shape
         if height < self.min_size or width < self.min_size:
             raise ValueError(

@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
+from sklearn_gen._validation import check_image_shape as _check_image_shape
+from sklearn_gen._validation import check_real
+
 
 def check_probability(p: Any, name: str = "p") -> float:
     """Return ``p`` as a float after checking that it is a real number in ``[0, 1]``."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1], got {p!r}.")
-    if not 0.0 <= float(p) <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1], got {p!r}.")
-    return float(p)
-
-
-def _shape_entry(value: Any) -> bool:
-    return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
-        and (int(value) >= 1 or int(value) == -1)
-    )
+    return check_real(p, name, 0.0, 1.0)
 
 
 def check_image_shape(image_shape: Any, n_features: int | None = None) -> tuple[int, int, int]:
-    """Check a channels-first ``(C, H, W)`` shape, and ``C * H * W == n_features`` if given.
-
-    One entry may be -1: it is inferred from ``n_features`` as in ``numpy.reshape`` (and
-    stays -1 when ``n_features`` is None).
-    """
-    if (
-        not isinstance(image_shape, tuple | list)
-        or len(image_shape) != 3
-        or not all(_shape_entry(v) for v in image_shape)
-        or sum(int(v) == -1 for v in image_shape) > 1
-    ):
-        raise ValueError(
-            "image_shape must be a tuple of 3 positive integers (C, H, W) (channels first), "
-            f"one of which may be -1 (inferred from n_features), got {image_shape!r}."
-        )
-    shape = [int(v) for v in image_shape]
-    if n_features is None:
-        return tuple(shape)  # type: ignore[return-value]
-    known = int(np.prod([v for v in shape if v != -1]))
-    if -1 in shape and n_features % known == 0 and n_features > 0:
-        shape[shape.index(-1)] = n_features // known
-    if int(np.prod(shape)) != n_features:
-        raise ValueError(
-            f"image_shape={tuple(image_shape)} does not describe the {n_features} features of "
-            "X: C*H*W must equal n_features (images travel flat, channels first)."
-        )
-    return tuple(shape)  # type: ignore[return-value]
+    """The package's (C, H, W) check (:func:`sklearn_gen._validation.check_image_shape`)."""
+    return _check_image_shape(image_shape, "image_shape", n_features)
 
 
 def feature_names_in(estimator: Any, input_features: Any = None) -> np.ndarray:

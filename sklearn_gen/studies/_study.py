@@ -195,10 +195,26 @@ def _split(
             raise ValueError(
                 f"train_size {train_size} is larger than the {len(train)} training rows."
             )
-        # one permutation per repeat: the sizes of a repeat are nested subsets
-        order = np.random.RandomState(derive_seed(seed, "subset", repeat)).permutation(train)
-        train = np.sort(order[:train_size])
+        train = np.sort(
+            _stratified_order(train, y, derive_seed(seed, "subset", repeat))[:train_size]
+        )
     return StudyData(X, y, train, {"test": test})
+
+
+def _stratified_order(rows: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """``rows`` in a seeded order whose every prefix holds the classes in proportion.
+
+    A random permutation, then each row keyed by its rank within its class over the class
+    size: the first ``m`` rows are a stratified sample for every ``m``, and the sizes of a
+    repeat are nested subsets (as a learning curve needs).
+    """
+    order = np.random.RandomState(seed).permutation(rows)
+    labels = y[order]
+    keys = np.empty(len(order))
+    for label in np.unique(labels):
+        where = np.flatnonzero(labels == label)
+        keys[where] = (np.arange(len(where)) + 0.5) / len(where)
+    return order[np.argsort(keys, kind="stable")]
 
 
 def _configuration_rows(
