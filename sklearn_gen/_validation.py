@@ -7,7 +7,7 @@ what to pass instead. Numbers go through :func:`sklearn.utils.check_scalar` (a
 small checks with the same wording.
 
 Seeds: :func:`draw_seed` turns any ``random_state`` (int, :class:`numpy.random.RandomState`
-or None) into one int in ``[0, 2**31 - 1)``; :func:`derive_seed` hashes such a seed with a
+or None) into one int; :func:`derive_seed` hashes such a seed with a
 configuration's keys into an independent, reproducible seed (the studies' per-configuration
 seeds).
 """
@@ -42,21 +42,36 @@ class InvalidParameterError(ValueError, TypeError):
     as scikit-learn's own parameter errors are, so either ``except`` catches it)."""
 
 
+def _bound(value: float | None, default: str) -> str:
+    return default if value is None else f"{value:g}"
+
+
 def _scalar(value: Any, name: str, kind: type, **bounds: Any) -> None:
-    """:func:`sklearn.utils.check_scalar`, its errors raised as :class:`InvalidParameterError`."""
-    if isinstance(value, bool):
-        raise InvalidParameterError(
-            f"{name} must be {'an int' if kind is numbers.Integral else 'a real number'}, "
-            f"not a bool ({value!r})."
-        )
+    """Type and range of a number, with the package's wording, as :class:`InvalidParameterError`.
+
+    ``bounds`` are :func:`sklearn.utils.check_scalar`'s ``min_val``, ``max_val`` and
+    ``include_boundaries``, which decides the check.
+    """
+    low, high = bounds.get("min_val"), bounds.get("max_val")
+    closed = bounds.get("include_boundaries", "both")
+    left = "[" if closed in ("both", "left") and low is not None else "("
+    right = "]" if closed in ("both", "right") and high is not None else ")"
+    interval = f"{left}{_bound(low, '-inf')}, {_bound(high, 'inf')}{right}"
+    what = "an int" if kind is numbers.Integral else "a real number"
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise InvalidParameterError(f"{name} must be {what} in {interval}, got {value!r}.")
     try:
+        if not math.isfinite(value):
+            raise ValueError(name)
         check_scalar(value, name, kind, **bounds)
-    except (TypeError, ValueError) as error:
-        raise InvalidParameterError(str(error)) from None
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be in {interval}, got {value!r}.") from None
 
 
-#: Seeds are ints in ``[0, MAX_SEED)`` (what numpy's legacy seeding and torch accept).
+#: Derived seeds are ints in ``[0, MAX_SEED)`` (what every seeded library here accepts).
 MAX_SEED = 2**31 - 1
+#: The largest ``random_state`` int accepted (numpy's legacy seeding range).
+MAX_NUMPY_SEED = 2**32 - 1
 
 
 def check_int(value: Any, name: str, minimum: int | None = 1, maximum: int | None = None) -> int:
@@ -69,7 +84,7 @@ def check_int(value: Any, name: str, minimum: int | None = 1, maximum: int | Non
     >>> check_int(0, "n_repeats")
     Traceback (most recent call last):
     ...
-    sklearn_gen._validation.InvalidParameterError: n_repeats == 0, must be >= 1.
+    sklearn_gen._validation.InvalidParameterError: n_repeats must be in [1, inf), got 0.
     """
     _scalar(value, name, numbers.Integral, min_val=minimum, max_val=maximum)
     return int(value)
@@ -95,7 +110,7 @@ def check_real(
     >>> check_real(0.0, "gamma", 0.0, closed="neither")
     Traceback (most recent call last):
     ...
-    sklearn_gen._validation.InvalidParameterError: gamma == 0.0, must be > 0.0.
+    sklearn_gen._validation.InvalidParameterError: gamma must be in (0, inf), got 0.0.
     """
     _scalar(value, name, numbers.Real, min_val=low, max_val=high, include_boundaries=closed)
     value = float(value)
@@ -157,7 +172,7 @@ def check_image_shape(
     >>> check_image_shape((8, 8))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    sklearn_gen._validation.InvalidParameterError: input_shape must be (C, H, W), ...
+    sklearn_gen._validation.InvalidParameterError: input_shape must be a tuple ...
     """
     values = tuple(shape) if isinstance(shape, (tuple, list)) else ()
     entries_ok = all(
@@ -166,8 +181,8 @@ def check_image_shape(
     )
     if len(values) != 3 or not entries_ok or sum(v == -1 for v in values) > 1:
         raise InvalidParameterError(
-            f"{name} must be (C, H, W), three positive ints (one may be -1), channels first; "
-            f"got {shape!r}."
+            f"{name} must be a tuple (a sequence) of 3 entries (C, H, W), positive ints (one "
+            f"may be -1), channels first; got {shape!r}."
         )
     result = [int(v) for v in values]
     if n_features is None:
@@ -184,10 +199,11 @@ def check_image_shape(
 
 
 def draw_seed(random_state: Any) -> int:
-    """One int seed in ``[0, MAX_SEED)`` from an sklearn ``random_state``.
+    """One int seed from an sklearn ``random_state``.
 
-    An int is validated and returned as it is; a :class:`~numpy.random.RandomState` or
-    None draws one (None: from numpy's global state, so not reproducible).
+    An int (in numpy's range ``[0, 2**32 - 1]``) is validated and returned as it is; a
+    :class:`~numpy.random.RandomState` or None draws one in ``[0, MAX_SEED)`` (None: from
+    numpy's global state, so not reproducible).
 
     Examples
     --------
@@ -201,16 +217,16 @@ def draw_seed(random_state: Any) -> int:
     sklearn_gen._validation.InvalidParameterError: random_state must be an int in ...
     """
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if not 0 <= random_state < MAX_SEED:
+        if not 0 <= random_state <= MAX_NUMPY_SEED:
             raise InvalidParameterError(
-                "random_state must be an int in [0, 2**31 - 1), a numpy RandomState or "
+                "random_state must be an int in [0, 2**32 - 1], a numpy RandomState or "
                 f"None; got {random_state!r}."
             )
         return int(random_state)
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return int(check_random_state(random_state).randint(0, MAX_SEED))
     raise InvalidParameterError(
-        "random_state must be an int in [0, 2**31 - 1), a numpy RandomState or None; got "
+        "random_state must be an int in [0, 2**32 - 1], a numpy RandomState or None; got "
         f"{random_state!r}."
     )
 

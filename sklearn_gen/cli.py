@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from importlib import import_module, metadata
 from pathlib import Path
 
+from sklearn_gen._validation import MAX_NUMPY_SEED
 from sklearn_gen._version import __version__
 
 PROG = "sklearn-gen"
 #: The largest ``--seed``: the range numpy's (and so scikit-learn's) integer seeds take.
-MAX_SEED = 2**32 - 1
+MAX_SEED = MAX_NUMPY_SEED
 
 # (label, import name, distribution name) of the libraries `info` reports.
 _LIBRARIES = (

@@ -11,7 +11,6 @@ meta-estimators.
 from __future__ import annotations
 
 import functools
-import numbers
 import os
 import warnings
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from sklearn_gen._device import (
     resolve_memory_budget,
     seed_generator,
 )
+from sklearn_gen._validation import check_int, check_real
 from sklearn_gen.kernels._gram import (
     GramOperator,
     cross_matmul,
@@ -465,23 +465,17 @@ def _warn_singular(detail: str) -> None:
 
 
 def _check_real(name: str, value: Any, *, positive: bool, allow_none: bool = False) -> None:
+    """:func:`sklearn_gen._validation.check_real`, with None allowed where it means a default."""
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    if not np.isfinite(value) or (positive and value <= 0):
-        raise ValueError(
-            f"{name} must be {'positive and ' if positive else ''}finite, got {value!r}."
-        )
+    check_real(value, name, 0.0 if positive else None, closed="neither" if positive else "both")
 
 
 def _check_int(name: str, value: Any, *, allow_none: bool) -> None:
+    """:func:`sklearn_gen._validation.check_int` (>= 1), with None allowed where it is a default."""
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value!r}.")
+    check_int(value, name)
 
 
 _PARAMS_DOC = """

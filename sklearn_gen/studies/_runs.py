@@ -344,6 +344,7 @@ def _expressivity(data: Dataset, settings: Settings) -> pd.DataFrame:
     return expressivity(
         n_values,
         d=50,
+        n_repeats=1 if settings.quick else 3,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
