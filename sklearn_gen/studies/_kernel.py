@@ -166,18 +166,10 @@ default=("none", "whitening")
         Independent repeats (new split, new corruption, new seeds).
     input_shape : tuple of int, default=None
         Passed to the default network (``(C, H, W)`` for convolutional modules).
-    n_jobs : int, default=None
-        Configurations run in parallel through joblib (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
-    random_state : int, RandomState instance or None, default=0
-        Seeds the splits, corruptions and models through
-        :func:`~sklearn_gen.experiments.config_seed`; the ``random_state`` of the given
-        estimators is overridden by a seed per configuration.
-    progress : bool, default=False
-        Show a progress bar.
-    cache_dir : str, path or None, default=None
-        Folder of finished configurations, to resume an interrupted run (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------

@@ -178,16 +178,10 @@ def normalized_loss_study(
         official split, a one-fold :class:`~sklearn.model_selection.PredefinedSplit`
         (:meth:`sklearn_gen.datasets.Dataset.test_split`).
     n_repeats : int, default=1
-    n_jobs : int, default=None
-        Configurations run in parallel through joblib.
-    random_state : int, RandomState instance or None, default=0
-        Seeds the splits, the networks and the corruptions through
-        :func:`~sklearn_gen.experiments.config_seed`.
-    progress : bool, default=False
-        Show a progress bar.
-    cache_dir : str, path or None, default=None
-        Folder of finished configurations, to resume an interrupted run (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------

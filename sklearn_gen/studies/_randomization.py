@@ -300,15 +300,10 @@ def randomization_test(
         (:meth:`sklearn_gen.datasets.Dataset.test_split`).
     n_repeats : int, default=1
         Independent repeats (new split, corruption and initialization each).
-    n_jobs : int or None, default=None
-        joblib's ``n_jobs`` over configurations (a condition or level × repeat).
-    random_state : int, RandomState or None, default=0
-        Every configuration's seeds come from it and the configuration's own values.
-    progress : bool, default=False
-        Show a progress bar.
-    cache_dir : str, path or None, default=None
-        Folder of finished configurations, to resume an interrupted run (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------
@@ -514,12 +509,10 @@ def regularization_ablation(
     test_size : float, int or PredefinedSplit, default=0.25
         As in :func:`randomization_test`.
     n_repeats : int, default=1
-    n_jobs : int or None, default=None
-    random_state : int, RandomState or None, default=0
-    progress : bool, default=False
-    cache_dir : str, path or None, default=None
-        Folder of finished configurations, to resume an interrupted run (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------
@@ -696,12 +689,10 @@ def expressivity(
         Number of random classes (at least 2).
     n_repeats : int, default=1
         Independent draws of points, labels and direction per ``n``.
-    n_jobs : int or None, default=None
-    random_state : int, RandomState or None, default=0
-    progress : bool, default=False
-    cache_dir : str, path or None, default=None
-        Folder of finished configurations, to resume an interrupted run (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------

@@ -166,13 +166,10 @@ def hypersphere_projection(
         Also require every training margin to reach this value (``stop_margin`` with
         ``stop_margin_fraction=1``); ``None`` stops at zero training error.
     device : str, default="auto"
-    n_jobs : int or None, default=None
-    random_state : int, RandomState instance or None, default=0
-        Each configuration's seed is ``config_seed(random_state, m, repeat)``.
-    progress : bool, default=False
-    cache_dir : str, path or None, default=None
-        Folder of finished configurations, to resume an interrupted run (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------
@@ -293,14 +290,10 @@ def bounds_vs_sample_size(
     lr, momentum, batch_size, max_epochs
         SGD settings of :class:`~sklearn_gen.NetworkClassifier`.
     device : str, default="auto"
-    n_jobs : int or None, default=None
-    random_state : int, RandomState instance or None, default=0
-        Fixes the test split; a configuration's subset and initialization come from
-        ``config_seed(random_state, m, repeat)``.
-    progress : bool, default=False
-    cache_dir : str, path or None, default=None
-        Folder of finished configurations, to resume an interrupted run (see
-        :func:`~sklearn_gen.experiments.run_configurations`).
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------
