@@ -15,23 +15,22 @@ gap between the two errors: vacuous.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
-from sklearn.base import clone
-from sklearn.utils import check_random_state
 
+from sklearn_gen._validation import draw_seed
 from sklearn_gen.datasets import make_linear_counterexample, negate_noise, signal_direction
-from sklearn_gen.networks._linear_gd import GradientDescentLinearClassifier
+from sklearn_gen.networks import GradientDescentLinearClassifier
+from sklearn_gen.studies._study import Study, StudyData, run_study
 
 __all__ = ["nagarajan_linear_example"]
 
 _SCALINGS = ("fixed", "per_m")
-#: Test points generated at a time (bounds the memory of the test pass).
-_TEST_CHUNK = 128
 
 
 def _check_sizes(sample_sizes: Any) -> list[int]:
@@ -85,46 +84,69 @@ def _population_error(
     return float(ndtr(-signal / spread))
 
 
-def _test_errors(
-    estimators: Sequence[Any], n_test: int, params: dict[str, Any], seed: int
-) -> list[float]:
-    """Errors of several classifiers on the same ``n_test`` fresh points.
+def linear_example_data(
+    m: int,
+    n_signal: int,
+    n_noise: int,
+    signal_norm: float,
+    noise_variance: float,
+    n_test: int,
+    random_state: int | None = None,
+) -> StudyData:
+    """``m`` training points of the counterexample, ``n_test`` fresh ones, and ``S'``.
 
-    The points are drawn and scored ``_TEST_CHUNK`` at a time, so the memory stays at one
-    chunk whatever ``n_test`` and the dimension.
+    ``S'`` (evaluation set ``"s_prime"``) is the training set with its noise part negated
+    (:func:`~sklearn_gen.datasets.negate_noise`).
+
+    Examples
+    --------
+    >>> data = linear_example_data(4, 1, 16, 1.0, 32.0, 3, random_state=0)
+    >>> data.X.shape, sorted(data.evaluations)
+    ((11, 17), ['s_prime', 'test'])
     """
-    rng = np.random.RandomState(seed)
-    wrong = np.zeros(len(estimators), dtype=np.int64)
-    for start in range(0, n_test, _TEST_CHUNK):
-        X, y = make_linear_counterexample(
-            min(_TEST_CHUNK, n_test - start), **params, random_state=rng
-        )
-        for k, estimator in enumerate(estimators):
-            wrong[k] += int(np.sum(estimator.predict(X) != y))
-    return (wrong / n_test).tolist()
-
-
-def _fit_one(
-    estimator: Any, X: np.ndarray, y: np.ndarray, params: dict[str, Any]
-) -> tuple[Any, dict[str, float]]:
-    """Fit a clone on ``(X, y)``; its training, population and ``S'`` statistics."""
-    n_signal = params["n_signal"]
-    fitted = clone(estimator).fit(X, y)
+    rng = np.random.RandomState(random_state)
+    design = dict(signal_norm=signal_norm, noise_variance=noise_variance)
+    X, y = make_linear_counterexample(m, n_signal, n_noise, **design, random_state=rng)
+    X_test, y_test = make_linear_counterexample(
+        n_test, n_signal, n_noise, **design, random_state=rng
+    )
     X_prime, y_prime = negate_noise(X, y, n_signal)
-    w = np.ravel(getattr(fitted, "coef_", np.full(X.shape[1], np.nan)))
+    rows = np.arange(2 * m + n_test)
+    return StudyData(
+        np.concatenate([X, X_test, X_prime]),
+        np.concatenate([y, y_test, y_prime]),
+        rows[:m],
+        {"test": rows[m : m + n_test], "s_prime": rows[m + n_test :]},
+    )
+
+
+def max_normalized_margin(estimator: Any, X: Any, y: Any) -> float:
+    """The largest ``y w . x / ||w||`` over the rows (negative: every row misclassified).
+
+    A scorer (``scorer(estimator, X, y)``) for linear classifiers with ``coef_``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = np.array([[1.0], [-1.0]]), np.array([1, -1])
+    >>> max_normalized_margin(LogisticRegression().fit(X, y), X, y)
+    1.0
+    """
+    w = np.ravel(getattr(estimator, "coef_", np.full(np.shape(X)[1], np.nan)))
     norm = float(np.linalg.norm(w))
-    margin_max = float(np.max(y_prime * (X_prime @ w)) / norm) if norm > 0 else float("nan")
-    return fitted, {
-        "m": len(y),
-        "n_noise": params["n_noise"],
-        "signal_norm": params["signal_norm"],
-        "train_error": float(np.mean(fitted.predict(X) != y)),
-        "population_error": _population_error(
-            fitted, n_signal, params["n_noise"], params["signal_norm"], params["noise_variance"]
-        ),
-        "s_prime_error": float(np.mean(fitted.predict(X_prime) != y_prime)),
-        "s_prime_margin_max": margin_max,
-    }
+    return float(np.max(np.asarray(y) * (np.asarray(X) @ w)) / norm) if norm > 0 else float("nan")
+
+
+def _population_record(fitted: Any, params: dict[str, Any]) -> list[dict[str, float]]:
+    """The exact test error of the fitted weights on the configuration's distribution."""
+    error = _population_error(
+        fitted,
+        params["data__n_signal"],
+        params["data__n_noise"],
+        params["data__signal_norm"],
+        params["data__noise_variance"],
+    )
+    return [{"population_error": error}]
 
 
 def nagarajan_linear_example(
@@ -137,7 +159,10 @@ def nagarajan_linear_example(
     noise_variance: float = 32.0,
     n_test: int = 500,
     estimator: Any = None,
+    n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Test error and error on ``S'`` of gradient descent's linear classifier, against m.
 
@@ -182,7 +207,10 @@ def nagarajan_linear_example(
     estimator : classifier or None, default=None
         The learner, cloned for every fit; ``None`` is
         ``GradientDescentLinearClassifier()`` (one hinge step of rate 1 from zero).
-    random_state : int, RandomState instance or None, default=0
+    n_jobs, random_state, progress, cache_dir
+        Shared by every study function: joblib's workers, the seed every configuration's
+        seeds come from, a progress bar, a :class:`joblib.Memory` folder to resume from
+        (see :func:`~sklearn_gen.studies.run_study`).
 
     Returns
     -------
@@ -214,38 +242,38 @@ def nagarajan_linear_example(
         estimator = GradientDescentLinearClassifier()
     elif not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
         raise TypeError(f"estimator must be a classifier with fit and predict, got {estimator!r}.")
-    rng = check_random_state(random_state)
+    draw_seed(random_state)  # a bad random_state fails before any work
 
-    def design(size: int) -> dict[str, Any]:
+    def design(size: int) -> dict[str, list[Any]]:
         return {
-            "n_signal": n_signal,
-            "n_noise": int(np.ceil(noise_ratio * size)),
-            "signal_norm": 2.0 / np.sqrt(size),
-            "noise_variance": noise_variance,
+            "data__n_signal": [n_signal],
+            "data__n_noise": [int(np.ceil(noise_ratio * size))],
+            "data__signal_norm": [2.0 / np.sqrt(size)],
+            "data__noise_variance": [noise_variance],
+            "data__n_test": [n_test],
         }
 
-    rows = []
-    for repeat in range(n_repeats):
-        seeds = rng.randint(0, 2**31 - 1, size=2 * len(sizes))
-        if scaling == "fixed":  # nested training sets, one test set for every size
-            params = design(sizes[-1])
-            X, y = make_linear_counterexample(sizes[-1], **params, random_state=seeds[0])
-            fits = [_fit_one(estimator, X[:m], y[:m], params) for m in sizes]
-            errors = _test_errors([f for f, _ in fits], n_test, params, int(seeds[1]))
-            stats = [dict(row, test_error=e) for (_, row), e in zip(fits, errors, strict=True)]
-        else:  # a distribution of its own for each size
-            stats = []
-            for index, m in enumerate(sizes):
-                params = design(m)
-                X, y = make_linear_counterexample(m, **params, random_state=seeds[2 * index])
-                fitted, row = _fit_one(estimator, X, y, params)
-                (row["test_error"],) = _test_errors(
-                    [fitted], n_test, params, int(seeds[2 * index + 1])
-                )
-                stats.append(row)
-        rows += [{"repeat": repeat, **row} for row in stats]
+    if scaling == "fixed":  # one distribution, designed at the largest m, for every size
+        grid: Any = {"data__m": sizes, **design(sizes[-1])}
+    else:  # the theorem's construction rebuilt at each size
+        grid = [{"data__m": [m], **design(m)} for m in sizes]
+    study = Study(
+        "linear counterexample",
+        estimator,
+        grid,
+        scoring={"accuracy": "accuracy", "margin": max_normalized_margin},
+        n_repeats=n_repeats,
+        data=linear_example_data,
+        records=_population_record,
+    )
+    frame = run_study(
+        study, n_jobs=n_jobs, random_state=random_state, progress=progress, cache_dir=cache_dir
+    )
+    for part in ("train", "test", "s_prime"):
+        frame[f"{part}_error"] = 1.0 - frame[f"{part}_accuracy"]
+    frame = frame.rename(columns={"s_prime_margin": "s_prime_margin_max"})
     columns = [
         "m", "repeat", "n_noise", "signal_norm", "train_error", "test_error",
         "population_error", "s_prime_error", "s_prime_margin_max",
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["repeat", "m"], kind="stable")[columns].reset_index(drop=True)
