@@ -27,6 +27,11 @@ COLUMNS: dict[str, str] = {
     "level": "level of the factor: label corruption of the pretraining, or the init scale",
     "p": "probability that a training label is replaced by a random one (0: clean labels)",
     "repeat": "index of the independent repeat (new split, corruption and initialization)",
+    "n_noise": "dimension D of the noise part of the linear counterexample's inputs",
+    "signal_norm": "norm of the signal part 2y*u of the linear counterexample's inputs",
+    "population_error": "exact error of the learned linear classifier on the distribution",
+    "s_prime_error": "1 - accuracy on S', the training set with its noise part negated",
+    "s_prime_margin_max": "largest normalized margin y w.x/||w|| over S' (< 0: all wrong)",
     # sizes
     "n_train": "training rows",
     "n_test": "held-out test rows",

@@ -661,6 +661,59 @@ def _expressivity_data_line(frame: pd.DataFrame) -> str:
     )
 
 
+def _linear(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.studies._linear_example import nagarajan_linear_example
+
+    if settings.quick:
+        params = dict(sample_sizes=(16, 32, 64, 128, 256), n_repeats=2, noise_ratio=64.0)
+    else:
+        params = dict(sample_sizes=(16, 32, 64, 128, 256), n_repeats=5, noise_ratio=256.0)
+    return nagarajan_linear_example(
+        **params,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+        cache_dir=settings.cache_dir,
+    )
+
+
+def _linear_data_line(frame: pd.DataFrame) -> str:
+    sizes = ", ".join(str(m) for m in sorted(frame["m"].unique()))
+    dims = ", ".join(f"{d:,}" for d in sorted(frame["n_noise"].unique()))
+    return (
+        f"synthetic: N&K's linear counterexample, x = (2y u, Gaussian noise in D = {dims} "
+        f"dimensions), m = {sizes} (the --data set is not used)"
+    )
+
+
+def _linear_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    repeats = frame["repeat"].nunique()
+    evidence, status, reason = _slope_verdict(frame, "test_error", -1)
+    smallest = frame[frame["m"] == frame["m"].min()]
+    _, high_chance = chance_band(2, int(smallest["m"].iloc[0]))
+    s_prime = mean_interval(frame["s_prime_error"])
+    return [
+        Verdict(
+            "Gradient descent's linear classifier generalizes better as m grows "
+            "(Nagarajan & Kolter 2019, Sec. 4).",
+            f"{evidence} ({frame['m'].nunique()} sizes x {repeats} repeats)",
+            status,
+            "test error falls with m",
+            reason,
+        ),
+        Verdict(
+            "Yet it misclassifies S', its training set with the noise negated, completely: "
+            "every two-sided uniform-convergence bound is vacuous (Sec. 4).",
+            f"error on S' {format_interval(*s_prime)} over {len(frame)} fits (lowest "
+            f"{frame['s_prime_error'].min():.3f})",
+            outcome(bool(s_prime[1] > high_chance)),
+            "error 1 on S' for every m",
+            "the interval above the chance band (0.5 + 3 binomial standard errors at the "
+            "smallest m)",
+        ),
+    ]
+
+
 #: The ``--data`` names of image sets, which every image experiment takes.
 _IMAGE_DATA = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar100-coarse")
 
@@ -730,6 +783,18 @@ RUNS: dict[str, Run] = {
             _figure("hypersphere_projection", "plot_hypersphere_projection"),
             _hypersphere_verdicts,
             data_line=_hypersphere_data_line,
+        ),
+        Run(
+            "linear-example",
+            "Nagarajan & Kolter 2019",
+            "the overparameterized linear counterexample: test error vs error on S' "
+            "(noise negated)",
+            "hyperspheres",
+            (*_IMAGE_DATA, "hyperspheres"),
+            _linear,
+            _figure("linear_example", "plot_linear_example"),
+            _linear_verdicts,
+            data_line=_linear_data_line,
         ),
         Run(
             "expressivity",
