@@ -172,6 +172,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
+        "--preset",
+        choices=("default", "nagarajan2019"),
+        default="default",
+        help="settings: the package's defaults, or 'nagarajan2019', the authors' own "
+        "(bounds, hyperspheres)",
+    )
+    parser.add_argument(
         "--seed", type=int, default=0, help=f"random seed, 0 to {MAX_SEED} (default: 0)"
     )
     parser.add_argument("--out", default=None, help="output folder (default: results/<name>)")
@@ -248,6 +255,10 @@ def _run_experiment(args: argparse.Namespace) -> int:
             return _fail(f"{flag} must be a positive number of rows, got {value}.")
     if not 0 <= args.seed <= MAX_SEED:
         return _fail(f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}.")
+    if args.preset not in run.presets:
+        return _fail(
+            f"{run.name} has no preset {args.preset!r}; it takes: {', '.join(run.presets)}."
+        )
     if args.threads is not None and args.threads < 1:
         return _fail(f"--threads must be a positive number of threads, got {args.threads}.")
     out = Path(args.out) if args.out else Path("results") / run.name
@@ -274,6 +285,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         n_train=args.n_train,
         n_test=args.n_test,
         threads=args.threads,
+        preset=args.preset,
     )
     if args.scheduler is None:
         with configuration_threads(args.threads):

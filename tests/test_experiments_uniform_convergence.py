@@ -183,3 +183,22 @@ def test_loglog_slopes_power_law():
     assert slopes["up"] == pytest.approx(0.5)
     assert slopes["down"] == pytest.approx(-1.0)
     assert "missing" not in slopes.index
+
+
+def test_nk_recipe_options_reach_the_network():
+    # N&K's notebook recipe at toy scale: sigmoid cross-entropy, plain SGD, margin rule on
+    # 90% of the points alone (no interpolation required)
+    frame = hypersphere_projection(
+        (32,), dim=10, width=32, test_size=50, loss="bce", init="xavier", lr=0.5,
+        momentum=0.0, margin=1.0, margin_fraction=0.9, max_epochs=40, device="cpu",
+    )  # fmt: skip
+    assert frame[["m", "train_error", "test_error", "projected_error"]].notna().all().all()
+    assert frame["epochs"].iloc[0] <= 40
+
+
+def test_preset_is_refused_where_a_study_has_none(tmp_path, capsys):
+    from sklearn_gen.cli import main
+
+    arguments = ["run", "expressivity", "--preset", "nagarajan2019", "--out", str(tmp_path)]
+    assert main(arguments) == 2
+    assert "has no preset 'nagarajan2019'" in capsys.readouterr().err

@@ -40,7 +40,9 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         "",
         f"- data: {data.describe() if run.data_line is None else run.data_line(frame)}",
         *_used_rows(frame),
-        f"- settings: {'quick' if settings.quick else 'full'}, device {settings.device}, "
+        f"- settings: {'quick' if settings.quick else 'full'}"
+        f"{'' if settings.preset == 'default' else ', preset ' + settings.preset}, "
+        f"device {settings.device}, "
         f"seed {settings.seed}, n_jobs {settings.n_jobs}, threads per configuration "
         f"{'default' if settings.threads is None else settings.threads}",
         f"- sklearn_gen {__version__}; {len(frame)} rows in results.csv",

@@ -51,6 +51,8 @@ class Settings:
     n_test: int | None = None
     #: Torch/BLAS threads per configuration; None: the cores divided among the workers.
     threads: int | None = None
+    #: "default", or "nagarajan2019": the authors' own settings where a study has them.
+    preset: str = "default"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Run:
     data_line : callable or None
         ``data_line(frame) -> str``, the summary's data line for studies that draw their
         own data (the ``--data`` set is not used); None: the ``--data`` set's description.
+    presets : tuple of str
+        The ``--preset`` values the study has (``"nagarajan2019"``: the authors' settings).
     """
 
     name: str
@@ -91,6 +95,7 @@ class Run:
     verdicts: Callable[[pd.DataFrame], list[Verdict]] = field(default=lambda frame: [])
     prepare: Callable[[Dataset], Dataset] = field(default=lambda data: data)
     data_line: Callable[[pd.DataFrame], str] | None = None
+    presets: tuple[str, ...] = ("default",)
 
 
 def _figure(stem: str, plot: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
@@ -534,14 +539,22 @@ def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
         sizes, width, margin, repeats = _sample_sizes(50, min(800, top), 5), 128, 5.0, 1
     else:
         sizes, width, margin, repeats = _sample_sizes(100, min(8000, top), 6), 256, 10.0, 3
+    params: dict[str, Any] = dict(depth=5, width=width, margin=margin)
+    if settings.preset == "nagarajan2019":
+        # the authors' MNIST code: 5 hidden layers of 1,024 bias-free ReLUs (6 linear
+        # layers), Xavier init, sigmoid cross-entropy, plain SGD lr 0.1, batch 64, until 99%
+        # of the training points have margin 10
+        params = dict(
+            depth=6, width=128 if settings.quick else 1024, margin=10.0, margin_fraction=0.99,
+            loss="bce", init="xavier", lr=0.1, momentum=0.0, batch_size=64,
+            max_epochs=1000,
+        )  # fmt: skip
     return bounds_vs_sample_size(
         data.X,
         data.y,
         sample_sizes=sizes,
         test_size=test_size,
-        depth=5,
-        width=width,
-        margin=margin,
+        **params,
         n_repeats=repeats,
         device=settings.device,
         n_jobs=settings.n_jobs,
@@ -599,10 +612,24 @@ def _bounds_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._uniform_convergence import hypersphere_projection
 
+    params: dict[str, Any]
     if settings.quick:
         params = dict(sample_sizes=(256, 1024, 4096), dim=400, width=512, n_repeats=1)
     else:
         params = dict(sample_sizes=(512, 2048, 8192), dim=500, width=1000, n_repeats=2)
+    if settings.preset == "nagarajan2019":
+        # the authors' notebook: width 10,000, dimension 500, radii 1 and 1.2, plain SGD
+        # lr 0.5, batch 64, sigmoid cross-entropy, until 99% of the training points have
+        # margin 8; m from 1,024 to 8,192, 4,096 test points
+        params = dict(
+            sample_sizes=(256, 512, 1024) if settings.quick else (1024, 2048, 4096, 8192),
+            dim=100 if settings.quick else 500,
+            width=1000 if settings.quick else 10000,
+            n_repeats=1 if settings.quick else 2,
+            test_size=1024 if settings.quick else 4096,
+            lr=0.5, momentum=0.0, batch_size=64, margin=8.0, margin_fraction=0.99,
+            loss="bce", max_epochs=500,
+        )  # fmt: skip
     return hypersphere_projection(
         **params,
         radii=(1.0, 1.2),
@@ -772,6 +799,7 @@ RUNS: dict[str, Run] = {
             _bounds,
             _figure("bounds_vs_sample_size", "plot_bounds_vs_sample_size"),
             _bounds_verdicts,
+            presets=("default", "nagarajan2019"),
         ),
         Run(
             "hyperspheres",
@@ -783,6 +811,7 @@ RUNS: dict[str, Run] = {
             _figure("hypersphere_projection", "plot_hypersphere_projection"),
             _hypersphere_verdicts,
             data_line=_hypersphere_data_line,
+            presets=("default", "nagarajan2019"),
         ),
         Run(
             "linear-example",
