@@ -89,7 +89,7 @@ def test_experiment_same_under_dask(client, tmp_path):
     timing = [c for c in local.columns if "seconds" in c]
     pd.testing.assert_frame_equal(local.drop(columns=timing), remote.drop(columns=timing))
     # the workers wrote the cache; a rerun reads it back whole
-    assert len(list(tmp_path.glob("*.pkl"))) == len(local)
+    assert len(list(tmp_path.rglob("output.pkl"))) == len(local)
     again = kernel_interpolation(X, y, cache_dir=tmp_path, **kwargs)
     pd.testing.assert_frame_equal(again, remote)
 
