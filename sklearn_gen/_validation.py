@@ -2,9 +2,8 @@
 
 Every public object validates its parameters with these functions, before any work, so the
 same mistake gives the same message everywhere: the parameter's name, what was given and
-what to pass instead. Numbers go through :func:`sklearn.utils.check_scalar` (a
-``TypeError`` for the wrong type, a ``ValueError`` for a value out of range); the rest are
-small checks with the same wording.
+what to pass instead. Every error is an :class:`InvalidParameterError`, both a
+``ValueError`` and a ``TypeError`` (as scikit-learn's own parameter errors are).
 
 Seeds: :func:`draw_seed` turns any ``random_state`` (int, :class:`numpy.random.RandomState`
 or None) into one int; :func:`derive_seed` hashes such a seed with a
@@ -22,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 
 __all__ = [
     "MAX_SEED",
@@ -49,8 +48,8 @@ def _bound(value: float | None, default: str) -> str:
 def _scalar(value: Any, name: str, kind: type, **bounds: Any) -> None:
     """Type and range of a number, with the package's wording, as :class:`InvalidParameterError`.
 
-    ``bounds`` are :func:`sklearn.utils.check_scalar`'s ``min_val``, ``max_val`` and
-    ``include_boundaries``, which decides the check.
+    ``bounds`` are named as :func:`sklearn.utils.check_scalar` names them: ``min_val``,
+    ``max_val`` and ``include_boundaries``.
     """
     low, high = bounds.get("min_val"), bounds.get("max_val")
     closed = bounds.get("include_boundaries", "both")
@@ -60,12 +59,10 @@ def _scalar(value: Any, name: str, kind: type, **bounds: Any) -> None:
     what = "an int" if kind is numbers.Integral else "a real number"
     if isinstance(value, bool) or not isinstance(value, kind):
         raise InvalidParameterError(f"{name} must be {what} in {interval}, got {value!r}.")
-    try:
-        if not math.isfinite(value):
-            raise ValueError(name)
-        check_scalar(value, name, kind, **bounds)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be in {interval}, got {value!r}.") from None
+    above = low is None or (value >= low if left == "[" else value > low)
+    below = high is None or (value <= high if right == "]" else value < high)
+    if not (math.isfinite(value) and above and below):
+        raise InvalidParameterError(f"{name} must be in {interval}, got {value!r}.")
 
 
 #: Derived seeds are ints in ``[0, MAX_SEED)`` (what every seeded library here accepts).

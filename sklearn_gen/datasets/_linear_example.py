@@ -19,27 +19,14 @@ generalization in deep learning", NeurIPS 2019.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from sklearn_gen._validation import check_int, check_real
+
 __all__ = ["make_linear_counterexample", "negate_noise", "signal_direction"]
-
-
-def _check_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
-
-
-def _check_positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number, got {value!r}.")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)
 
 
 def signal_direction(n_signal: int) -> np.ndarray:
@@ -53,7 +40,7 @@ def signal_direction(n_signal: int) -> np.ndarray:
     >>> signal_direction(4).tolist()
     [0.5, 0.5, 0.5, 0.5]
     """
-    n_signal = _check_int(n_signal, "n_signal")
+    n_signal = check_int(n_signal, "n_signal")
     return np.full(n_signal, 1.0 / np.sqrt(n_signal))
 
 
@@ -102,11 +89,11 @@ def make_linear_counterexample(
     >>> np.allclose(X[:, :2], y[:, None] * signal_direction(2))
     True
     """
-    n_samples = _check_int(n_samples, "n_samples")
-    n_signal = _check_int(n_signal, "n_signal")
-    n_noise = _check_int(n_noise, "n_noise")
-    signal_norm = _check_positive(signal_norm, "signal_norm")
-    noise_variance = _check_positive(noise_variance, "noise_variance")
+    n_samples = check_int(n_samples, "n_samples")
+    n_signal = check_int(n_signal, "n_signal")
+    n_noise = check_int(n_noise, "n_noise")
+    signal_norm = check_real(signal_norm, "signal_norm", 0.0, closed="neither")
+    noise_variance = check_real(noise_variance, "noise_variance", 0.0, closed="neither")
     rng = check_random_state(random_state)
     y = np.where(rng.random_sample(n_samples) < 0.5, -1, 1).astype(np.int64)
     # the noise block is most of the work: numpy's Generator draws normals ~2.5x faster
@@ -152,7 +139,7 @@ def negate_noise(X: Any, y: Any, n_signal: int) -> tuple[np.ndarray, np.ndarray]
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
     if y.shape != (len(X),):
         raise ValueError(f"y must have shape ({len(X)},), got {y.shape}.")
-    n_signal = _check_int(n_signal, "n_signal")
+    n_signal = check_int(n_signal, "n_signal")
     if n_signal >= X.shape[1]:
         raise ValueError(
             f"n_signal={n_signal} leaves no noise columns in X of {X.shape[1]} features."

@@ -19,6 +19,14 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import Callback, EpochTimer, LRScheduler, PrintLog
 
 from sklearn_gen._device import available_memory, format_bytes, resolve_device
+from sklearn_gen._validation import (
+    InvalidParameterError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    draw_seed,
+)
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
 from sklearn_gen.networks._callbacks import (
     LOSS_FUNCTIONS,
@@ -250,11 +258,13 @@ class NetworkClassifier(NeuralNetClassifier):
             value = getattr(self, name)
             if value is None and allow_none:
                 return
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number, got {value!r}.")
-            if not (value > low if low_open else value >= low) or value > high:
-                bracket = "(" if low_open else "["
-                raise ValueError(f"{name} must lie in {bracket}{low}, {high}], got {value!r}.")
+            check_real(
+                value,
+                name,
+                None if low == -np.inf else low,
+                None if high == np.inf else high,
+                closed="right" if low_open else "both",
+            )
 
         real("lr", 0.0, np.inf, low_open=True)
         real("momentum", 0.0, np.inf, low_open=False)
@@ -265,24 +275,18 @@ class NetworkClassifier(NeuralNetClassifier):
         real("stop_margin", -np.inf, np.inf, low_open=False, allow_none=True)
         real("stop_margin_fraction", 0.0, 1.0, low_open=True)
         real("stop_train_loss", 0.0, np.inf, low_open=False, allow_none=True)
-        for name, low in (("max_epochs", 1), ("augment_padding", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{name} must be an integer, got {value!r}.")
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}.")
+        check_int(self.max_epochs, "max_epochs", 1)
+        check_int(self.augment_padding, "augment_padding", 0)
         bs = self.batch_size
         if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or (bs < 1 and bs != -1):
             raise ValueError(f"batch_size must be a positive integer or -1, got {bs!r}.")
-        if self.stop_mode not in ("all", "any"):
-            raise ValueError(f"stop_mode must be 'all' or 'any', got {self.stop_mode!r}.")
+        check_choice(self.stop_mode, "stop_mode", ("all", "any"))
         if self.loss not in LOSS_FUNCTIONS:
             raise ValueError(
                 f"loss must be 'ce' (softmax cross-entropy, or criterion) or 'bce' (sigmoid "
                 f"one-vs-all cross-entropy on one-hot targets), got {self.loss!r}."
             )
-        if self.init not in _INITS:
-            raise ValueError(f"init must be one of {_INITS}, got {self.init!r}.")
+        check_choice(self.init, "init", _INITS)
         crit = self.criterion
         crit_cls = crit if isinstance(crit, type) else type(crit)
         if self.loss == "bce" and crit_cls is not torch.nn.CrossEntropyLoss:
@@ -301,7 +305,7 @@ class NetworkClassifier(NeuralNetClassifier):
             if not isinstance(shape, (tuple, list)) or not all(
                 isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in shape
             ):
-                raise ValueError(
+                raise InvalidParameterError(
                     f"input_shape must be a tuple of positive integers such as (C, H, W), "
                     f"got {shape!r}."
                 )
@@ -320,8 +324,7 @@ class NetworkClassifier(NeuralNetClassifier):
             raise ValueError(
                 f"precision must be one of {sorted(_AUTOCAST_DTYPES)}, got {self.precision!r}."
             )
-        if not isinstance(self.channels_last, (bool, np.bool_)):
-            raise ValueError(f"channels_last must be True or False, got {self.channels_last!r}.")
+        check_bool(self.channels_last, "channels_last")
         if self.channels_last and (self.input_shape is None or len(self.input_shape) != 3):
             raise ValueError("channels_last=True needs images: set input_shape=(C, H, W).")
         if (
@@ -370,7 +373,8 @@ class NetworkClassifier(NeuralNetClassifier):
                 del self.batch_generator_  # generators do not pickle; only needed in fit
 
     def _draw_seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(0, 2**31 - 2))
+        """The fit's seed: one draw from ``random_state`` (an int seeds a RandomState)."""
+        return draw_seed(check_random_state(self.random_state))
 
     # ------------------------------------------------------------------ skorch hooks
     def _stopping_params(self) -> dict[str, Any]:

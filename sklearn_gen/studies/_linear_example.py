@@ -14,7 +14,6 @@ gap between the two errors: vacuous.
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -23,44 +22,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from sklearn_gen._validation import draw_seed
+from sklearn_gen._validation import check_int, check_real, draw_seed
 from sklearn_gen.datasets import make_linear_counterexample, negate_noise, signal_direction
 from sklearn_gen.networks import GradientDescentLinearClassifier
 from sklearn_gen.studies._study import Study, StudyData, run_study
+from sklearn_gen.studies._validation import check_sizes
 
 __all__ = ["nagarajan_linear_example"]
 
 _SCALINGS = ("fixed", "per_m")
-
-
-def _check_sizes(sample_sizes: Any) -> list[int]:
-    try:
-        sizes = list(sample_sizes)
-    except TypeError:
-        raise TypeError(
-            f"sample_sizes must be a sequence of integers, got {sample_sizes!r}."
-        ) from None
-    if not sizes or not all(
-        isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 2 for m in sizes
-    ):
-        raise ValueError(f"sample_sizes must be integers >= 2, got {sample_sizes!r}.")
-    if len(set(sizes)) != len(sizes):
-        raise ValueError(f"sample_sizes must be distinct, got {sample_sizes!r}.")
-    return sorted(int(m) for m in sizes)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
-
-
-def _positive_real(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number, got {value!r}.")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)
 
 
 def _population_error(
@@ -230,14 +200,14 @@ def nagarajan_linear_example(
     >>> bool((frame.groupby("m")["population_error"].mean().diff().dropna() < 0).all())
     True
     """
-    sizes = _check_sizes(sample_sizes)
-    n_repeats = _positive_int(n_repeats, "n_repeats")
+    sizes = check_sizes(sample_sizes)
+    n_repeats = check_int(n_repeats, "n_repeats")
     if scaling not in _SCALINGS:
         raise ValueError(f"scaling must be one of {_SCALINGS}, got {scaling!r}.")
-    noise_ratio = _positive_real(noise_ratio, "noise_ratio")
-    n_signal = _positive_int(n_signal, "n_signal")
-    noise_variance = _positive_real(noise_variance, "noise_variance")
-    n_test = _positive_int(n_test, "n_test")
+    noise_ratio = check_real(noise_ratio, "noise_ratio", 0.0, closed="neither")
+    n_signal = check_int(n_signal, "n_signal")
+    noise_variance = check_real(noise_variance, "noise_variance", 0.0, closed="neither")
+    n_test = check_int(n_test, "n_test")
     if estimator is None:
         estimator = GradientDescentLinearClassifier()
     elif not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):

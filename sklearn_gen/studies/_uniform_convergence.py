@@ -38,23 +38,11 @@ from sklearn_gen.datasets._hyperspheres import (
 from sklearn_gen.metrics import make_measure_scorer
 from sklearn_gen.networks._classifier import NetworkClassifier
 from sklearn_gen.studies._study import Study, StudyData, run_study
-from sklearn_gen.studies._validation import check_test_size, split_indices
+from sklearn_gen.studies._validation import check_sizes, check_test_size, split_indices
 
 __all__ = ["bounds_vs_sample_size", "hypersphere_projection"]
 
 Measure = Callable[..., float]
-
-
-def _check_sizes(sample_sizes: Any, name: str = "sample_sizes", low: int = 2) -> list[int]:
-    try:
-        sizes = list(sample_sizes)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence of integers, got {sample_sizes!r}.") from None
-    if not sizes or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= low for s in sizes
-    ):
-        raise ValueError(f"{name} must be a non-empty sequence of integers >= {low}, got {sizes}.")
-    return [int(s) for s in sizes]
 
 
 def _default_measures() -> dict[str, Measure]:
@@ -193,7 +181,7 @@ def hypersphere_projection(
     >>> list(frame.columns[:7])
     ['m', 'dim', 'width', 'repeat', 'train_error', 'test_error', 'projected_error']
     """
-    sizes = _check_sizes(sample_sizes)
+    sizes = check_sizes(sample_sizes)
     dim = check_int(dim, "dim", 2)
     r = _check_radii(radii)
     width = check_int(width, "width")
@@ -338,7 +326,7 @@ def bounds_vs_sample_size(
         raise ValueError(
             f"X must be 2-D and y 1-D of the same length, got {X.shape} and {y.shape}."
         )
-    sizes = _check_sizes(sample_sizes)
+    sizes = check_sizes(sample_sizes)
     depth = check_int(depth, "depth")
     width = check_int(width, "width")
     n_repeats = check_int(n_repeats, "n_repeats")

@@ -14,11 +14,14 @@ import numpy as np
 from sklearn.model_selection import PredefinedSplit, train_test_split
 from sklearn.utils.validation import check_consistent_length
 
+from sklearn_gen._validation import InvalidParameterError, check_int
+
 __all__ = [
     "check_data",
     "check_is_estimator",
     "check_levels",
     "check_names",
+    "check_sizes",
     "check_test_size",
     "split",
     "split_indices",
@@ -71,6 +74,24 @@ def check_names(names: Any, allowed: Sequence[str], what: str) -> list[str]:
     if len(set(names)) != len(names):
         raise ValueError(f"{what}s must be distinct, got {names}.")
     return names
+
+
+def check_sizes(sample_sizes: Any, name: str = "sample_sizes", low: int = 2) -> list[int]:
+    """Distinct sample sizes, each an int ``>= low``, sorted.
+
+    Examples
+    --------
+    >>> check_sizes((400, 100, 200))
+    [100, 200, 400]
+    """
+    if isinstance(sample_sizes, (str, bytes)) or not hasattr(sample_sizes, "__iter__"):
+        raise InvalidParameterError(f"{name} must be a sequence of integers, got {sample_sizes!r}.")
+    sizes = [check_int(m, f"every size in {name}", low) for m in sample_sizes]
+    if not sizes:
+        raise InvalidParameterError(f"{name} must not be empty.")
+    if len(set(sizes)) != len(sizes):
+        raise InvalidParameterError(f"{name} must be distinct, got {sizes}.")
+    return sorted(sizes)
 
 
 def check_test_size(test_size: Any) -> float | int | PredefinedSplit:
