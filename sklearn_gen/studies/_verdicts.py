@@ -23,6 +23,7 @@ __all__ = [
     "direction",
     "mean_interval",
     "slope_interval",
+    "trend_outcome",
     "trend_test",
 ]
 
@@ -221,3 +222,24 @@ def direction(low: float, high: float, sign: int) -> str:
     if sign * low < 0 and sign * high < 0:
         return NOT_SUPPORTED
     return INCONCLUSIVE
+
+
+def trend_outcome(x, y, level: float = 0.05) -> tuple[float, float, str]:
+    """Spearman rho, its one-sided p-value and the outcome of "``y`` rises with ``x``".
+
+    Supported when the rise is significant at ``level``; not supported when the *fall* is
+    (the opposite trend); inconclusive otherwise -- no significant trend either way, which
+    at a handful of points says too little to reject the claim.
+
+    Examples
+    --------
+    >>> trend_outcome([0, 0.5, 1] * 3, [0.1, 0.5, 0.9, 0.2, 0.4, 0.8, 0.1, 0.6, 0.9])[2]
+    'supported'
+    >>> trend_outcome([0, 0.5, 1] * 3, [0.9, 0.5, 0.1, 0.8, 0.4, 0.2, 0.9, 0.6, 0.1])[2]
+    'not supported'
+    """
+    rho, p_up = trend_test(x, y)
+    if p_up < level:
+        return rho, p_up, SUPPORTED
+    _, p_down = trend_test(x, -np.asarray(y, dtype=float))
+    return rho, p_up, NOT_SUPPORTED if p_down < level else INCONCLUSIVE
