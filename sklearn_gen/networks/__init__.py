@@ -1,6 +1,17 @@
-"""Networks: NetworkClassifier (skorch), the papers' architectures and FiniteSampleReLU."""
+"""Networks: NetworkClassifier (skorch), the papers' architectures, FiniteSampleReLU, and
+packs: many networks of one architecture trained at once (:func:`fit_pack`)."""
 
 from sklearn_gen.networks._classifier import NetworkClassifier
 from sklearn_gen.networks._finite_sample import FiniteSampleReLU, FiniteSampleReLURegressor
+from sklearn_gen.networks._stacked import fit_many, fit_pack, group_packs, pack_key, pack_refusal
 
-__all__ = ["FiniteSampleReLU", "FiniteSampleReLURegressor", "NetworkClassifier"]
+__all__ = [
+    "FiniteSampleReLU",
+    "FiniteSampleReLURegressor",
+    "NetworkClassifier",
+    "fit_many",
+    "fit_pack",
+    "group_packs",
+    "pack_key",
+    "pack_refusal",
+]
