@@ -20,7 +20,7 @@ import sklearn_gen
 from sklearn_gen import KernelInterpolator, LabelNoise, NetworkClassifier
 from sklearn_gen.measures import distance_from_init, spectral_bound
 from sklearn_gen.metrics import make_measure_scorer
-from sklearn_gen.networks import fit_many, fit_pack, group_packs, pack_key, pack_refusal
+from sklearn_gen.networks import _stacked, fit_many, fit_pack, group_packs, pack_key, pack_refusal
 
 ATOL = 1e-5  # float32 rounding: the stacked products add in another order
 
@@ -33,9 +33,9 @@ def digits():
 
 
 def small(**params) -> NetworkClassifier:
-    defaults = dict(
-        module="mlp", module__hidden=(32,), lr=0.1, batch_size=64, max_epochs=1, device="cpu"
-    )
+    defaults = dict(module="mlp", lr=0.1, batch_size=64, max_epochs=1, device="cpu")
+    if params.get("module", "mlp") == "mlp":
+        defaults["module__hidden"] = (32,)
     defaults.update(params)
     return NetworkClassifier(**defaults)
 
@@ -131,7 +131,27 @@ def test_one_label_vector_per_member(digits):
     assert list(nets[2].classes_) == [f"c{v}" for v in range(10)]
 
 
-def test_conv_batch_norm_and_augmentation_match_one_epoch():
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(module="deep_fc", module__depth=3, module__width=16),  # bias-free chain
+        dict(module="mlp", module__hidden=(16, 8), input_shape=(1, 8, 8)),  # deeper chain
+        dict(module="mlp", batch_norm=True),  # not a plain chain: the generic step
+    ],
+)
+def test_fully_connected_variants_match_two_epochs(digits, params):
+    X, X_test, y, _ = digits
+    nets = [small(random_state=s, max_epochs=2, **params) for s in range(3)]
+    alone = [clone(n).fit(X, y) for n in nets]
+    fit_pack(nets, X, y)
+    for packed, single in zip(nets, alone, strict=True):
+        assert_same_network(packed, single, X_test)
+
+
+@pytest.mark.parametrize("vectorize", [False, True])
+def test_conv_batch_norm_and_augmentation_match_one_epoch(monkeypatch, vectorize):
+    # on the CPU the generic step runs member by member; vmap is what CUDA uses
+    monkeypatch.setattr(_stacked, "_VMAP_ON_CPU", vectorize)
     rng = np.random.RandomState(0)
     X = rng.rand(48, 2 * 8 * 8).astype(np.float32)
     y = rng.randint(0, 3, 48)

@@ -56,6 +56,7 @@ from sklearn_gen._device import format_bytes, resolve_device, resolve_memory_bud
 from sklearn_gen.networks._batches import crop_flip_augmenter
 from sklearn_gen.networks._callbacks import margins
 from sklearn_gen.networks._classifier import NetworkClassifier
+from sklearn_gen.networks.architectures import _Chain
 from sklearn_gen.randomization import LabelNoise
 
 __all__ = ["fit_many", "fit_pack", "group_packs", "pack_key", "pack_refusal"]
@@ -69,6 +70,11 @@ _REFUSED_PREFIXES = ("iterator_train__", "iterator_valid__", "callbacks__", "dat
 #: Samples (over all members) per forward pass when the stopping rules are evaluated: the
 #: same total as a single fit's chunk of 4096, so the evaluation needs no more memory.
 _EVAL_SAMPLES = 4096
+#: Vectorize the generic step with ``vmap`` on the CPU too (off: convolutions over the
+#: members run faster one member at a time there; see ``_LoopStep``).
+_VMAP_ON_CPU = False
+#: ``forward`` methods of the Sequential chains the hand-written step may replace.
+_CHAIN_FORWARDS = (torch.nn.Sequential.forward, _Chain.forward)
 _DROPOUT_TYPES = (
     torch.nn.Dropout,
     torch.nn.Dropout1d,
@@ -712,7 +718,139 @@ class _Stack:
             else:
                 buf = self.momentum[name]
                 buf.mul_(momentum.view(shape)).add_(grad)
-            param.sub_(lr.view(shape) * buf)
+            param.addcmul_(buf, lr.view(shape), value=-1.0)
+
+
+class _ChainStep:
+    """One training step of a Flatten/Linear/ReLU chain under cross-entropy, by hand.
+
+    The generic step (``vmap`` of ``functional_call``, then autograd) spends much of a
+    small network's time outside the products; for the plain chains of the fully connected
+    architectures ("mlp", "deep_fc" without batch norm) the forward pass is one batched
+    product per layer (``baddbmm``, bias fused) and the gradients are written out: the
+    cross-entropy's ``(softmax - onehot) / batch``, then per layer ``bmm`` for the weights,
+    a sum for the bias and a product back through the weights, zeroed where the ReLU was.
+    """
+
+    _LAYERS = (torch.nn.Flatten, torch.nn.Linear, torch.nn.ReLU, torch.nn.Identity)
+
+    def __init__(self, steps: list[tuple]) -> None:
+        self.steps = steps
+
+    @classmethod
+    def of(cls, module: torch.nn.Module, criterion: torch.nn.Module) -> _ChainStep | None:
+        """The hand-written step for ``module``, or None when it is not such a chain."""
+        if (
+            not isinstance(module, torch.nn.Sequential)
+            or type(module).forward not in _CHAIN_FORWARDS
+            or type(criterion) is not torch.nn.CrossEntropyLoss
+            or criterion.weight is not None
+            or criterion.label_smoothing != 0.0
+            or criterion.reduction != "mean"
+        ):
+            return None
+        steps: list[tuple] = []
+        for name, child in module.named_children():
+            if type(child) not in cls._LAYERS:
+                return None
+            if isinstance(child, torch.nn.Flatten):
+                if (child.start_dim, child.end_dim) != (1, -1):
+                    return None
+                steps.append(("flatten",))
+            elif isinstance(child, torch.nn.Linear):
+                bias = None if child.bias is None else f"{name}.bias"
+                steps.append(("linear", f"{name}.weight", bias))
+            elif isinstance(child, torch.nn.ReLU):
+                steps.append(("relu",))
+        if not any(step[0] == "linear" for step in steps):
+            return None
+        return cls(steps)
+
+    def __call__(self, params: dict, xb: torch.Tensor, yb: torch.Tensor):
+        """``(logits, per-member losses, gradients in the order of params)``."""
+        with torch.no_grad():
+            a = xb
+            fresh = False  # whether ``a`` is an intermediate that may be changed in place
+            saved = []
+            for step in self.steps:
+                if step[0] == "flatten":
+                    a = a.reshape(a.shape[0], a.shape[1], -1)
+                elif step[0] == "linear":
+                    saved.append(a)
+                    a = torch.bmm(a, params[step[1]].transpose(1, 2))
+                    if step[2] is not None:  # (faster than baddbmm's fused bias here)
+                        a.add_(params[step[2]].unsqueeze(1))
+                    fresh = True
+                else:
+                    a = a.relu_() if fresh else a.relu()
+                    fresh = True
+                    saved.append(a)
+            logits = a
+            batch = logits.shape[1]
+            log_p = torch.log_softmax(logits, -1)
+            target = yb.unsqueeze(2)
+            losses = -log_p.gather(2, target).squeeze(2).mean(1)
+            delta = log_p.exp_()
+            delta.scatter_add_(2, target, torch.full_like(target, -1, dtype=delta.dtype))
+            delta.div_(batch)
+            grads = {}
+            first_linear = next(i for i, s in enumerate(self.steps) if s[0] == "linear")
+            for i in range(len(self.steps) - 1, first_linear - 1, -1):
+                step = self.steps[i]
+                if step[0] == "relu":  # zero where the ReLU was off, as autograd does
+                    delta = torch.ops.aten.threshold_backward(delta, saved.pop(), 0)
+                elif step[0] == "linear":
+                    inputs = saved.pop()
+                    grads[step[1]] = torch.bmm(delta.transpose(1, 2), inputs)
+                    if step[2] is not None:
+                        grads[step[2]] = delta.sum(1)
+                    if i > first_linear:
+                        delta = torch.bmm(delta, params[step[1]])
+        return logits, losses, [grads[name] for name in params]
+
+
+class _VmapStep:
+    """The generic step: ``vmap`` of ``functional_call`` over the members, then autograd."""
+
+    def __init__(self, stack: _Stack, criterion: torch.nn.Module) -> None:
+        self.stack = stack
+        self.forward = vmap(stack.forward)
+        self.losses = vmap(criterion)
+
+    def __call__(self, params: dict, xb: torch.Tensor, yb: torch.Tensor):
+        logits = self.forward(params, self.stack.buffers, xb)
+        losses = self.losses(logits, yb)
+        grads = torch.autograd.grad(losses.sum(), list(params.values()))
+        return logits.detach(), losses.detach(), grads
+
+
+class _LoopStep:
+    """The generic step member by member, on views of the stacked weights.
+
+    On the CPU a vectorized convolution over the members becomes a grouped convolution,
+    which runs slower than the members' own convolutions one after the other; this step
+    keeps the pack's bookkeeping (one update, no per-batch callbacks) and runs each
+    member's forward and backward pass on its own. Batch-norm statistics are updated in
+    place in the stacked buffers through the views.
+    """
+
+    def __init__(self, stack: _Stack, criterion: torch.nn.Module) -> None:
+        self.stack = stack
+        self.criterion = criterion
+
+    def __call__(self, params: dict, xb: torch.Tensor, yb: torch.Tensor):
+        buffers = self.stack.buffers
+        all_logits, all_losses, all_grads = [], [], []
+        for k in range(len(xb)):
+            own = {name: t[k].detach().requires_grad_(True) for name, t in params.items()}
+            own_buffers = {name: t[k] for name, t in buffers.items()}
+            logits = functional_call(self.stack.base, (own, own_buffers), (xb[k],))
+            loss = self.criterion(logits, yb[k])
+            all_grads.append(torch.autograd.grad(loss, list(own.values())))
+            all_logits.append(logits.detach())
+            all_losses.append(loss.detach())
+        grads = [torch.stack(per_param) for per_param in zip(*all_grads, strict=True)]
+        return torch.stack(all_logits), torch.stack(all_losses), grads
 
 
 def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
@@ -728,8 +866,10 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
     for member in members:
         if member.scheduler is not None:
             member.scheduler.on_train_begin(member.net)
-    forward = vmap(stack.forward)
-    losses_of = vmap(criterion)
+    step = _ChainStep.of(first.module_, criterion)
+    vectorize = step is not None or device.type == "cuda" or _VMAP_ON_CPU
+    if step is None:
+        step = _VmapStep(stack, criterion) if vectorize else _LoopStep(stack, criterion)
 
     while stack.members:
         active = stack.members
@@ -759,9 +899,7 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
             if augmenters is not None:
                 xb = torch.stack([augment(x) for augment, x in zip(augmenters, xb, strict=True)])
             yb = y_active.gather(1, index)
-            logits = forward(stack.params, stack.buffers, xb)
-            losses = losses_of(logits, yb)
-            grads = torch.autograd.grad(losses.sum(), list(stack.params.values()))
+            logits, losses, grads = step(stack.params, xb, yb)
             stack.sgd_step(grads, lr, momentum, weight_decay)
             batch_losses.append(losses.detach())
             correct += (logits.detach().argmax(-1) == yb).sum(1)
@@ -769,7 +907,7 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
         per_batch = torch.stack(batch_losses, 1).tolist()
         accuracy = (correct.double() / n).tolist()
         evaluated = [i for i, m in enumerate(active) if m.rules.enabled]
-        full = _evaluate(stack, evaluated, X, y_active, criterion) if evaluated else {}
+        full = _evaluate(stack, evaluated, X, y_active, vectorize) if evaluated else {}
         seconds = time.perf_counter() - start_time
 
         done = []
@@ -789,7 +927,7 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
 
 
 @torch.no_grad()
-def _evaluate(stack: _Stack, which: list[int], X, y_active, criterion) -> dict[int, tuple]:
+def _evaluate(stack: _Stack, which: list[int], X, y_active, vectorize: bool) -> dict[int, tuple]:
     """Loss, accuracy and margin quantile on the whole training set (eval mode) per member."""
     index = torch.as_tensor(which, device=X.device)
     if len(which) == len(stack.members):
@@ -798,7 +936,22 @@ def _evaluate(stack: _Stack, which: list[int], X, y_active, criterion) -> dict[i
         params = {k: v.index_select(0, index) for k, v in stack.params.items()}
         buffers = {k: v.index_select(0, index) for k, v in stack.buffers.items()}
         targets = y_active.index_select(0, index)
-    forward = vmap(stack.forward, in_dims=(0, 0, None))
+    if vectorize:
+        forward = vmap(stack.forward, in_dims=(0, 0, None))
+    else:
+
+        def forward(params, buffers, x):
+            return torch.stack(
+                [
+                    stack.forward(
+                        {k: v[j] for k, v in params.items()},
+                        {k: v[j] for k, v in buffers.items()},
+                        x,
+                    )
+                    for j in range(len(which))
+                ]
+            )
+
     loss_sum = vmap(lambda logits, y: torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
     chunk = max(1, _EVAL_SAMPLES // len(which))
     n = len(X)
