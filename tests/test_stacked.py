@@ -172,7 +172,8 @@ def test_conv_batch_norm_and_augmentation_match_one_epoch(monkeypatch, vectorize
     alone = [clone(n).fit(X, y) for n in nets]
     fit_pack(nets, X, y)
     for packed, single in zip(nets, alone, strict=True):
-        assert_same_network(packed, single, X)  # running statistics included
+        # running statistics included; member by member, the same computation exactly
+        assert_same_network(packed, single, X, atol=ATOL if vectorize else 0.0)
         tracked = [v for k, v in packed.module_.state_dict().items() if "num_batches" in k]
         assert tracked and all(int(v) == 3 for v in tracked)
 

@@ -502,9 +502,10 @@ def fit_pack(
     max_pack_size : int or None, default=None
         Most members trained at once; a larger pack is trained in consecutive parts.
     memory_budget : int, float or None, default=None
-        Bytes a pack may use on its device (None: half of what is free, as the kernel
-        estimators use). A pack whose estimate exceeds it is split into parts that fit,
-        and the reason is logged (``logging`` logger ``sklearn_gen.networks._stacked``).
+        Bytes a pack may use on its device besides the training data (None: half of what
+        is free once the data are there, as the kernel estimators budget). A pack whose
+        estimate exceeds it is trained in consecutive parts that fit, and the reason is
+        logged at INFO level (logger ``sklearn_gen.networks._stacked``).
 
     Returns
     -------
@@ -578,14 +579,13 @@ def fit_pack(
             len(by_shape),
         )
     dataset = members[0].net.get_dataset(X_valid)
-    budget = resolve_memory_budget(memory_budget, device)
-    budget -= X_valid.nbytes if device.type == "cpu" else 0  # the data are held already
+    budget = resolve_memory_budget(memory_budget, device)  # the data are held already
     for group in by_shape.values():
         parts = [group]
         if max_pack_size is not None:
             parts = [group[s : s + max_pack_size] for s in range(0, len(group), max_pack_size)]
         for part in parts:
-            for chunk in _memory_chunks(part, len(X_valid), max(budget, 0)):
+            for chunk in _memory_chunks(part, len(X_valid), budget):
                 _train_pack(chunk, dataset.X)
 
     unconverged = []
