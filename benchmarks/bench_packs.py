@@ -169,10 +169,10 @@ def inception_part(args) -> None:
         trainer(warm, X[:128], y[:128], args.device)
     print(
         f"SmallInception, K=4 seeds, {n} random 3x32x32 images, {args.inception_epochs} "
-        f"epochs, batch 128, {args.device}, best of {args.repeats}:"
+        f"epochs, batch 128, {args.device}, best of {args.inception_repeats}:"
     )
     meter = OtherLoad()
-    best, cpu, _ = compare(trainers, members, X, y, args.device, args.repeats)
+    best, cpu, _ = compare(trainers, members, X, y, args.device, args.inception_repeats)
     print_times(best, cpu)
     print(f"  machine during the runs: {meter.note()}; load average {os.getloadavg()}")
     print(f"one at a time / pack = {best['one at a time'] / best['pack']:.2f}x (no target)")
@@ -181,11 +181,12 @@ def inception_part(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--study-repeats", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--inception-images", type=int, default=384)
+    parser.add_argument("--inception-images", type=int, default=256)
     parser.add_argument("--inception-epochs", type=int, default=1)
+    parser.add_argument("--inception-repeats", type=int, default=1)
     parser.add_argument("--skip-inception", action="store_true")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.quick:
-        args.epochs, args.repeats, args.inception_images = 3, 1, 256
+        args.epochs, args.repeats, args.inception_images = 3, 1, 128
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: CUDA is not available here.")
     print(

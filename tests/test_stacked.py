@@ -333,6 +333,9 @@ def test_bad_inputs_raise_before_any_training(digits):
     X, _, y, _ = digits
     with pytest.raises(ValueError, match="estimators is empty"):
         fit_pack([], X, y)
+    net = small()
+    with pytest.raises(ValueError, match="estimators 0 and 2 are the same object"):
+        fit_pack([net, small(), net], X, y)
     with pytest.raises(ValueError, match="estimator 1 cannot be trained in a pack: dropout"):
         fit_pack([small(), small(dropout=0.5)], X, y)
     with pytest.raises(ValueError, match=r"estimators \[1\] differ from estimator 0"):

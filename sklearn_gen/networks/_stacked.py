@@ -2,11 +2,18 @@
 
 The studies train many small networks of one architecture on the same inputs (corruption
 levels x repeats, seeds, learning rates). Fitted one at a time, a step of such a network is
-a few small matrix products wrapped in Python and autograd overhead. Here the ``K``
-members' weights are stacked (:func:`torch.func.stack_module_state`) and the forward pass
-is vectorized over the members (:func:`torch.func.vmap` of
-:func:`torch.func.functional_call`), so a training step of the whole pack is one batched
-computation.
+a few small matrix products wrapped in Python, autograd and skorch bookkeeping. Here the
+``K`` members' weights are stacked (:func:`torch.func.stack_module_state`) and a training
+step of the whole pack is one computation over the stack:
+
+* plain Flatten/Linear/ReLU chains under cross-entropy ("mlp", "deep_fc") take a
+  hand-written batched step: one ``bmm`` per layer forward, the gradients written out;
+* other modules take the generic step, :func:`torch.func.vmap` of
+  :func:`torch.func.functional_call` and autograd, on CUDA; on the CPU, where a convolution
+  vectorized over the members becomes a slower grouped convolution, the generic step runs
+  the members' forward and backward passes one after the other on views of the stack.
+
+In every case one SGD update serves all members and no per-batch callback runs.
 
 Each member keeps everything its own ``NetworkClassifier.fit`` would have:
 
@@ -355,7 +362,7 @@ def _label_sets(ys: Any, n_estimators: int) -> list[Any]:
     return rows
 
 
-def _validate(index: int, estimator: Any, X: Any, y: Any) -> tuple[Any, tuple, np.ndarray, Any]:
+def _validate(index: int, estimator: Any, X: Any, y: Any) -> tuple[tuple, np.ndarray]:
     """Check one member's inputs (and corrupt its labels) as its ``fit`` does first."""
     owner, corruption, net = None, (), estimator
     if isinstance(estimator, LabelNoise):
@@ -542,7 +549,14 @@ def fit_pack(
     if not estimators:
         raise ValueError("estimators is empty: give at least one estimator to fit.")
     max_pack_size = _check_max_pack_size(max_pack_size)
+    seen: dict[int, int] = {}
     for i, estimator in enumerate(estimators):
+        first = seen.setdefault(id(estimator), i)
+        if first != i:
+            raise ValueError(
+                f"estimators {first} and {i} are the same object; pass one clone per "
+                "member (sklearn.base.clone)."
+            )
         reason = pack_refusal(estimator)
         if reason is not None:
             raise ValueError(
