@@ -33,6 +33,11 @@ if TYPE_CHECKING:  # what static tools see; at run time __getattr__ imports on f
         FiniteSampleReLURegressor,
         GradientDescentLinearClassifier,
         NetworkClassifier,
+        fit_many,
+        fit_pack,
+        group_packs,
+        pack_key,
+        pack_refusal,
     )
     from sklearn_gen.randomization import (
         CenterCrop,
@@ -61,7 +66,12 @@ _EXPORTS = {
     "RandomPixels": "randomization",
     "RandomPretraining": "randomization",
     "corrupt_labels": "randomization",
+    "fit_many": "networks",
+    "fit_pack": "networks",
+    "group_packs": "networks",
     "load_mnist": "datasets",
+    "pack_key": "networks",
+    "pack_refusal": "networks",
 }
 _SUBPACKAGES = frozenset(
     {
@@ -94,7 +104,12 @@ __all__ = [
     "RandomPretraining",
     "__version__",
     "corrupt_labels",
+    "fit_many",
+    "fit_pack",
+    "group_packs",
     "load_mnist",
+    "pack_key",
+    "pack_refusal",
 ]
 
 

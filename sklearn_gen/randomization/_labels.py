@@ -300,6 +300,15 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : LabelNoise
         """
+        classes, y_fit, changed = self._corrupted_labels(X, y)
+        estimator = clone(self.estimator)
+        estimator.fit(X, y_fit, **fit_params)
+        return self._set_fitted(estimator, X, classes, y_fit, changed)
+
+    # The two halves of ``fit``, also used by trainers that fit the wrapped clone
+    # themselves (``sklearn_gen.networks.fit_pack`` trains many at once).
+    def _corrupted_labels(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate, then ``(classes, y_fit, changed)``: the corruption ``fit`` trains on."""
         if not hasattr(self.estimator, "fit"):
             raise TypeError(
                 "estimator must be an estimator with a fit method, got "
@@ -319,10 +328,14 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{missing.tolist()!r}; the wrapped estimator never sees them (predict_proba "
                 "gives them probability 0).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        estimator = clone(self.estimator)
-        estimator.fit(X, y_fit, **fit_params)
+        return classes, y_fit, changed
+
+    def _set_fitted(
+        self, estimator: Any, X: Any, classes: np.ndarray, y_fit: np.ndarray, changed: np.ndarray
+    ) -> LabelNoise:
+        """Store the fitted clone and the corruption it was trained on."""
         self.estimator_ = estimator
         self.classes_ = classes
         self.y_fit_ = y_fit
