@@ -172,6 +172,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
+        "--pack-size",
+        type=int,
+        default=None,
+        help="train up to this many networks of one architecture at once (1: one at a "
+        "time; default: every network that can share a pack)",
+    )
+    parser.add_argument(
         "--preset",
         choices=("default", "nagarajan2019"),
         default="default",
@@ -244,6 +251,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
     from sklearn_gen.studies._common import configuration_threads
     from sklearn_gen.studies._report import write_report
     from sklearn_gen.studies._runs import RUNS, Settings
+    from sklearn_gen.studies._study import configuration_packs
 
     run = RUNS.get(args.experiment)
     if run is None:
@@ -259,6 +267,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
         return _fail(
             f"{run.name} has no preset {args.preset!r}; it takes: {', '.join(run.presets)}."
         )
+    if args.pack_size is not None and args.pack_size < 1:
+        return _fail(f"--pack-size must be a positive number of networks, got {args.pack_size}.")
     if args.threads is not None and args.threads < 1:
         return _fail(f"--threads must be a positive number of threads, got {args.threads}.")
     out = Path(args.out) if args.out else Path("results") / run.name
@@ -288,7 +298,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         preset=args.preset,
     )
     if args.scheduler is None:
-        with configuration_threads(args.threads):
+        with configuration_threads(args.threads), configuration_packs(args.pack_size):
             frame = run.compute(data, settings)
     else:
         try:
@@ -297,7 +307,12 @@ def _run_experiment(args: argparse.Namespace) -> int:
             return _fail(str(exc))
         import joblib
 
-        with client, joblib.parallel_backend("dask"), configuration_threads(args.threads):
+        with (
+            client,
+            joblib.parallel_backend("dask"),
+            configuration_threads(args.threads),
+            configuration_packs(args.pack_size),
+        ):
             frame = run.compute(data, settings)
     paths = write_report(run, frame, data, settings, out)
     if not args.quiet:

@@ -20,7 +20,13 @@ from sklearn_gen.studies._randomization import (
     randomization_test,
     regularization_ablation,
 )
-from sklearn_gen.studies._study import Study, StudyData, run_study, seed_estimator
+from sklearn_gen.studies._study import (
+    Study,
+    StudyData,
+    configuration_packs,
+    run_study,
+    seed_estimator,
+)
 from sklearn_gen.studies._uniform_convergence import (
     bounds_vs_sample_size,
     hypersphere_projection,
@@ -31,6 +37,7 @@ __all__ = [
     "StudyData",
     "bounds_vs_sample_size",
     "config_seed",
+    "configuration_packs",
     "expressivity",
     "hypersphere_projection",
     "kernel_interpolation",

@@ -42,7 +42,10 @@ cache_dir : str, path or None, default=None
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -50,12 +53,16 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, PredefinedSplit, cross_validate
+from sklearn.pipeline import Pipeline
 
-from sklearn_gen._validation import derive_seed, draw_seed
+from sklearn_gen._validation import check_int, derive_seed, draw_seed
 from sklearn_gen.studies._common import run_configurations
 from sklearn_gen.studies._validation import split_indices
 
-__all__ = ["Study", "StudyData", "run_study", "seed_estimator"]
+__all__ = ["Study", "StudyData", "configuration_packs", "run_study", "seed_estimator"]
+
+#: The pack size of :func:`configuration_packs` (None: packs of any size).
+_PACK_SIZE: ContextVar[int | None] = ContextVar("sklearn_gen_pack_size", default=None)
 
 #: Grid keys with this prefix are data parameters (of ``Study.data``, or ``train_size``).
 DATA_PREFIX = "data__"
@@ -142,6 +149,27 @@ class Study:
     train_scores: bool = True
 
 
+@contextmanager
+def configuration_packs(pack_size: int | None) -> Iterator[None]:
+    """Run every study in this block with packs of at most ``pack_size`` networks.
+
+    ``1`` fits every configuration alone; None (the default outside the block) packs all
+    the networks that can share a pack. ``sklearn-gen run --pack-size N`` uses it.
+
+    Examples
+    --------
+    >>> with configuration_packs(1):
+    ...     pass  # studies here fit one network at a time
+    """
+    if pack_size is not None:
+        check_int(pack_size, "pack_size")
+    token = _PACK_SIZE.set(pack_size)
+    try:
+        yield
+    finally:
+        _PACK_SIZE.reset(token)
+
+
 def seed_estimator(estimator: Any, seed: int) -> Any:
     """Set every ``random_state`` parameter inside ``estimator`` from one ``seed``.
 
@@ -217,6 +245,59 @@ def _stratified_order(rows: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     return order[np.argsort(keys, kind="stable")]
 
 
+def _parts(study: Study, params: dict[str, Any]) -> tuple[dict, dict, dict]:
+    """A grid point's ``(labels, data parameters, estimator parameters)``."""
+    labels = {k: v for k, v in params.items() if k in study.labels}
+    data_params = {k[len(DATA_PREFIX) :]: v for k, v in params.items() if k.startswith(DATA_PREFIX)}
+    estimator_params = {
+        k: v for k, v in params.items() if k not in labels and not k.startswith(DATA_PREFIX)
+    }
+    return labels, data_params, estimator_params
+
+
+def _prepared(study: Study, params: dict[str, Any], repeat: int, seed: int) -> Any:
+    """The configuration's unfitted estimator: cloned, its parameters set, seeded."""
+    _, _, estimator_params = _parts(study, params)
+    seed_keys = params if study.seed_by is None else {k: params[k] for k in study.seed_by}
+    estimator = clone(study.estimator).set_params(**estimator_params)
+    keys = ((k, _label(v)) for k, v in sorted(seed_keys.items()))
+    return seed_estimator(estimator, derive_seed(seed, "estimator", repeat, *keys))
+
+
+def _rows(
+    study: Study,
+    params: dict[str, Any],
+    repeat: int,
+    data: StudyData,
+    fitted: Any,
+    fit_seconds: float,
+    scores: dict[str, float],
+) -> list[dict[str, Any]]:
+    """The configuration's row (or its per-epoch rows) from its fitted estimator and scores."""
+    labels, data_params, estimator_params = _parts(study, params)
+    test = data.evaluations.get("test", data.train)
+    row: dict[str, Any] = {
+        "study": study.name,
+        **{k: _label(v) for k, v in labels.items()},
+        **{k: _label(v) for k, v in data_params.items()},
+        **{k: _label(v) for k, v in estimator_params.items()},
+        "repeat": repeat,
+        "n_train": len(data.train),
+        "n_test": len(test),
+        "fit_seconds": fit_seconds,
+        **scores,
+    }
+    for name, scorer in study.scoring.items():
+        for set_name, rows in data.evaluations.items():
+            if set_name != "test":
+                score = scorer if callable(scorer) else _sklearn_scorer(scorer)
+                row[f"{set_name}_{name}"] = float(score(fitted, data.X[rows], data.y[rows]))
+    if study.summary is not None:
+        row.update(study.summary(fitted))
+    records = [] if study.records is None else study.records(fitted, params)
+    return [{**row, **record} for record in records] or [row]
+
+
 def _configuration_rows(
     *,
     study: Study,
@@ -226,22 +307,12 @@ def _configuration_rows(
     params: dict[str, Any],
     repeat: int,
     seed: int,
+    index: int = 0,
 ) -> list[dict[str, Any]]:
-    """Fit and score one configuration (a repeat and a grid point): its rows."""
-    labels = {k: v for k, v in params.items() if k in study.labels}
-    data_params = {k[len(DATA_PREFIX) :]: v for k, v in params.items() if k.startswith(DATA_PREFIX)}
-    estimator_params = {
-        k: v for k, v in params.items() if k not in labels and not k.startswith(DATA_PREFIX)
-    }
+    """Fit and score one configuration (a repeat and a grid point) by ``cross_validate``."""
+    _, data_params, _ = _parts(study, params)
     data = _split(study, X, y, test_size, data_params, repeat, seed)
-    seed_keys = params if study.seed_by is None else {k: params[k] for k in study.seed_by}
-    estimator = clone(study.estimator).set_params(**estimator_params)
-    seed_estimator(
-        estimator,
-        derive_seed(
-            seed, "estimator", repeat, *((k, _label(v)) for k, v in sorted(seed_keys.items()))
-        ),
-    )
+    estimator = _prepared(study, params, repeat, seed)
     test = data.evaluations.get("test", data.train)
     result = cross_validate(
         estimator,
@@ -253,30 +324,93 @@ def _configuration_rows(
         return_estimator=True,
         error_score="raise",
     )
-    fitted = result["estimator"][0]
-    row: dict[str, Any] = {
-        "study": study.name,
-        **{k: _label(v) for k, v in labels.items()},
-        **{k: _label(v) for k, v in data_params.items()},
-        **{k: _label(v) for k, v in estimator_params.items()},
-        "repeat": repeat,
-        "n_train": len(data.train),
-        "n_test": len(test),
-        "fit_seconds": float(result["fit_time"][0]),
-    }
-    for name, scorer in study.scoring.items():
+    scores = {}
+    for name in study.scoring:
         if study.train_scores:
-            row[f"train_{name}"] = float(result[f"train_{name}"][0])
+            scores[f"train_{name}"] = float(result[f"train_{name}"][0])
         if "test" in data.evaluations:
-            row[f"test_{name}"] = float(result[f"test_{name}"][0])
-        for set_name, rows in data.evaluations.items():
-            if set_name != "test":
-                score = scorer if callable(scorer) else _sklearn_scorer(scorer)
-                row[f"{set_name}_{name}"] = float(score(fitted, data.X[rows], data.y[rows]))
-    if study.summary is not None:
-        row.update(study.summary(fitted))
-    records = [] if study.records is None else study.records(fitted, params)
-    return [{**row, **record} for record in records] or [row]
+            scores[f"test_{name}"] = float(result[f"test_{name}"][0])
+    fitted = result["estimator"][0]
+    rows = _rows(study, params, repeat, data, fitted, float(result["fit_time"][0]), scores)
+    return [{**row, "_configuration": index} for row in rows]
+
+
+def _pack_member(estimator: Any) -> Any:
+    """What a pack trains of ``estimator``: itself, or the last step of a Pipeline whose other
+    steps are all ``"passthrough"`` (the randomization study's true- and noisy-label fits)."""
+    if isinstance(estimator, Pipeline):
+        if all(step in (None, "passthrough") for _, step in estimator.steps[:-1]):
+            return estimator.steps[-1][1]
+    return estimator
+
+
+def _pack_rows(
+    *,
+    study: Study,
+    X: np.ndarray,
+    y: np.ndarray,
+    test_size: float | int | PredefinedSplit,
+    members: list[tuple[dict[str, Any], int, int]],
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Fit the configurations of one pack at once (:func:`~sklearn_gen.networks.fit_pack`)
+    and score each as :func:`_configuration_rows` does."""
+    from sklearn_gen.networks import fit_many
+
+    params0, repeat0, _ = members[0]
+    _, data_params, _ = _parts(study, params0)
+    data = _split(study, X, y, test_size, data_params, repeat0, seed)
+    estimators = [_prepared(study, params, repeat, seed) for params, repeat, _ in members]
+    start = time.perf_counter()
+    fit_many([_pack_member(e) for e in estimators], data.X[data.train], data.y[data.train])
+    seconds = (time.perf_counter() - start) / len(members)  # the pack's time, shared
+    test = data.evaluations.get("test", data.train)
+    rows: list[dict[str, Any]] = []
+    for (params, repeat, index), fitted in zip(members, estimators, strict=True):
+        scores = {}
+        for name, scorer in study.scoring.items():
+            score = scorer if callable(scorer) else _sklearn_scorer(scorer)
+            if study.train_scores:
+                scores[f"train_{name}"] = float(
+                    score(fitted, data.X[data.train], data.y[data.train])
+                )
+            if "test" in data.evaluations:
+                scores[f"test_{name}"] = float(score(fitted, data.X[test], data.y[test]))
+        rows += [
+            {**row, "_configuration": index}
+            for row in _rows(study, params, repeat, data, fitted, seconds, scores)
+        ]
+    return rows
+
+
+def _packs(
+    study: Study, grid: list[tuple[dict[str, Any], int]], seed: int, pack_size: int | None
+) -> list[list[int]]:
+    """Indices of the configurations grouped into packs (a group of one is fitted alone).
+
+    Configurations share a pack when they train on the same rows (fixed data: the same
+    repeat and training size) and :func:`~sklearn_gen.networks.pack_key` of what they train
+    is the same; ``pack_size`` caps a pack (1: no packs).
+    """
+    from sklearn_gen.networks import pack_key, pack_refusal
+
+    if pack_size == 1 or study.data is not None:
+        return [[i] for i in range(len(grid))]
+    groups: dict[Any, list[int]] = {}
+    singles: list[list[int]] = []
+    for index, (params, repeat) in enumerate(grid):
+        member = _pack_member(_prepared(study, params, repeat, seed))
+        if pack_refusal(member) is not None:
+            singles.append([index])
+            continue
+        _, data_params, _ = _parts(study, params)
+        key = (repeat, data_params.get("train_size"), pack_key(member))
+        groups.setdefault(key, []).append(index)
+    packs: list[list[int]] = []
+    for indices in groups.values():
+        size = len(indices) if pack_size is None else pack_size
+        packs += [indices[i : i + size] for i in range(0, len(indices), size)]
+    return sorted(packs + singles)
 
 
 def _sklearn_scorer(name: str) -> Callable[..., float]:
@@ -295,6 +429,7 @@ def run_study(
     random_state: int | np.random.RandomState | None = 0,
     progress: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    pack_size: int | str | None = "auto",
 ) -> pd.DataFrame:
     """Run every configuration of ``study``; one tidy frame of their rows.
 
@@ -310,6 +445,14 @@ def run_study(
         :class:`~sklearn.model_selection.PredefinedSplit`.
     n_jobs, random_state, progress, cache_dir
         As every study function takes them (see :mod:`sklearn_gen.studies._study`).
+    pack_size : int, None or "auto", default="auto"
+        Configurations that train networks of one architecture on the same rows are
+        trained together, as packs (:func:`~sklearn_gen.networks.fit_pack`), of at most
+        ``pack_size`` members (None: no limit; 1: every fit alone, as before packs;
+        ``"auto"``: the value of an enclosing
+        :func:`~sklearn_gen.studies.configuration_packs`, else None). A member's result
+        agrees with its own fit to float rounding; settings a pack cannot reproduce
+        (:func:`~sklearn_gen.networks.pack_refusal`) are fitted alone.
 
     Returns
     -------
@@ -338,24 +481,44 @@ def run_study(
             raise ValueError(f"The study {study.name!r} needs data: pass X and y.")
         X = np.asarray(X)
         y = np.asarray(y)
-    configurations = [
-        {
-            "study": study,
-            "X": X,
-            "y": y,
-            "test_size": test_size,
-            "params": params,
-            "repeat": repeat,
-            "seed": seed,
-        }
+    if isinstance(pack_size, str) and pack_size == "auto":
+        pack_size = _PACK_SIZE.get()
+    if pack_size is not None:
+        check_int(pack_size, "pack_size")
+    grid = [
+        (params, repeat)
         for repeat in range(study.n_repeats)
         for params in ParameterGrid(study.grid)
     ]
-    return run_configurations(
-        _configuration_rows,
-        configurations,
-        n_jobs=n_jobs,
-        progress=progress,
-        description=study.name,
-        cache_dir=cache_dir,
-    )
+    common = {"study": study, "X": X, "y": y, "test_size": test_size, "seed": seed}
+    packs = _packs(study, grid, seed, pack_size)
+    singles = [p[0] for p in packs if len(p) == 1]
+    grouped = [p for p in packs if len(p) > 1]
+    frames = []
+    if singles:
+        configurations = [
+            {**common, "params": grid[i][0], "repeat": grid[i][1], "index": i} for i in singles
+        ]
+        frame = run_configurations(
+            _configuration_rows,
+            configurations,
+            n_jobs=n_jobs,
+            progress=progress,
+            description=study.name,
+            cache_dir=cache_dir,
+        )
+        frames.append(frame)
+    if grouped:
+        configurations = [{**common, "members": [(*grid[i], i) for i in p]} for p in grouped]
+        frame = run_configurations(
+            _pack_rows,
+            configurations,
+            n_jobs=n_jobs,
+            progress=progress,
+            description=f"{study.name} (packs)",
+            cache_dir=cache_dir,
+        )
+        frames.append(frame)
+    result = pd.concat(frames, ignore_index=True)
+    result = result.sort_values("_configuration", kind="stable")
+    return result.drop(columns="_configuration").reset_index(drop=True)
