@@ -125,7 +125,9 @@ class LayersView:
     Attributes
     ----------
     module : torch.nn.Module
-        CPU copy of the trained network, eval mode, batch norm folded.
+        CPU copy of the trained network, eval mode, batch norm folded. Memoized: the
+        views of the same parameters share it, so treat it as read-only (a copy changed
+        in place is noticed by its fingerprint and rebuilt by the next view).
     layers : list of Layer
         Weight layers in forward order.
     is_chain : bool

@@ -31,6 +31,7 @@ nearly independent (a draw and a random subset of samples each): resampling them
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Any
@@ -269,8 +270,18 @@ def _flatness(
     else:  # the forward pass the other measures of this model and data share
         logits = view.logits(X)
     hits = logits.argmax(1) == target
+    # functional_call swaps the parameters of the module it runs: a private copy, since
+    # the view's folded network is shared with the other measures (and threads)
     acc = _NoisyAccuracy(
-        view.module, x, target, hits, n_draws, draws_per_sample, magnitude_aware, eps, rng
+        copy.deepcopy(view.module),
+        x,
+        target,
+        hits,
+        n_draws,
+        draws_per_sample,
+        magnitude_aware,
+        eps,
+        rng,
     )
     n = float(acc.sizes().sum())
     n_outputs = view.layers[-1].width if view.layers else 2
