@@ -14,7 +14,10 @@ model and data, the memo of the measures emptied first, so they share what they 
 Targets (issue 14): all data measures except flatness together <= 1.3 forward passes;
 ``pac_bayes_flatness`` at its defaults (timed alone, memo emptied) <= 10 forward passes.
 The data-free measures (norms, parameter count) are printed for scale; one training epoch
-too.
+too. A forward hook counts the passes the data measures run over the data: the network's,
+and the normalized network's where it is not the network times a constant (later layers
+with biases, a branching network); a third network, the chain without biases after the
+first layer, shows the case where the normalized loss needs no pass of its own.
 
 Run ``python benchmarks/bench_measures.py`` (``--n 256`` for a quick run).
 """
@@ -36,17 +39,43 @@ from sklearn_gen import NetworkClassifier, load_mnist, measures
 class ConvChain(nn.Sequential):
     """Four 3x3 conv layers (stride 1, 2, 1, 2) and a linear layer: a 5-layer chain."""
 
-    def __init__(self, input_shape: tuple[int, int, int], n_classes: int) -> None:
+    def __init__(
+        self, input_shape: tuple[int, int, int], n_classes: int, later_biases: bool = True
+    ) -> None:
         c, h, w = input_shape
         layers: list[nn.Module] = []
         channels = [c, 32, 32, 64, 64]
         for i, stride in enumerate((1, 2, 1, 2)):
-            layers += [nn.Conv2d(channels[i], channels[i + 1], 3, stride, 1), nn.ReLU()]
+            bias = i == 0 or later_biases
+            layers += [nn.Conv2d(channels[i], channels[i + 1], 3, stride, 1, bias=bias), nn.ReLU()]
             if stride == 2:  # 3x3, padding 1: ceil(size / 2)
                 h, w = (h + 1) // 2, (w + 1) // 2
-        layers += [nn.Flatten(), nn.Linear(64 * h * w, n_classes)]
+        layers += [nn.Flatten(), nn.Linear(64 * h * w, n_classes, bias=later_biases)]
         super().__init__(*layers)
         self.input_shape = input_shape
+
+
+class HomogeneousConvChain(ConvChain):
+    """The same chain with a bias in the first layer only (Liao et al.'s setting): the
+    normalized network is the network times a constant, its logits need no own pass."""
+
+    def __init__(self, input_shape: tuple[int, int, int], n_classes: int) -> None:
+        super().__init__(input_shape, n_classes, later_biases=False)
+
+
+class PassCounter:
+    """Counts the samples that go through a network of ``cls`` (forward hooks, every copy)."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls, self.samples = cls, 0
+        self.handle = torch.nn.modules.module.register_module_forward_hook(self._hook)
+
+    def _hook(self, module, args, output) -> None:
+        if type(module) is self.cls and args and hasattr(args[0], "shape") and args[0].ndim:
+            self.samples += int(args[0].shape[0])
+
+    def remove(self) -> None:
+        self.handle.remove()
 
 
 #: The data measures of a scoring dict: name -> (measure, keyword arguments, needs a chain)
@@ -134,11 +163,17 @@ def time_network(
     y_fit = net.predict(X)
     measures.clear_cache()
     print("data measures, as one scoring dict calls them on one fold (predicted labels):")
+    counter = PassCounter(type(net.module_))
     seconds = {
         label: _run(label, m, params, net, X, y_fit, forward)
         for label, (m, params, needs_chain) in DATA_MEASURES.items()
         if chain or not needs_chain
     }
+    counter.remove()
+    print(
+        f"  network passes over the data that the data measures ran: "
+        f"{counter.samples / len(X):.2f} (counted by a forward hook)"
+    )
     margin_family = sum(v for k, v in seconds.items() if not k.startswith("normalized"))
     print(
         f"  {'margin measures (one network)':32s} {margin_family:7.3f} s  "
@@ -213,6 +248,26 @@ def main(argv: list[str] | None = None) -> int:
             init_scale=2.0,
         ),
     ]
+    results.append(
+        time_network(
+            "5-layer conv chain without biases after the first layer, lr 0.02, init scale 2",
+            HomogeneousConvChain,
+            X,
+            y,
+            True,
+            args.epochs,
+            lr=0.02,
+            init_scale=2.0,
+        )
+    )
+    print("\nsummary (forward passes of the fitted estimator, measured in this run):")
+    names = ("SmallInception", "conv chain", "conv chain, no later biases")
+    for name, (data, flatness) in zip(names, results, strict=True):
+        print(
+            f"  {name:28s} data measures {data:5.2f} (<= 1.3: "
+            f"{'met' if data <= 1.3 else 'NOT met'}), flatness {flatness:5.2f} (<= 10: "
+            f"{'met' if flatness <= 10 else 'NOT met'})"
+        )
     ok = all(data <= 1.3 and flatness <= 10 for data, flatness in results)
     return 0 if ok else 1
 

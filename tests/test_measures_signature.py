@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 
@@ -158,6 +159,109 @@ def test_scorers_share_one_forward_pass(conv_sample):
     # other data: another pass
     measures.margin_quantile(fitted, X[:30], y[:30])
     assert _Counting.passes - before == 7
+
+
+def _bias_free_conv(seed: int = 0) -> nn.Sequential:
+    """A positively homogeneous chain: a bias in the first layer only, ReLU, pooling."""
+    torch.manual_seed(seed)
+    return _Counting(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, bias=False),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(6 * 2 * 2, 3, bias=False),
+    ).eval()
+
+
+def _dense(conv: nn.Conv2d, shape: tuple[int, int, int]) -> torch.Tensor:
+    """The conv's operator matrix (no bias) on inputs of ``shape``, column by column."""
+    n = int(np.prod(shape))
+    basis = torch.eye(n, dtype=torch.float64).reshape(n, *shape)
+    out = nn.functional.conv2d(basis, conv.weight, None, conv.stride, conv.padding)
+    return out.reshape(n, -1).T
+
+
+def _explicit_normalized_logits(net: nn.Sequential, X, norm: str) -> torch.Tensor:
+    """The normalized network built by hand: the first layer's weight and bias divided by
+    their joint norm, every later weight by its own (Frobenius or spectral, the conv by its
+    operator norm at 4x4 inputs, computed densely)."""
+    net = nn.Sequential(*copy.deepcopy(list(net))).double().eval()  # not counted
+    x = torch.as_tensor(X, dtype=torch.float64).reshape(-1, 1, 8, 8)
+    with torch.no_grad():
+        first, conv, last = net[0], net[3], net[7]
+        if norm == "fro":
+            joint = torch.cat([first.weight.reshape(-1), first.bias]).norm()
+            conv_norm, last_norm = conv.weight.norm(), last.weight.norm()
+        else:
+            first_sigma = torch.linalg.matrix_norm(_dense(first, (1, 8, 8)), ord=2)
+            joint = torch.sqrt(first_sigma**2 + first.bias.norm() ** 2)
+            conv_norm = torch.linalg.matrix_norm(_dense(conv, (4, 4, 4)), ord=2)
+            last_norm = torch.linalg.matrix_norm(last.weight, ord=2)
+        first.weight /= joint
+        first.bias /= joint
+        conv.weight /= conv_norm
+        last.weight /= last_norm
+        return net(x)
+
+
+@pytest.mark.parametrize("norm", ["fro", "spectral"])
+def test_homogeneous_chain_needs_one_forward_pass_for_every_data_measure(norm):
+    # no bias after the first layer, positively homogeneous layers in between: the
+    # normalized network is the network times a constant, so the normalized loss and
+    # error come from the logits the margins and the bounds use (one pass in all)
+    net = _bias_free_conv()
+    fitted = _Fitted(net, (1, 8, 8), [0, 1, 2])
+    X = np.random.default_rng(1).random(size=(120, 64))  # one chunk: one call
+    with torch.no_grad():
+        logits = net(torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1, 8, 8))
+    y = logits.argmax(1).numpy()
+    clear_cache()
+    before = _Counting.passes
+    scoring = make_scoring(
+        "margin_quantile",
+        "neg_normalized_loss",
+        "neg_normalized_error",
+        "neg_spectral_bound",
+        "neg_pac_bayes_bound",
+    )
+    params = {"reference": "zero"}
+    values = {
+        "margin_quantile": measures.margin_quantile(fitted, X, y),
+        "normalized_loss": measures.normalized_loss(fitted, X, y, norm=norm),
+        "normalized_error": measures.normalized_error(fitted, X, y, norm=norm),
+        "spectral_bound": measures.spectral_bound(fitted, X, y, **params),
+        "pac_bayes_bound": measures.pac_bayes_bound(fitted, X, y, **params),
+    }
+    assert _Counting.passes - before == 1
+    # the values are the normalized network's, built and run here by hand
+    expected = _explicit_normalized_logits(net, X, norm)
+    target = torch.as_tensor(y)
+    loss = torch.logsumexp(expected, 1) - expected.gather(1, target[:, None])[:, 0]
+    assert values["normalized_loss"] == pytest.approx(float(loss.mean()), rel=1e-6)
+    assert values["normalized_error"] == float((expected.argmax(1) != target).double().mean())
+    # the scorers of one scoring dict: no pass left to run
+    assert scoring["neg_normalized_loss"](fitted, X, y) == pytest.approx(
+        -measures.normalized_loss(fitted, X, y)
+    )
+    assert _Counting.passes - before == 1
+    # a bias after the first layer makes the normalized network another network
+    with torch.no_grad():
+        net[3].bias = nn.Parameter(torch.full((6,), 0.1))
+    measures.margin_quantile(fitted, X, y)
+    measures.normalized_loss(fitted, X, y, norm=norm)
+    assert _Counting.passes - before == 3
+
+
+def test_small_operations_run_on_one_thread():
+    from sklearn_gen.measures._cache import single_threaded
+
+    threads = torch.get_num_threads()
+    with single_threaded():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == threads
 
 
 def test_refit_estimator_is_never_served_a_stale_value():

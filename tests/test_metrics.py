@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_gen import KernelInterpolator, LabelNoise, NetworkClassifier
-from sklearn_gen.measures import jiang_pac_bayes_flatness, pac_bayes_flatness
+from sklearn_gen.measures import _sharpness, jiang_pac_bayes_flatness, pac_bayes_flatness
 from sklearn_gen.measures._sharpness import perturb
 from sklearn_gen.metrics import SCORERS, get_scorer, make_measure_scorer, make_scoring
 
@@ -232,6 +232,16 @@ def test_flatness_draws_are_spread_over_the_samples(test_convnet):
     few = pac_bayes_flatness(net, X, y, n_draws=64)
     many = pac_bayes_flatness(net, X, y, n_draws=5000)
     assert few == pytest.approx(many, rel=0.15)
+
+
+def test_flatness_groups_one_by_one_or_batched_agree(test_convnet, monkeypatch):
+    # plain forward passes per group (groups of 16 samples or more) and vmap's batched
+    # groups compute the same predictions: the same flatness either way
+    net, X, y = test_convnet
+    by_group = pac_bayes_flatness(net, X, y, n_draws=64, return_std=True)
+    monkeypatch.setattr(_sharpness, "_LOOP_SAMPLES", 10**9)  # always vmap
+    batched = pac_bayes_flatness(net, X, y, n_draws=64, return_std=True)
+    assert by_group == pytest.approx(batched, rel=1e-6)
 
 
 def test_training_folds_are_scored_on_the_fitted_labels(digits):

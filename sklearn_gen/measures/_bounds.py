@@ -58,7 +58,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from sklearn_gen.measures._layers import LayersView, resolve_view
+from sklearn_gen.measures._cache import single_threaded
+from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import (
     UndefinedMeasureError,
     _check_q,
@@ -130,23 +131,35 @@ def _setup(
     inputs = inputs.reshape(inputs.shape[0], -1)
     radius = float(torch.linalg.vector_norm(inputs, dim=1).max())
     sigmas, rows, units = [], [], []
-    for layer in view.layers:
-        sigma = layer_spectral_norm(layer, method)
-        if not sigma > 0:
-            raise ValueError(
-                f"{measure}: layer {layer.name!r} has all-zero weights (spectral norm 0)."
-            )
-        delta = layer.weight.double()
-        if reference == "init":
-            delta = delta - layer.initial_weight.double()
-        if conv == "operator":
-            rows.append(operator_row_norms(layer, delta))
-            units.append(int(np.prod(layer.output_shape)))
-        else:
-            rows.append(torch.linalg.vector_norm(delta.reshape(delta.shape[0], -1), dim=1))
-            units.append(layer.width)
-        sigmas.append(sigma)
+    with single_threaded():  # one-image convolutions: see _cache.single_threaded
+        for layer in view.layers:
+            _layer_terms(layer, method, reference, conv, measure, (sigmas, rows, units))
     return _Setup(view, gamma, radius, inputs.shape[0], sigmas, rows, units)
+
+
+def _layer_terms(
+    layer: Layer,
+    method: str,
+    reference: str,
+    conv: str,
+    measure: str,
+    out: tuple[list[float], list[torch.Tensor], list[int]],
+) -> None:
+    """Append the layer's spectral norm, the row norms of ``W - W0`` and its unit count."""
+    sigmas, rows, units = out
+    sigma = layer_spectral_norm(layer, method)
+    if not sigma > 0:
+        raise ValueError(f"{measure}: layer {layer.name!r} has all-zero weights (spectral norm 0).")
+    delta = layer.weight.double()
+    if reference == "init":
+        delta = delta - layer.initial_weight.double()
+    if conv == "operator":
+        rows.append(operator_row_norms(layer, delta))
+        units.append(int(np.prod(layer.output_shape)))
+    else:
+        rows.append(torch.linalg.vector_norm(delta.reshape(delta.shape[0], -1), dim=1))
+        units.append(layer.width)
+    sigmas.append(sigma)
 
 
 def _lipschitz_over_margin(setup: _Setup) -> float:

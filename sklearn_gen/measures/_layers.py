@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from sklearn_gen._wrappers import find_inner
-from sklearn_gen.measures._cache import cached, module_key, tensor_key
+from sklearn_gen.measures._cache import _digest, cached, module_key, single_threaded, tensor_key
 from sklearn_gen.networks.architectures import is_chain
 
 __all__ = [
@@ -125,7 +125,9 @@ class LayersView:
     Attributes
     ----------
     module : torch.nn.Module
-        CPU copy of the trained network, eval mode, batch norm folded.
+        CPU copy of the trained network, eval mode, batch norm folded. Memoized: the
+        views of the same parameters share it, so treat it as read-only (a copy changed
+        in place is noticed by its fingerprint and rebuilt by the next view).
     layers : list of Layer
         Weight layers in forward order.
     is_chain : bool
@@ -321,6 +323,25 @@ def _prepare(module: nn.Module) -> nn.Module:
     return fold_batch_norm(module)
 
 
+def _build(
+    module: nn.Module, shape: tuple[int, ...], initial: dict[str, torch.Tensor] | None
+) -> tuple[nn.Module, list[Layer], nn.Module | None, str]:
+    """The folded copy, its weight layers, the folded initial network and the copy's key."""
+    with single_threaded():  # one-sample passes: too small for a team of threads
+        folded = _prepare(module)
+        layers = _weight_layers(folded, shape)
+        initial_module = None
+        if initial is not None:
+            start = copy.deepcopy(module).to("cpu")
+            start.load_state_dict({k: v.to("cpu") for k, v in initial.items()})
+            initial_module = _prepare(start)
+            by_name = {layer.name: layer for layer in _weight_layers(initial_module, shape)}
+            for layer in layers:
+                first = by_name[layer.name]
+                layer.initial_weight, layer.initial_bias = first.weight, first.bias
+    return folded, layers, initial_module, module_key(folded)
+
+
 # ------------------------------------------------------------------------------- unwrapping
 def unwrap_network(estimator: Any) -> tuple[Any, Any]:
     """The network estimator (or module) inside wrappers, and the transform before it.
@@ -405,17 +426,16 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
     shape = tuple(int(s) for s in np.atleast_1d(shape))
     if not shape or any(s < 1 for s in shape):
         raise ValueError(f"input_shape must be positive integers, got {shape}.")
-    folded = _prepare(module)
-    layers = _weight_layers(folded, shape)
-    initial_module = None
-    if initial is not None:
-        start = copy.deepcopy(module).to("cpu")
-        start.load_state_dict({k: v.to("cpu") for k, v in initial.items()})
-        initial_module = _prepare(start)
-        by_name = {layer.name: layer for layer in _weight_layers(initial_module, shape)}
-        for layer in layers:
-            first = by_name[layer.name]
-            layer.initial_weight, layer.initial_bias = first.weight, first.bias
+    # the folded copy is built once per (parameters, shape, initial parameters) and shared
+    # by the measures that follow (never stale: keyed by the bytes of the parameters, and
+    # checked against the copy's own bytes in case a caller changed it in place)
+    initial_key = None if initial is None else _digest(*[t for kv in initial.items() for t in kv])
+    key = ("view", module_key(module), shape, initial_key)
+    folded, layers, initial_module, _ = cached(
+        key,
+        lambda: _build(module, shape, initial),
+        valid=lambda entry: module_key(entry[0]) == entry[3],
+    )
     return LayersView(
         module=folded,
         layers=layers,

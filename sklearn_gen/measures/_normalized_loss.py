@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from sklearn_gen.measures._cache import single_threaded
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import _check_xy
 from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
@@ -98,24 +99,69 @@ def _layer_norms(
 
 
 def _normalized_module(
-    view: LayersView, norm: str | float, divide_by: float, method: str, measure: str
+    view: LayersView, divisors: list[tuple[float, float | None]], divide_by: float
 ) -> nn.Module:
     """A copy of the view's network with every layer divided by ``its norm / divide_by``."""
     module = copy.deepcopy(view.module)
     named = dict(module.named_modules())
-    for i, layer in enumerate(view.layers):
-        weight_norm, bias_norm = _layer_norms(layer, i == 0, norm, method)
-        if not weight_norm > 0:
-            raise ValueError(
-                f"{measure}: layer {layer.name!r} has all-zero weights, so it cannot be "
-                "divided by its norm."
-            )
+    for layer, (weight_norm, bias_norm) in zip(view.layers, divisors, strict=True):
         target = named[layer.name]
         with torch.no_grad():
             target.weight.mul_(divide_by / weight_norm)
             if target.bias is not None and bias_norm is not None and bias_norm > 0:
                 target.bias.mul_(divide_by / bias_norm)
     return module
+
+
+#: Layers ``g`` with ``g(c x) = c g(x)`` for every ``c > 0`` (dropout: in eval mode).
+_POSITIVELY_HOMOGENEOUS = (
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.AvgPool1d,
+    nn.AvgPool2d,
+    nn.AdaptiveMaxPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.Flatten,
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout2d,
+)
+
+
+def _logit_scale(
+    view: LayersView, divisors: list[tuple[float, float | None]], divide_by: float
+) -> float | None:
+    """``r`` with normalized logits ``= r *`` logits, where the network allows it, else None.
+
+    In a chain of weight layers and positively homogeneous layers (ReLU, pooling, ...),
+    an input scaled by ``r > 0`` leaves every homogeneous layer scaled by ``r``, and a
+    weight layer whose weight is multiplied by ``w`` outputs ``r w`` times its output when
+    its bias is zero or is multiplied by the same ``r w``. The first layer's weight and
+    bias are divided by their joint norm, so it always qualifies; a later layer with a
+    nonzero bias (divided by its own norm) does not, and neither does a branching network
+    or any other layer: their normalized logits need their own forward pass.
+    """
+    if not view.is_chain:
+        return None
+    factors = {
+        id(layer.module): (divide_by / weight_norm, bias_norm)
+        for layer, (weight_norm, bias_norm) in zip(view.layers, divisors, strict=True)
+    }
+    scale = 1.0
+    for child in view.module.children():
+        if id(child) in factors:
+            weight_factor, bias_norm = factors[id(child)]
+            scale *= weight_factor
+            bias = child.bias
+            if bias is not None and bool(torch.any(bias != 0)):
+                # the normalized network multiplies a nonzero bias by divide_by / bias_norm
+                if bias_norm is None or not divide_by / bias_norm == scale:
+                    return None
+        elif not isinstance(child, _POSITIVELY_HOMOGENEOUS):
+            return None
+    return scale
 
 
 def _normalized_logits(
@@ -125,6 +171,14 @@ def _normalized_logits(
     params: dict[str, Any],
     measure: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The normalized network's logits (float64) and the targets.
+
+    Where the normalized network is the network times a positive constant
+    (:func:`_logit_scale`), its logits are the network's, scaled: the forward pass is the
+    one the other measures of this model and data share. Elsewhere the normalized
+    network runs its own pass, memoized for :func:`normalized_error` and
+    :func:`normalized_loss` alike.
+    """
     _check_xy(X, y, measure)
     norm = _check_norm(params["norm"])
     divide_by = _check_divide_by(params["divide_by"])
@@ -132,7 +186,20 @@ def _normalized_logits(
     view = resolve_view(estimator, X, params["input_shape"])
     if not view.layers:
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv2d layer.")
-    module = _normalized_module(view, norm, divide_by, method, measure)
+    with single_threaded():  # spectral norms: one-image convolutions
+        divisors = [
+            _layer_norms(layer, i == 0, norm, method) for i, layer in enumerate(view.layers)
+        ]
+    for layer, (weight_norm, _) in zip(view.layers, divisors, strict=True):
+        if not weight_norm > 0:
+            raise ValueError(
+                f"{measure}: layer {layer.name!r} has all-zero weights, so it cannot be "
+                "divided by its norm."
+            )
+    scale = _logit_scale(view, divisors, divide_by)
+    if scale is not None:
+        return view.logits(X) * scale, view.targets(y)
+    module = _normalized_module(view, divisors, divide_by)
     return view.logits(X, module=module), view.targets(y)
 
 

@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
-from threadpoolctl import threadpool_limits
 from torch import nn
 
-from sklearn_gen.measures._cache import cached, tensor_key
+from sklearn_gen.measures._cache import cached, single_threaded, tensor_key
 from sklearn_gen.measures._layers import Layer, resolve_view
 
 __all__ = ["layer_spectral_norm", "operator_row_norms", "spectral_norm"]
@@ -191,9 +190,11 @@ def _lanczos(layer: Layer, weight: torch.Tensor, max_iter: int, tol: float, seed
 
     v0 = np.random.default_rng(seed).standard_normal(n)
     operator = LinearOperator((n, n), matvec=gram, dtype=np.float64)
-    # Lanczos (ARPACK) on A^T A: far fewer operator applications than power iteration
-    # scipy's BLAS threads would spin against torch's on a few cores: keep them to one
-    with threadpool_limits(limits=1, user_api="blas"):
+    # Lanczos (ARPACK) on A^T A: far fewer operator applications than power iteration.
+    # Each application is a convolution of one image: on one thread (torch's and BLAS's),
+    # since a team of threads gains nothing on it and, on a busy machine, waits for its
+    # descheduled members (40 times slower on the loaded 2-core machine of the benchmark)
+    with single_threaded():
         top = eigsh(
             operator,
             k=1,
