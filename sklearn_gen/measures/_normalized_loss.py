@@ -42,27 +42,23 @@ from torch import nn
 from sklearn_gen.measures._cache import single_threaded
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import _check_xy
+from sklearn_gen.measures._norms import _check_norm as check_norm
 from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
 
 __all__ = ["normalized_error", "normalized_loss"]
 
 
 def _check_norm(norm: Any) -> str | float:
-    """``"spectral"``, or the order ``p >= 1`` of an entry-wise norm (``"fro"`` is 2)."""
-    if isinstance(norm, str):
-        if norm == "fro":
-            return 2.0
-        if norm == "l1":
-            return 1.0
-        if norm == "spectral":
-            return norm
-    elif isinstance(norm, numbers.Real) and not isinstance(norm, bool):
-        if float(norm) >= 1.0 and not math.isnan(norm):
-            return float(norm)
-    raise ValueError(
-        f"norm must be 'fro', 'l1', 'spectral' or a real number p >= 1 (entry-wise Lp norm), "
-        f"got {norm!r}."
-    )
+    """The package's norm check (:func:`sklearn_gen.measures._norms._check_norm`), as a layer
+    normalization takes it: ``"spectral"``, or the order ``p >= 1`` of an entry-wise norm
+    (``"fro"`` is 2, ``"l1"`` is 1); the mixed ``"l21"`` norm normalizes no layer here."""
+    checked = check_norm(norm)
+    if checked == "l21":
+        raise ValueError(
+            "norm must be 'fro', 'l1', 'spectral' or a real number p >= 1 (entry-wise Lp "
+            "norm) for a normalized network; 'l21' is not a layer normalization here."
+        )
+    return {"fro": 2.0, "l1": 1.0}.get(checked, checked) if isinstance(checked, str) else checked
 
 
 def _check_divide_by(divide_by: Any) -> float:
