@@ -350,7 +350,7 @@ def test_bad_inputs_raise_before_any_training(digits):
         group_packs([small(), small()], data_keys=[0])
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         fit_pack([small(), small()], X, y[:-1])
-    with pytest.raises(ValueError, match="lr must lie in"):
+    with pytest.raises(ValueError, match="lr must be in"):
         fit_pack([small(), small(lr=-1.0)], X, y)
     net = small()
     with pytest.raises(ValueError, match="at least 2 classes"):
@@ -362,3 +362,12 @@ def test_public_names_are_exported():
     for name in ("fit_pack", "fit_many", "group_packs", "pack_key", "pack_refusal"):
         assert getattr(sklearn_gen, name) is getattr(sklearn_gen.networks, name)
         assert name in sklearn_gen.__all__
+
+
+def test_random_pretraining_is_not_packed_as_label_noise():
+    # RandomPretraining subclasses LabelNoise but fits in two phases: a pack must refuse it
+    from sklearn_gen import RandomPretraining
+
+    member = RandomPretraining(NetworkClassifier("mlp"), p=1.0, pretrain_epochs=2)
+    assert pack_refusal(member) is not None
+    assert pack_key(member) is None

@@ -94,8 +94,12 @@ _DROPOUT_TYPES = (
 
 # ------------------------------------------------------------------------------ packability
 def _network_of(estimator: Any) -> Any:
-    """The NetworkClassifier that a pack would train (inside LabelNoise), else the input."""
-    if isinstance(estimator, LabelNoise):
+    """The NetworkClassifier that a pack would train (inside LabelNoise), else the input.
+
+    Only LabelNoise itself: a subclass (RandomPretraining) fits in its own way, which a
+    pack does not reproduce, so it is refused as what it is.
+    """
+    if type(estimator) is LabelNoise:
         return estimator.estimator
     return estimator
 
@@ -365,7 +369,7 @@ def _label_sets(ys: Any, n_estimators: int) -> list[Any]:
 def _validate(index: int, estimator: Any, X: Any, y: Any) -> tuple[tuple, np.ndarray]:
     """Check one member's inputs (and corrupt its labels) as its ``fit`` does first."""
     owner, corruption, net = None, (), estimator
-    if isinstance(estimator, LabelNoise):
+    if type(estimator) is LabelNoise:
         classes, y_fit, changed = estimator._corrupted_labels(X, y)
         owner, corruption = estimator, (classes, y_fit, changed)
         net = clone(estimator.estimator)
