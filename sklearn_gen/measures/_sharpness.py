@@ -398,8 +398,10 @@ def pac_bayes_flatness(
 
     At the defaults a call scores about 7 passes' worth of samples (7 x 256 samples,
     2 passes, 4 passes; the unperturbed pass is the one the other measures of the same
-    model and data share); scored group by group in plain forward passes, they cost about
-    5 forward passes of 2,000 samples on the conv chain of ``bench_measures.py``. With
+    model and data share). On the conv chain of ``bench_measures.py`` (2,000 samples) a
+    call measured 5.1 forward passes of the estimator on one thread, and 11.4 on two
+    threads with the machine nearly idle (each group's small passes gain less from a
+    second thread than the estimator's pass of 128-sample batches does). With
     128 draws the spread over ``random_state`` 0-4 on the ConvNet of the tests (1,257
     digits) was 7.6% of the median; with 64 draws it was 16%: with fewer than about a
     hundred draws, which draws were taken dominates the error. Larger means flatter;
