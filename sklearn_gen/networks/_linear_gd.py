@@ -25,7 +25,7 @@ _LOSSES = ("hinge", "logistic")
 
 
 class GradientDescentLinearClassifier(ClassifierMixin, BaseEstimator):
-    """Binary linear classifier ``sign(w . x)`` by full-batch gradient descent from ``w = 0``.
+    """Binary linear classifier ``sign(<w, x>)`` by full-batch gradient descent from ``w = 0``.
 
     Each of the ``n_steps`` steps is ``w <- w - learning_rate * sum_i grad loss(y_i w . x_i)``
     with labels mapped to -1/+1 (the summed, not the averaged, loss). There is no
@@ -136,7 +136,7 @@ class GradientDescentLinearClassifier(ClassifierMixin, BaseEstimator):
         return X @ self.coef_[0]
 
     def predict(self, X: Any) -> np.ndarray:
-        """``classes_[1]`` where ``w . x > 0``, else ``classes_[0]``.
+        """``classes_[1]`` where ``<w, x> > 0``, else ``classes_[0]``.
 
         Returns
         -------
