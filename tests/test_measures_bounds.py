@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -159,21 +160,27 @@ def test_margins_refuse_unknown_labels(sample):
 
 
 # ------------------------------------------------------------------------------ normalized loss
-def test_normalized_loss_by_hand(sample):
+@pytest.mark.parametrize("biases", ["auto", "cumulative", "own"])
+def test_normalized_loss_by_hand(sample, biases):
     est, p, X, y, target = sample
-    # first layer: weight and bias jointly; second: weight and bias each by their own norm
+    # first layer: weight and bias jointly; second: the weight by its norm, the bias by the
+    # product of both norms (cumulative; 'auto' on a chain) or by its own norm
     joint = math.sqrt(np.sum(p["W1"] ** 2) + np.sum(p["b1"] ** 2))
+    rho2 = np.linalg.norm(p["W2"])
     logits = _forward(
         p,
         X,
         W1=p["W1"] / joint,
         b1=p["b1"] / joint,
-        W2=p["W2"] / np.linalg.norm(p["W2"]),
-        b2=p["b2"] / np.linalg.norm(p["b2"]),
+        W2=p["W2"] / rho2,
+        b2=p["b2"] / (np.linalg.norm(p["b2"]) if biases == "own" else joint * rho2),
     )
-    assert normalized_loss(est, X, y) == pytest.approx(_cross_entropy(logits, target), rel=1e-6)
+    loss = normalized_loss(est, X, y, biases=biases)
+    assert loss == pytest.approx(_cross_entropy(logits, target), rel=1e-6)
     error = float(np.mean(logits.argmax(axis=1) != target))
-    assert normalized_error(est, X, y) == pytest.approx(error)
+    assert normalized_error(est, X, y, biases=biases) == pytest.approx(error)
+    if biases != "own":  # the network divided by joint * rho2: the same predictions
+        assert error == float(np.mean(_forward(p, X).argmax(axis=1) != target))
 
 
 def test_normalized_loss_l1_divided_by_100(sample):
@@ -186,11 +193,13 @@ def test_normalized_loss_l1_divided_by_100(sample):
         W1=p["W1"] * c / joint,
         b1=p["b1"] * c / joint,
         W2=p["W2"] * c / np.abs(p["W2"]).sum(),
-        b2=p["b2"] * c / np.abs(p["b2"]).sum(),
+        b2=p["b2"] * (c / joint) * (c / np.abs(p["W2"]).sum()),
     )
     expected = _cross_entropy(logits, target)
-    assert normalized_loss(est, X, y, norm=1, divide_by=c) == pytest.approx(expected, rel=1e-5)
-    assert normalized_loss(est, X, y, norm="l1", divide_by=c) == pytest.approx(expected, rel=1e-5)
+    # the network's float32 logits, scaled: logits of some hundreds, a loss near 0.007, so
+    # float32 rounding (about 1e-5 relative here) bounds the agreement
+    assert normalized_loss(est, X, y, norm=1, divide_by=c) == pytest.approx(expected, rel=5e-5)
+    assert normalized_loss(est, X, y, norm="l1", divide_by=c) == pytest.approx(expected, rel=5e-5)
 
 
 def test_normalized_loss_spectral_by_hand(sample):
@@ -202,7 +211,7 @@ def test_normalized_loss_spectral_by_hand(sample):
         W1=p["W1"] / joint,
         b1=p["b1"] / joint,
         W2=p["W2"] / np.linalg.norm(p["W2"], 2),
-        b2=p["b2"] / np.linalg.norm(p["b2"]),
+        b2=p["b2"] / (joint * np.linalg.norm(p["W2"], 2)),
     )
     expected = _cross_entropy(logits, target)
     assert normalized_loss(est, X, y, norm="spectral") == pytest.approx(expected, rel=1e-5)
@@ -679,3 +688,56 @@ def test_bounds_conv_setting_is_checked(sample, bound):
         bound(est, X, y, method="reshape")  # the reshaped kernel's norm is the heuristic's
     # a Linear chain is the same under both settings
     assert bound(est, X, y, conv="kernel") == pytest.approx(bound(est, X, y), rel=1e-12)
+
+
+# ------------------------------------------------------------------ normalized loss: biases
+def test_normalized_network_with_cumulative_biases_is_the_network_rescaled():
+    """Later biases divided by the product of the norms up to them (the default on a
+    chain): the normalized network, built explicitly here, is the network times
+    prod(c / rho_l), so the normalized error is the error and the loss is the scaled one."""
+    torch.manual_seed(3)
+    net = _deep_chain(bias=True)
+    with torch.no_grad():
+        for layer in (net[0], net[2], net[4]):
+            layer.bias.normal_()
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    y = np.random.default_rng(1).integers(0, 4, size=40)
+    x = torch.as_tensor(X, dtype=torch.float64)
+    c = 2.0
+    ref = copy.deepcopy(net).double()
+    norms = [
+        float(torch.cat([ref[0].weight.reshape(-1), ref[0].bias]).norm()),
+        float(ref[2].weight.norm()),
+        float(ref[4].weight.norm()),
+    ]
+    with torch.no_grad():
+        product = 1.0
+        for layer, rho in zip((ref[0], ref[2], ref[4]), norms, strict=True):
+            product *= c / rho
+            layer.weight.mul_(c / rho)
+            layer.bias.mul_(product)
+        logits = ref(x)
+        torch.testing.assert_close(logits, net.double()(x) * product)
+    target = torch.as_tensor(y)
+    expected = float((torch.logsumexp(logits, 1) - logits.gather(1, target[:, None])[:, 0]).mean())
+    error = float((logits.argmax(1) != target).double().mean())
+    net = net.float()
+    for biases in ("auto", "cumulative"):
+        assert normalized_loss(net, X, y, divide_by=c, biases=biases) == pytest.approx(
+            expected, rel=1e-5
+        )
+        assert normalized_error(net, X, y, divide_by=c, biases=biases) == error
+    own = normalized_loss(net, X, y, divide_by=c, biases="own")
+    assert own != pytest.approx(expected, rel=1e-3)  # each bias by its own norm: differs
+
+
+def test_normalized_loss_biases_parameter_is_checked():
+    X = np.random.default_rng(0).random(size=(6, 64))
+    y = np.arange(6) % 3
+    with pytest.raises(ValueError, match="biases must be 'auto', 'cumulative' or 'own'"):
+        normalized_loss(_deep_chain(bias=True), X[:, :5], y, biases="product")
+    inception = SmallInception((1, 8, 8), 3).eval()
+    with pytest.raises(ValueError, match=r"biases='cumulative' needs a chain.*biases='own'"):
+        normalized_loss(inception, X, y, biases="cumulative")
+    # 'auto' on a branching network is 'own'
+    assert normalized_loss(inception, X, y) == normalized_loss(inception, X, y, biases="own")

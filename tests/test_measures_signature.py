@@ -142,23 +142,27 @@ def test_scorers_share_one_forward_pass(conv_sample):
     )
     before = _Counting.passes
     scores = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
-    # one pass of the network, one of the normalized network (a different network)
-    assert _Counting.passes - before == 2
+    # one pass: on a chain the normalized network (later biases divided by the product of
+    # the norms up to them, biases="auto") is the network times a constant
+    assert _Counting.passes - before == 1
     again = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
-    assert _Counting.passes - before == 2 and again == scores
+    assert _Counting.passes - before == 1 and again == scores
+    # each bias by its own norm: another network, a pass of its own
+    measures.normalized_loss(fitted, X, y, biases="own")
+    assert _Counting.passes - before == 2
     # never stale: a change of the weights (a refit) is a new model
     with torch.no_grad():
         net[5].weight.mul_(1.5)  # the logits scale by 1.5, the predictions stay
         net[5].bias.mul_(1.5)
     changed = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
-    assert _Counting.passes - before == 4
+    assert _Counting.passes - before == 3
     assert changed["margin_quantile"] == pytest.approx(1.5 * scores["margin_quantile"])
     assert changed["neg_spectral_bound"] != scores["neg_spectral_bound"]  # W - W0 changed
     clear_cache()
     assert {name: scorer(fitted, X, y) for name, scorer in scoring.items()} == changed
     # other data: another pass
     measures.margin_quantile(fitted, X[:30], y[:30])
-    assert _Counting.passes - before == 7
+    assert _Counting.passes - before == 5
 
 
 def _bias_free_conv(seed: int = 0) -> nn.Sequential:
@@ -247,11 +251,14 @@ def test_homogeneous_chain_needs_one_forward_pass_for_every_data_measure(norm):
         -measures.normalized_loss(fitted, X, y)
     )
     assert _Counting.passes - before == 1
-    # a bias after the first layer makes the normalized network another network
+    # a bias after the first layer: the network's new logits, and no other pass under the
+    # cumulative rule; divided by its own norm it makes the normalized network another one
     with torch.no_grad():
         net[3].bias = nn.Parameter(torch.full((6,), 0.1))
     measures.margin_quantile(fitted, X, y)
     measures.normalized_loss(fitted, X, y, norm=norm)
+    assert _Counting.passes - before == 2
+    measures.normalized_loss(fitted, X, y, norm=norm, biases="own")
     assert _Counting.passes - before == 3
 
 

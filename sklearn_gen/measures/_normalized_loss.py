@@ -16,12 +16,26 @@ with ``c = divide_by`` replaces every norm ``rho`` below):
   only; with ``norm="spectral"`` the joint norm is ``sqrt(sigma(w)^2 + ||b||_2^2)`` (for a
   Linear layer an upper bound on the spectral norm of ``[w, b]``, equal to it when ``b``
   is orthogonal to the range of ``w``);
-* every later weight layer: its weight by the weight's norm, its bias (if any) by the
-  bias's own norm (``||b||_p``; ``||b||_2`` for ``"spectral"``). A zero bias stays zero.
+* every later weight layer: its weight by the weight's norm; its bias (if any) by the
+  rule ``biases`` names:
 
-This per-tensor rule keeps the normalized network invariant to the scale of every tensor,
-but it does not keep the predictions of a network whose later layers have biases: for
-those the normalized error (:func:`normalized_error`) may differ from the training error.
+  - ``"cumulative"``: layer ``l``'s bias by the product ``rho_1 ... rho_l`` of the
+    divisors of the layers up to and including it. A bias is then scaled exactly as the
+    signal reaching it, so the normalized network of a chain of weight layers and
+    positively homogeneous layers (ReLU, pooling, ...) is the network divided by
+    ``rho_1 ... rho_L``: the same predictions (Liao et al.'s property, which they state for
+    their batch-normalized networks too, after absorbing batch norm into weights and
+    biases), and its logits are the network's, scaled -- no forward pass of its own;
+  - ``"own"``: by the bias's own norm (``||b||_p``; ``||b||_2`` for ``"spectral"``); a
+    zero bias stays zero. This keeps the normalized network invariant to the scale of
+    every tensor, but not its predictions: its normalized error may differ from the
+    error, and its logits need a forward pass of their own;
+  - ``"auto"`` (the default): ``"cumulative"`` on a chain, ``"own"`` on a branching
+    network, where the signals joined by a concatenation or a sum have different
+    cumulative scales and no single product applies.
+
+Both rules agree on the networks of Liao et al. and of Nagarajan & Kolter (no biases after
+the first layer).
 
 References
 ----------
@@ -94,18 +108,57 @@ def _layer_norms(
     return _entrywise(weight, p=norm), None if bias is None else _entrywise(bias, p=norm)
 
 
-def _normalized_module(
-    view: LayersView, divisors: list[tuple[float, float | None]], divide_by: float
-) -> nn.Module:
-    """A copy of the view's network with every layer divided by ``its norm / divide_by``."""
+_BIASES = ("auto", "cumulative", "own")
+
+
+def _check_biases(biases: Any, view: LayersView) -> str:
+    """The bias rule to apply to ``view``'s network (``"auto"`` resolved)."""
+    if not isinstance(biases, str) or biases not in _BIASES:
+        raise ValueError(f"biases must be 'auto', 'cumulative' or 'own', got {biases!r}.")
+    if biases == "auto":
+        return "cumulative" if view.is_chain else "own"
+    if biases == "cumulative" and not view.is_chain:
+        raise ValueError(
+            "biases='cumulative' needs a chain network: in a branching network the signals "
+            "joined by a concatenation or a sum have different cumulative scales. Pass "
+            "biases='own' (each bias by its own norm) or biases='auto'."
+        )
+    return biases
+
+
+def _factors(
+    divisors: list[tuple[float, float | None]], divide_by: float, biases: str
+) -> list[tuple[float, float | None]]:
+    """What each layer's weight and bias are multiplied by (None: the bias is kept).
+
+    ``divisors`` are the layers' ``(weight norm, own bias norm)`` in forward order (the
+    first layer's two are its joint norm); see the module docstring for ``biases``.
+    """
+    factors: list[tuple[float, float | None]] = []
+    cumulative = 1.0
+    for index, (weight_norm, bias_norm) in enumerate(divisors):
+        weight_factor = divide_by / weight_norm
+        cumulative *= weight_factor
+        if bias_norm is None:
+            bias_factor = None
+        elif index == 0 or biases == "cumulative":
+            bias_factor = cumulative  # the first layer: its joint norm, as its weight's
+        else:
+            bias_factor = divide_by / bias_norm if bias_norm > 0 else None
+        factors.append((weight_factor, bias_factor))
+    return factors
+
+
+def _normalized_module(view: LayersView, factors: list[tuple[float, float | None]]) -> nn.Module:
+    """A copy of the view's network with every layer's weight and bias multiplied."""
     module = copy.deepcopy(view.module)
     named = dict(module.named_modules())
-    for layer, (weight_norm, bias_norm) in zip(view.layers, divisors, strict=True):
+    for layer, (weight_factor, bias_factor) in zip(view.layers, factors, strict=True):
         target = named[layer.name]
         with torch.no_grad():
-            target.weight.mul_(divide_by / weight_norm)
-            if target.bias is not None and bias_norm is not None and bias_norm > 0:
-                target.bias.mul_(divide_by / bias_norm)
+            target.weight.mul_(weight_factor)
+            if target.bias is not None and bias_factor is not None:
+                target.bias.mul_(bias_factor)
     return module
 
 
@@ -126,35 +179,28 @@ _POSITIVELY_HOMOGENEOUS = (
 )
 
 
-def _logit_scale(
-    view: LayersView, divisors: list[tuple[float, float | None]], divide_by: float
-) -> float | None:
+def _logit_scale(view: LayersView, factors: list[tuple[float, float | None]]) -> float | None:
     """``r`` with normalized logits ``= r *`` logits, where the network allows it, else None.
 
     In a chain of weight layers and positively homogeneous layers (ReLU, pooling, ...),
     an input scaled by ``r > 0`` leaves every homogeneous layer scaled by ``r``, and a
     weight layer whose weight is multiplied by ``w`` outputs ``r w`` times its output when
-    its bias is zero or is multiplied by the same ``r w``. The first layer's weight and
-    bias are divided by their joint norm, so it always qualifies; a later layer with a
-    nonzero bias (divided by its own norm) does not, and neither does a branching network
-    or any other layer: their normalized logits need their own forward pass.
+    its bias is zero or is multiplied by the same ``r w`` (the cumulative rule, and the
+    first layer under either rule). A later layer with a nonzero bias under the ``"own"``
+    rule does not qualify, and neither does a branching network or any other layer: their
+    normalized logits need their own forward pass.
     """
     if not view.is_chain:
         return None
-    factors = {
-        id(layer.module): (divide_by / weight_norm, bias_norm)
-        for layer, (weight_norm, bias_norm) in zip(view.layers, divisors, strict=True)
-    }
+    by_module = {id(layer.module): f for layer, f in zip(view.layers, factors, strict=True)}
     scale = 1.0
     for child in view.module.children():
-        if id(child) in factors:
-            weight_factor, bias_norm = factors[id(child)]
+        if id(child) in by_module:
+            weight_factor, bias_factor = by_module[id(child)]
             scale *= weight_factor
             bias = child.bias
-            if bias is not None and bool(torch.any(bias != 0)):
-                # the normalized network multiplies a nonzero bias by divide_by / bias_norm
-                if bias_norm is None or not divide_by / bias_norm == scale:
-                    return None
+            if bias is not None and bool(torch.any(bias != 0)) and bias_factor != scale:
+                return None
         elif not isinstance(child, _POSITIVELY_HOMOGENEOUS):
             return None
     return scale
@@ -180,6 +226,7 @@ def _normalized_logits(
     divide_by = _check_divide_by(params["divide_by"])
     method = check_method(params["method"])
     view = resolve_view(estimator, X, params["input_shape"])
+    _check_biases(params["biases"], view)
     if not view.layers:
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv2d layer.")
     with single_threaded():  # spectral norms: one-image convolutions
@@ -192,10 +239,11 @@ def _normalized_logits(
                 f"{measure}: layer {layer.name!r} has all-zero weights, so it cannot be "
                 "divided by its norm."
             )
-    scale = _logit_scale(view, divisors, divide_by)
+    factors = _factors(divisors, divide_by, _check_biases(params["biases"], view))
+    scale = _logit_scale(view, factors)
     if scale is not None:
         return view.logits(X) * scale, view.targets(y)
-    module = _normalized_module(view, divisors, divide_by)
+    module = _normalized_module(view, factors)
     return view.logits(X, module=module), view.targets(y)
 
 
@@ -208,6 +256,7 @@ def normalized_loss(
     norm: str | float = "fro",
     divide_by: float = 1.0,
     method: str = "exact",
+    biases: str = "auto",
 ) -> float:
     """Cross-entropy of the network with every weight layer divided by its norm.
 
@@ -217,8 +266,8 @@ def normalized_loss(
 
     (natural logarithm), where ``f~`` is the network with each layer ``W_l`` divided by
     ``rho_l / c``: ``rho_l`` its norm (``norm``; the first layer's weight and bias jointly,
-    later biases by their own norm -- see the module docstring) and ``c = divide_by``. So
-    every normalized layer has norm ``c``; Liao et al.'s "L1 norm divided by 100" is
+    later biases as ``biases`` says -- see the module docstring) and ``c = divide_by``.
+    So every normalized weight has norm ``c``; Liao et al.'s "L1 norm divided by 100" is
     ``norm=1, divide_by=100`` (layers of L1 norm 100). Batch norm is folded (eval
     statistics) before normalizing. Works for any network, chain or not.
 
@@ -240,6 +289,12 @@ def normalized_loss(
         Positive constant ``c``: each layer is divided by ``norm / c``.
     method : {"exact", "reshape"}, default="exact"
         How conv layers' spectral norms are computed (:func:`spectral_norm`).
+    biases : {"auto", "cumulative", "own"}, default="auto"
+        What divides the biases of the layers after the first: the product of the norms
+        of the layers up to it (``"cumulative"``: a chain's normalized network is the
+        network divided by the product of all norms, same predictions), the bias's own
+        norm (``"own"``), or ``"cumulative"`` on a chain and ``"own"`` elsewhere
+        (``"auto"``). See the module docstring.
 
     Returns
     -------
@@ -262,7 +317,9 @@ def normalized_loss(
     >>> bool(abs(loss - math.log(1 + math.exp(-0.6))) < 1e-6)
     True
     """
-    params = dict(input_shape=input_shape, norm=norm, divide_by=divide_by, method=method)
+    params = dict(
+        input_shape=input_shape, norm=norm, divide_by=divide_by, method=method, biases=biases
+    )
     logits, target = _normalized_logits(estimator, X, y, params, "normalized_loss")
     losses = torch.logsumexp(logits, dim=1) - logits.gather(1, target[:, None])[:, 0]
     return float(losses.mean())
@@ -277,19 +334,21 @@ def normalized_error(
     norm: str | float = "fro",
     divide_by: float = 1.0,
     method: str = "exact",
+    biases: str = "auto",
 ) -> float:
     """Classification error of the normalized network of :func:`normalized_loss`.
 
     .. math:: \\tilde E = \\frac1m \\sum_{i=1}^m
        \\mathbb 1\\big[\\arg\\max_k \\tilde f_k(x_i) \\neq y_i\\big]
 
-    For a ReLU chain whose layers after the first have no bias (Liao et al.'s networks,
-    Nagarajan & Kolter's) the normalized network is a positive multiple of the original,
-    so this is the ordinary error; when later layers have biases it may differ.
+    For a chain of ReLU (or other positively homogeneous) layers the normalized network
+    is a positive multiple of the original (with ``biases="auto"`` or ``"cumulative"``),
+    so this is the ordinary error; with ``biases="own"`` and biases after the first layer,
+    or on a branching network, it may differ.
 
     Parameters
     ----------
-    estimator, X, y, input_shape, norm, divide_by, method
+    estimator, X, y, input_shape, norm, divide_by, method, biases
         As for :func:`normalized_loss`.
 
     Returns
@@ -313,6 +372,8 @@ def normalized_error(
     >>> normalized_error(net, [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0, 1, 0])
     0.333...
     """
-    params = dict(input_shape=input_shape, norm=norm, divide_by=divide_by, method=method)
+    params = dict(
+        input_shape=input_shape, norm=norm, divide_by=divide_by, method=method, biases=biases
+    )
     logits, target = _normalized_logits(estimator, X, y, params, "normalized_error")
     return float((logits.argmax(dim=1) != target).double().mean())
