@@ -15,9 +15,13 @@ Targets (issue 14): all data measures except flatness together <= 1.3 forward pa
 ``pac_bayes_flatness`` at its defaults (timed alone, memo emptied) <= 10 forward passes.
 The data-free measures (norms, parameter count) are printed for scale; one training epoch
 too. A forward hook counts the passes the data measures run over the data: the network's,
-and the normalized network's where it is not the network times a constant (later layers
-with biases, a branching network); a third network, the chain without biases after the
-first layer, shows the case where the normalized loss needs no pass of its own.
+and the normalized network's where it is not the network times a constant (a branching
+network, or ``biases="own"``; on a chain the default rule divides each later bias by the
+product of the norms up to it, so the normalized logits are the network's, scaled); a
+third network, the chain without biases after the first layer (Liao et al.'s setting),
+is the case where every bias rule gives the network times a constant. What remains above
+one pass on the chains is data-free: the Lanczos iterations of the conv layers' operator
+norms (once per fitted model, printed again below as ``product_norm (spectral, exact)``).
 
 Run ``python benchmarks/bench_measures.py`` (``--n 256`` for a quick run).
 """
@@ -57,7 +61,7 @@ class ConvChain(nn.Sequential):
 
 class HomogeneousConvChain(ConvChain):
     """The same chain with a bias in the first layer only (Liao et al.'s setting): the
-    normalized network is the network times a constant, its logits need no own pass."""
+    normalized network is the network times a constant under every bias rule."""
 
     def __init__(self, input_shape: tuple[int, int, int], n_classes: int) -> None:
         super().__init__(input_shape, n_classes, later_biases=False)
