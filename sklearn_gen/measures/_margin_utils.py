@@ -8,11 +8,12 @@ and the kernel margin bound; the quantile conventions are described in
 from __future__ import annotations
 
 import math
-import numbers
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
+
+from sklearn_gen._validation import check_real
 
 __all__ = ["QUANTILE_METHODS", "UndefinedMeasureError"]
 
@@ -41,9 +42,7 @@ def _check_quantile_method(method: Any, name: str = "method") -> str:
 
 def _check_q(q: Any) -> float:
     """Validate a quantile level ``q`` in ``[0, 1]``."""
-    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0.0 <= float(q) <= 1.0:
-        raise ValueError(f"q must be a real number in [0, 1], got {q!r}.")
-    return float(q)
+    return check_real(q, "q", 0.0, 1.0)
 
 
 def _margins_from_scores(scores: np.ndarray, target: np.ndarray) -> np.ndarray:

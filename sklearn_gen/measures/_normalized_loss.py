@@ -47,12 +47,12 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from typing import Any
 
 import torch
 from torch import nn
 
+from sklearn_gen._validation import check_real
 from sklearn_gen.measures._cache import single_threaded
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import _check_xy
@@ -76,14 +76,7 @@ def _check_norm(norm: Any) -> str | float:
 
 
 def _check_divide_by(divide_by: Any) -> float:
-    if (
-        isinstance(divide_by, bool)
-        or not isinstance(divide_by, numbers.Real)
-        or not math.isfinite(divide_by)
-        or divide_by <= 0
-    ):
-        raise ValueError(f"divide_by must be a positive finite number, got {divide_by!r}.")
-    return float(divide_by)
+    return check_real(divide_by, "divide_by", 0.0, closed="neither")
 
 
 def _entrywise(*tensors: torch.Tensor, p: float) -> float:

@@ -43,7 +43,6 @@ References
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 from typing import Any
 
@@ -51,6 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sklearn_gen._validation import check_real
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view, unwrap_network
 from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
 from sklearn_gen.networks import architectures
@@ -83,11 +83,7 @@ def _check_norm(norm: Any) -> str | float:
 
 
 def _check_p(p: Any) -> float:
-    if isinstance(p, numbers.Real) and not isinstance(p, bool):
-        value = float(p)
-        if 1.0 <= value < math.inf:
-            return value
-    raise ValueError(f"p must be a finite real number >= 1, got {p!r}.")
+    return check_real(p, "p", 1.0)
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from typing import Any
 
 import numpy as np
@@ -41,6 +40,7 @@ import torch
 from sklearn.utils import check_random_state
 from torch.func import functional_call, vmap
 
+from sklearn_gen._validation import check_int, check_real
 from sklearn_gen.measures._layers import resolve_view
 
 __all__ = ["jiang_pac_bayes_flatness", "pac_bayes_flatness", "perturb"]
@@ -84,13 +84,6 @@ def perturb(
             p + torch.sqrt((sigma * p) ** 2 + eps**2) * z for p, z in zip(params, draw, strict=True)
         ]
     return [p + sigma * z for p, z in zip(params, draw, strict=True)]
-
-
-def _check(name: str, value: Any, low: float, integer: bool = False) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > low:
-        what = "an integer" if integer else "a real number"
-        raise ValueError(f"{name} must be {what} > {low}, got {value!r}.")
 
 
 class _NoisyAccuracy:
@@ -246,15 +239,15 @@ def _flatness(
     random_state: Any,
 ) -> tuple[float, float]:
     """``(sigma, standard error)`` of :func:`pac_bayes_flatness`."""
-    _check("max_drop", max_drop, 0.0)
+    check_real(max_drop, "max_drop", 0.0, closed="neither")
     if max_drop > 1:
         raise ValueError(f"max_drop is an accuracy drop and must be <= 1, got {max_drop!r}.")
-    _check("n_draws", n_draws, 0, integer=True)
-    _check("draws_per_sample", draws_per_sample, 0, integer=True)
-    _check("n_iter", n_iter, 0, integer=True)
-    _check("eps", eps, -1e-300)
+    check_int(n_draws, "n_draws")
+    check_int(draws_per_sample, "draws_per_sample")
+    check_int(n_iter, "n_iter")
+    check_real(eps, "eps", 0.0)
     if max_samples is not None:
-        _check("max_samples", max_samples, 0, integer=True)
+        check_int(max_samples, "max_samples")
     view = resolve_view(estimator, X, input_shape)
     x, target = view.inputs(X), view.targets(y)
     if len(x) != len(target):
