@@ -116,3 +116,29 @@ def test_statistics():
     assert low < 0.1 < high and high - low < 0.02
     with pytest.raises(ValueError, match="status must be one of"):
         Verdict("claim", "evidence", "yes")
+
+
+def _hypersphere_frame(rows):
+    return pd.DataFrame(
+        [
+            {"m": m, "repeat": r, "test_error": t, "projected_error": s, "n_test": 4096}
+            for m, r, t, s in rows
+        ]
+    )
+
+
+def test_hypersphere_verdict_judges_the_largest_m_and_shows_the_others():
+    verdict = RUNS["hyperspheres"].verdicts
+    # the issue's replica of the authors' notebook at dimension 500: S' holds at m = 4096,
+    # no longer at 8192 (test 0.023, S' 0.50, about chance)
+    frame = _hypersphere_frame(
+        [(4096, 0, 0.11, 0.96), (4096, 1, 0.12, 0.95), (8192, 0, 0.023, 0.50), (8192, 1, 0.02, 0.52)]
+    )
+    (claim,) = verdict(frame)
+    assert claim.status == NOT_SUPPORTED
+    assert "m=8192: test error" in claim.evidence and "m=4096: 0.115 / 0.955" in claim.evidence
+    holds = _hypersphere_frame([(8192, 0, 0.13, 1.0), (8192, 1, 0.14, 0.99)])
+    (claim,) = verdict(holds)
+    assert claim.status == SUPPORTED and "smaller m" not in claim.evidence
+    (claim,) = verdict(holds.iloc[:1])
+    assert claim.status == INCONCLUSIVE  # one repeat: no interval

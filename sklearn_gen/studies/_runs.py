@@ -684,13 +684,18 @@ def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     # better than chance on fresh points, worse than chance (wrong side) on S'
     holds = test[2] < low_chance and projected[1] > high_chance
     clear = len(last) >= 2
+    smaller = "; ".join(
+        f"m={int(m)}: {group['test_error'].mean():.3f} / {group['projected_error'].mean():.3f}"
+        for m, group in frame[frame["m"] < frame["m"].max()].groupby("m")
+    )
+    smaller = f" (smaller m, mean test error / S' error: {smaller})" if smaller else ""
     return [
         Verdict(
             "At large m the network has small test error yet misclassifies the projected "
             "training set S' (Nagarajan & Kolter 2019, Sec. 3).",
             f"m={int(last['m'].iloc[0])}: test error {format_interval(*test)}, error on S' "
             f"{format_interval(*projected)} over {repeats} repeats; chance band "
-            f"{1 - high_chance:.3f}-{1 - low_chance:.3f}",
+            f"{1 - high_chance:.3f}-{1 - low_chance:.3f}{smaller}",
             (outcome(holds) if clear else INCONCLUSIVE),
             "test error below 1% and 100% error on S' (d = 1,000, width 100,000, m up to 65,536)",
             "test error below, S' error above the chance band (binary: 0.5 ± 3 binomial "
