@@ -132,7 +132,12 @@ def test_hypersphere_verdict_judges_the_largest_m_and_shows_the_others():
     # the issue's replica of the authors' notebook at dimension 500: S' holds at m = 4096,
     # no longer at 8192 (test 0.023, S' 0.50, about chance)
     frame = _hypersphere_frame(
-        [(4096, 0, 0.11, 0.96), (4096, 1, 0.12, 0.95), (8192, 0, 0.023, 0.50), (8192, 1, 0.02, 0.52)]
+        [
+            (4096, 0, 0.11, 0.96),
+            (4096, 1, 0.12, 0.95),
+            (8192, 0, 0.023, 0.50),
+            (8192, 1, 0.02, 0.52),
+        ]
     )
     (claim,) = verdict(frame)
     assert claim.status == NOT_SUPPORTED
