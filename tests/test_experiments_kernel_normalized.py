@@ -178,16 +178,18 @@ def test_normalized_loss_study_reaches_common_train_loss(study_frame):
     assert list(frame.columns) == NORMALIZED_LOSS_COLUMNS
     assert frame["level"].tolist() == [0.0, 0.5, 1.0]
     assert frame["converged"].all()
-    # every network is trained down to the common target (p = 0 overshoots: its 60
-    # epochs of "pretraining" are already on the true labels)
+    # every network is trained down to the common target; p = 0 (pretraining on the true
+    # labels is training) stops where the rule is first met, at the same loss as the others
     assert (frame["train_loss"] <= TARGET * 1.001).all()
+    assert (frame["train_loss"] > 0.5 * TARGET).all()  # measured: 0.0095, 0.0076, 0.0093
     assert (frame["train_error"] == 0).all()
-    assert (frame["n_epochs"] > 60).all()  # pretraining epochs included
     by_level = frame.set_index("level")
+    assert by_level.loc[0.0, "n_epochs"] < 60 < by_level.loc[0.5, "n_epochs"]  # 21 / 68
+    assert by_level.loc[1.0, "n_epochs"] > 60  # pretraining epochs included (74)
     # Liao et al.: same training loss, worse generalization after random pretraining.
-    # At this small scale (400 digits, 200 for training) it holds clearly in the test
-    # loss (0.16 for p = 1 against 0.086 for p = 0) but barely in the test error (0.030
-    # against 0.025: one test digit), and not monotonically over p (p = 0.5: 0.050).
+    # At this small scale (400 digits, 200 for training) it holds in this seeded run, but
+    # narrowly: test loss 0.092 for p = 1 against 0.086 for p = 0 (p = 0.5: 0.102), test
+    # error 0.030 against 0.020 (two test digits); the CLI's repeats judge it with a test.
     assert by_level.loc[1.0, "test_error"] >= by_level.loc[0.0, "test_error"]
     assert by_level.loc[1.0, "test_loss"] > by_level.loc[0.0, "test_loss"]
     # pretraining on random labels leaves larger weights; the normalized losses see it

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -127,3 +131,22 @@ def test_grid_search_over_pretraining_and_network_params(digits):
 )
 def test_random_pretraining_sklearn_checks(estimator, check):
     check(estimator)
+
+
+def test_random_pretraining_on_true_labels_stops_at_the_target(digits):
+    # p=0: pretraining is training on the true labels, so the stopping rule applies from
+    # the first epoch and the network ends at the first epoch under the target -- not
+    # pretrain_epochs past it (far below the loss where the corrupted levels stop)
+    X, _, y, _ = digits
+    net = mlp(max_epochs=500, stop_train_loss=0.05)
+    plain = clone(net).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # no warning at the phase's end
+        model = RandomPretraining(net, p=0.0, pretrain_epochs=400, random_state=0).fit(X, y)
+    inner = model.estimator_
+    assert inner.converged_ and model.n_pretrain_epochs_ == inner.n_epochs_ < 400
+    assert inner.n_epochs_ == plain.n_epochs_  # the same network, trained to the same epoch
+    assert inner.history[-1, "train_loss_full"] <= 0.05 < inner.history[-2, "train_loss_full"]
+    # a target not met within the pretraining epochs: training goes on under the rule
+    short = RandomPretraining(net, p=0.0, pretrain_epochs=2, random_state=0).fit(X, y)
+    assert short.n_pretrain_epochs_ == 2 and short.estimator_.n_epochs_ == plain.n_epochs_

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
@@ -34,6 +36,13 @@ class RandomPretraining(LabelNoise):
     lasts exactly that long), and then continues training the *same* weights on the true
     labels with ``partial_fit``, under the estimator's own ``max_epochs`` and stopping
     rules. Prediction and scoring delegate to the trained estimator.
+
+    When no label was corrupted (``p=0``), pretraining is training on the true labels, so
+    the estimator's stopping rules apply from the first epoch and training ends where they
+    are first met: as Liao et al. pick, among all epochs, the network at the common
+    training loss. Without this, ``p=0`` would train ``pretrain_epochs`` epochs past a
+    ``stop_train_loss`` target and end far below the training loss the other levels stop
+    at.
 
     The estimator must train in epochs and continue training: a ``max_epochs`` parameter
     and ``partial_fit(X, y, classes=...)``, as :class:`sklearn_gen.NetworkClassifier` and
@@ -62,6 +71,8 @@ class RandomPretraining(LabelNoise):
     pretrain_history_ : skorch.history.History
         The estimator's history at the end of pretraining (one row per epoch).
     n_pretrain_epochs_ : int
+        Epochs of the pretraining phase: ``pretrain_epochs``, or fewer when no label was
+        corrupted and a stopping rule ended training within them.
 
     Examples
     --------
@@ -124,15 +135,23 @@ class RandomPretraining(LabelNoise):
         classes = np.unique(y)
         y_pretrain, changed = corrupt_labels(y, self.p, self.random_state, classes=classes)
 
+        # pretraining on the true labels (no label changed, e.g. p=0) is training: the
+        # estimator's stopping rules apply to it, so it does not overshoot their target
+        clean = not changed.any()
         pretrain = {"max_epochs": int(self.pretrain_epochs)}
-        pretrain.update({k: v for k, v in _STOPPING_OFF.items() if k in params})
+        if not clean:
+            pretrain.update({k: v for k, v in _STOPPING_OFF.items() if k in params})
         estimator = clone(self.estimator).set_params(**pretrain)
-        estimator.partial_fit(X, y_pretrain, classes=classes, **fit_params)
+        with warnings.catch_warnings():
+            # not meeting the rules within pretrain_epochs is no failure: training goes on
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.partial_fit(X, y_pretrain, classes=classes, **fit_params)
         self.pretrain_history_ = copy.deepcopy(estimator.history)
         self.n_pretrain_epochs_ = len(self.pretrain_history_)
 
         estimator.set_params(**{name: params[name] for name in pretrain})
-        estimator.partial_fit(X, y, **fit_params)
+        if not (clean and "stopped_by" in estimator.history[-1]):
+            estimator.partial_fit(X, y, **fit_params)
         self.estimator_ = estimator
         self.classes_ = classes
         self.y_pretrain_ = y_pretrain
