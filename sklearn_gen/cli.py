@@ -180,10 +180,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--preset",
-        choices=("default", "nagarajan2019"),
+        choices=("default", "nagarajan2019", "liao2018"),
         default="default",
-        help="settings: the package's defaults, or 'nagarajan2019', the authors' own "
-        "(bounds, hyperspheres)",
+        help="settings: the package's defaults; 'nagarajan2019', the authors' own "
+        "(bounds, hyperspheres); 'liao2018', Liao et al.'s pretraining protocol at "
+        "MNIST scale (normalized-loss)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help=f"random seed, 0 to {MAX_SEED} (default: 0)"
