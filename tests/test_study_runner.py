@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,3 +123,23 @@ def test_run_study_rejects_bad_input(digits):
         run_study(study)
     with pytest.raises(ValueError, match="random_state"):
         run_study(study, X, y, random_state=-1)
+
+
+def test_more_repeats_reuse_the_stored_ones(digits, tmp_path):
+    # the stored key of a configuration leaves out n_repeats: extending a study from 2 to 3
+    # repeats computes only the new repeat (packs off: one stored result per configuration)
+    X, y = digits
+    trees = Study(
+        "trees",
+        DecisionTreeClassifier(max_features=0.5),
+        {"max_depth": [2, 8]},
+        scoring={"accuracy": "accuracy"},
+        n_repeats=2,
+    )
+    two = run_study(trees, X, y, cache_dir=tmp_path, pack_size=1)
+    stored = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("output.pkl")}
+    assert len(stored) == 4
+    three = run_study(replace(trees, n_repeats=3), X, y, cache_dir=tmp_path, pack_size=1)
+    after = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("output.pkl")}
+    assert len(after) == 6 and all(after[path] == stored[path] for path in stored)
+    pd.testing.assert_frame_equal(three[three["repeat"] < 2].reset_index(drop=True), two)

@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -490,7 +490,15 @@ def run_study(
         for repeat in range(study.n_repeats)
         for params in ParameterGrid(study.grid)
     ]
-    common = {"study": study, "X": X, "y": y, "test_size": test_size, "seed": seed}
+    # what one configuration computes does not depend on how many repeats the study has:
+    # with n_repeats left out of the stored key, more repeats later reuse the stored ones
+    common = {
+        "study": replace(study, n_repeats=1),
+        "X": X,
+        "y": y,
+        "test_size": test_size,
+        "seed": seed,
+    }
     packs = _packs(study, grid, seed, pack_size)
     singles = [p[0] for p in packs if len(p) == 1]
     grouped = [p for p in packs if len(p) > 1]
