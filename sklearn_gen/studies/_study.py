@@ -36,7 +36,8 @@ progress : bool, default=False
     Show a progress bar over configurations.
 cache_dir : str, path or None, default=None
     A :class:`joblib.Memory` folder: finished configurations are stored there as they
-    finish and read back on the next run, so an interrupted study resumes where it stopped.
+    finish and read back on the next run, so an interrupted study resumes where it stopped
+    (and a study rerun with more repeats computes only the new ones).
 """
 
 from __future__ import annotations
