@@ -219,7 +219,7 @@ def _normalized_logits(
     divide_by = _check_divide_by(params["divide_by"])
     method = check_method(params["method"])
     view = resolve_view(estimator, X, params["input_shape"])
-    _check_biases(params["biases"], view)
+    biases = _check_biases(params["biases"], view)
     if not view.layers:
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv2d layer.")
     with single_threaded():  # spectral norms: one-image convolutions
@@ -232,7 +232,7 @@ def _normalized_logits(
                 f"{measure}: layer {layer.name!r} has all-zero weights, so it cannot be "
                 "divided by its norm."
             )
-    factors = _factors(divisors, divide_by, _check_biases(params["biases"], view))
+    factors = _factors(divisors, divide_by, biases)
     scale = _logit_scale(view, factors)
     if scale is not None:
         return view.logits(X) * scale, view.targets(y)
