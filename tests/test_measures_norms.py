@@ -13,6 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 from torch import nn
 
 from sklearn_gen import LabelNoise, NetworkClassifier
+from sklearn_gen.measures import UndefinedMeasureError
 from sklearn_gen.measures._layers import layers_view
 from sklearn_gen.measures._norms import (
     count_parameters,
@@ -244,13 +245,16 @@ def test_path_norm_leaves_network_unchanged_and_handles_conv():
         assert torch.equal(tensor, before[key])
 
 
-def test_path_norm_needs_a_chain():
+def test_path_norm_on_concatenations_and_undefined_on_other_ops():
     torch.manual_seed(0)
     net = SmallInception((3, 8, 8), 2)
-    with pytest.raises(ValueError, match="path_norm"):
-        path_norm(net)
-    # the layer measures work on the branching network
+    # concatenations stack path sums: defined (the max pooling of its downsampling
+    # modules applied as it is, Jiang et al.'s convention)
+    assert np.isfinite(path_norm(net)) and path_norm(net) > 0
     assert np.all(layer_norms(net) > 0)
+    squashed = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 2))
+    with pytest.raises(UndefinedMeasureError, match=r"path_norm is defined.*nn.Sigmoid"):
+        path_norm(squashed, input_shape=(3,))
 
 
 # ------------------------------------------------------------------------------ wrappers, BN

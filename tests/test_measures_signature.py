@@ -47,16 +47,22 @@ class _Fitted:
             self.initial_params_ = initial
 
 
-class _Counting(nn.Sequential):
-    """A chain that counts the forward passes over more than one sample (class-wide, so
-    the copies the layers view makes count too)."""
+class _Counting:
+    """A chain whose first layer counts the forward passes over more than one sample, with
+    a forward hook (class-wide: the hook travels with the copies the layers view makes and
+    runs inside its traced graph)."""
 
     passes = 0
 
-    def forward(self, x):
-        if len(x) > 1:
-            type(self).passes += 1
-        return super().forward(x)
+    def __new__(cls, *layers: nn.Module) -> nn.Sequential:
+        net = nn.Sequential(*layers)
+        net[0].register_forward_hook(_count_pass)
+        return net
+
+
+def _count_pass(module, args, output):
+    if len(args[0]) > 1:
+        _Counting.passes += 1
 
 
 def _conv(seed: int = 0) -> nn.Sequential:
@@ -192,7 +198,8 @@ def _explicit_normalized_logits(net: nn.Sequential, X, norm: str) -> torch.Tenso
     """The normalized network built by hand: the first layer's weight and bias divided by
     their joint norm, every later weight by its own (Frobenius or spectral, the conv by its
     operator norm at 4x4 inputs, computed densely)."""
-    net = nn.Sequential(*copy.deepcopy(list(net))).double().eval()  # not counted
+    net = nn.Sequential(*copy.deepcopy(list(net))).double().eval()
+    net[0]._forward_hooks.clear()  # not counted
     x = torch.as_tensor(X, dtype=torch.float64).reshape(-1, 1, 8, 8)
     with torch.no_grad():
         first, conv, last = net[0], net[3], net[7]

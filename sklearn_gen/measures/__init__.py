@@ -3,7 +3,10 @@
 Norms, exact conv operator norms, distance from initialization, normalized loss (Liao et
 al. 2018), margins, norm- and margin-based generalization bounds (Bartlett et al. 2017,
 Neyshabur et al. 2018), path norms, PAC-Bayes flatness (Jiang et al. 2019) and kernel
-RKHS norms. Every network measure reaches the network through :func:`layers_view`; each
+RKHS norms, on any PyTorch model: the layers view traces the model's graph (residual sums,
+concatenations, batch norm anywhere), and a measure that the graph does not meet the
+assumptions of raises :class:`UndefinedMeasureError` naming them. Every network measure
+reaches the network through :func:`layers_view`; each
 has the signature ``measure(estimator, X=None, y=None, *, input_shape=None, **params)``
 and accepts a fitted estimator or a wrapper around one, a raw ``torch.nn.Module`` (with
 ``input_shape``) or a :class:`LayersView`. Measures of the same model on the same data
@@ -12,6 +15,7 @@ share one forward pass (a small memo keyed by the parameters' and the inputs' by
 
 from sklearn_gen.measures._bounds import pac_bayes_bound, spectral_bound
 from sklearn_gen.measures._cache import clear_cache
+from sklearn_gen.measures._graph import ChannelAffine, UntracedGraphWarning
 from sklearn_gen.measures._kernel import kernel_margin_bound, rkhs_norm
 from sklearn_gen.measures._layers import (
     Layer,
@@ -34,9 +38,11 @@ from sklearn_gen.measures._operator_norm import spectral_norm
 from sklearn_gen.measures._sharpness import jiang_pac_bayes_flatness, pac_bayes_flatness
 
 __all__ = [
+    "ChannelAffine",
     "Layer",
     "LayersView",
     "UndefinedMeasureError",
+    "UntracedGraphWarning",
     "clear_cache",
     "count_parameters",
     "distance_from_init",

@@ -33,8 +33,13 @@ the same. The formulas of each setting are listed in the documentation's *Measur
 
 Biases are ignored (the papers' networks have none), and every layer between two weight
 layers (ReLU, pooling, dropout in eval mode, ...) is taken to be 1-Lipschitz, as ReLU is.
-The bounds need a chain network (a flat ``nn.Sequential``), since they multiply over the
-layers in order; a branching network such as ``SmallInception`` raises a ValueError.
+The bounds need a chain network (every op reads the one before it, in the traced graph:
+a VGG or NiN with a flatten or a global average pool in ``forward`` is one), since the
+theorems multiply the layers' Lipschitz constants along the one path through them; a
+residual or concatenating network (ResNet, SmallInception) raises
+:class:`~sklearn_gen.measures.UndefinedMeasureError` naming that assumption. A batch norm
+that could not be folded into the layer before it is a layer of the chain (a diagonal
+map, :class:`~sklearn_gen.measures.ChannelAffine`).
 By default the bounds leave out the constants and logarithmic factors of the papers'
 statements (as Neyshabur et al. 2017 and Jiang et al. 2019 do when comparing measures);
 ``with_constants=True`` puts them back, see each function.
@@ -113,8 +118,12 @@ def _setup(
             "heuristic: pass conv='kernel' with it; conv='operator' uses the operator's "
             "norm."
         )
-    view = resolve_view(estimator, X, params["input_shape"])
-    view.require_chain(measure)
+    view = resolve_view(estimator, X, params["input_shape"], params["initial"])
+    view.require_chain(
+        measure,
+        "the theorem bounds a composition of layers, multiplying their Lipschitz constants "
+        "along the one path from input to output",
+    )
     if reference == "init":
         view.require_initial(measure, zero_reference=True)
     if not view.layers:
@@ -182,6 +191,7 @@ def spectral_bound(
     conv: str = "operator",
     method: str = "exact",
     with_constants: bool = False,
+    initial: Any = None,
 ) -> float:
     """Spectrally-normalized margin bound of Bartlett, Foster and Telgarsky (2017).
 
@@ -234,6 +244,9 @@ def spectral_bound(
         or the reshaped kernel's (:func:`~sklearn_gen.measures.spectral_norm`).
     with_constants : bool, default=False
         Multiply by the constant and log factors (see above).
+    initial : torch.nn.Module or dict of str to torch.Tensor, optional
+        The network at initialization or its ``state_dict()`` (``reference="init"``);
+        by default the estimator's ``initial_params_``.
 
     Returns
     -------
@@ -241,9 +254,11 @@ def spectral_bound(
 
     Raises
     ------
+    UndefinedMeasureError
+        For a network that is not a chain (the theorem's assumption), or whose margin
+        quantile is not positive.
     ValueError
-        For a network that is not a chain, without initial weights (``reference="init"``),
-        or whose margin quantile is not positive.
+        Without initial weights (``reference="init"``).
 
     References
     ----------
@@ -269,6 +284,7 @@ def spectral_bound(
         reference=reference,
         conv=conv,
         method=method,
+        initial=initial,
     )
     setup = _setup(estimator, X, y, params, "spectral_bound")
     ratios = [
@@ -296,6 +312,7 @@ def pac_bayes_bound(
     conv: str = "operator",
     method: str = "exact",
     with_constants: bool = False,
+    initial: Any = None,
 ) -> float:
     """PAC-Bayesian spectral-Frobenius margin bound of Neyshabur et al. (2018).
 
@@ -338,6 +355,8 @@ def pac_bayes_bound(
         As for :func:`spectral_bound` (``conv="kernel"`` only).
     with_constants : bool, default=False
         Multiply by the log factor (see above).
+    initial : torch.nn.Module or dict of str to torch.Tensor, optional
+        As for :func:`spectral_bound`.
 
     Returns
     -------
@@ -345,9 +364,11 @@ def pac_bayes_bound(
 
     Raises
     ------
+    UndefinedMeasureError
+        For a network that is not a chain (the theorem's assumption), or whose margin
+        quantile is not positive.
     ValueError
-        For a network that is not a chain, without initial weights (``reference="init"``),
-        or whose margin quantile is not positive.
+        Without initial weights (``reference="init"``).
 
     References
     ----------
@@ -373,6 +394,7 @@ def pac_bayes_bound(
         reference=reference,
         conv=conv,
         method=method,
+        initial=initial,
     )
     setup = _setup(estimator, X, y, params, "pac_bayes_bound")
     depth = len(setup.view.layers)

@@ -1,13 +1,19 @@
-"""The layers view: one way from any fitted estimator to the network's weight layers.
+"""The layers view: one way from any fitted estimator or model to the network's layers.
 
 :func:`layers_view` unwraps ``GridSearchCV`` (``best_estimator_``), ``Pipeline`` (its last
 step, the earlier steps becoming the input transform), meta-estimators with
 ``estimator_`` (:class:`~sklearn_gen.LabelNoise`, :class:`~sklearn_gen.RandomPretraining`),
-skorch networks (``module_``) and raw ``torch.nn.Module`` objects. It returns a
-:class:`LayersView`: a CPU copy of the module in eval mode with every batch norm folded into
-the Linear/Conv2d right before it, the weight layers in forward order (each with the input
-shape it sees, its stride and padding), and the same for the initial weights when the
-estimator kept them (``initial_params_``). Every measure takes the same first arguments,
+any skorch net (``module_``) and raw ``torch.nn.Module`` objects. It reads the model's
+*graph*, not its module nesting (:mod:`~sklearn_gen.measures._graph`): a CPU copy, traced
+with ``torch.fx`` in eval mode, every batch norm that only consumes a Linear/Conv output
+folded into it and every other batch norm a diagonal layer of its own
+(:class:`~sklearn_gen.measures.ChannelAffine`). It returns a :class:`LayersView`: that
+copy, its layers in the order data meets them (each with the input shape it sees), the
+kind of graph (chain, residual, concatenating, ...), and the same layers at
+initialization when the initial weights are known (an estimator's ``initial_params_``,
+recorded by :class:`~sklearn_gen.NetworkClassifier` or by the
+:class:`~sklearn_gen.networks.RecordInitialParams` callback on any skorch net, or
+``initial=``, a module or a state dict). Every measure takes the same first arguments,
 ``(estimator, X=None, y=None, *, input_shape=None)``, and reaches the network through
 :func:`resolve_view`: a fitted estimator or wrapper, a raw module (``input_shape`` given,
 set as ``module.input_shape``, or, for a flat network, read from ``X``) or a
@@ -17,6 +23,7 @@ set as ``module.input_shape``, or, for a flat network, read from ``X``) or a
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +33,8 @@ from torch import nn
 
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.measures._cache import _digest, cached, module_key, single_threaded, tensor_key
-from sklearn_gen.networks.architectures import is_chain
+from sklearn_gen.measures._graph import ChannelAffine, Op, fold_module, trace_network
+from sklearn_gen.measures._margin_utils import UndefinedMeasureError
 
 __all__ = [
     "Layer",
@@ -37,26 +45,38 @@ __all__ = [
     "unwrap_network",
 ]
 
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
-_WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
+_CONV = {1: nn.functional.conv1d, 2: nn.functional.conv2d, 3: nn.functional.conv3d}
+_CONV_T = {
+    1: nn.functional.conv_transpose1d,
+    2: nn.functional.conv_transpose2d,
+    3: nn.functional.conv_transpose3d,
+}
+
+_GRAPH_WORDS = {
+    "chain": "a chain",
+    "residual": "a graph with residual sums",
+    "concatenating": "a graph with concatenations",
+    "general": "a branching graph",
+    "untraced": "a network torch.fx could not trace (how its layers connect is unknown)",
+}
 
 
 @dataclass
 class Layer:
-    """One weight layer (batch norm folded in), as the network applies it.
+    """One layer with weights (batch norm folded in), as the network applies it.
 
     Attributes
     ----------
     name : str
         Dotted module path inside the network.
-    module : torch.nn.Linear or torch.nn.Conv2d
-        The (folded) module of the view's network; changing its weights changes the view's
-        network.
+    module : torch.nn.Linear, torch.nn.Conv1d/2d/3d or ChannelAffine
+        The module of the view's (folded) network; changing its weights changes the
+        view's network.
     input_shape : tuple of int
         Shape of one input sample as this layer sees it: ``(in_features,)`` or ``(C, H, W)``.
     output_shape : tuple of int
     initial_weight, initial_bias : torch.Tensor or None
-        The matching folded initial parameters (None when the estimator kept none).
+        The matching folded initial parameters (None when the initial weights are unknown).
     """
 
     name: str
@@ -68,11 +88,14 @@ class Layer:
 
     @property
     def kind(self) -> str:
-        """``"linear"`` or ``"conv"``."""
-        return "conv" if isinstance(self.module, nn.Conv2d) else "linear"
+        """``"linear"``, ``"conv"`` or ``"diagonal"`` (a batch norm that stays a layer)."""
+        if isinstance(self.module, ChannelAffine):
+            return "diagonal"
+        return "linear" if isinstance(self.module, nn.Linear) else "conv"
 
     @property
     def weight(self) -> torch.Tensor:
+        """The weight; a diagonal layer's is the vector of its per-channel scales."""
         return self.module.weight.detach()
 
     @property
@@ -90,32 +113,46 @@ class Layer:
         """Output units (features or channels)."""
         return int(self.weight.shape[0])
 
+    @property
+    def positions(self) -> int:
+        """How many times each row of :attr:`matrix` is applied: the positions it slides
+        over (a diagonal layer's spatial size, a Linear layer's leading dimensions; 1 for
+        a Linear layer on flat inputs). Convolutions answer the number of output pixels."""
+        shape = self.input_shape if self.kind == "linear" else self.output_shape
+        spatial = shape[:-1] if self.kind == "linear" else shape[1:]
+        return int(np.prod(spatial)) if spatial else 1
+
+    def _expand(self, weight: torch.Tensor, dim: int) -> torch.Tensor:
+        return weight.reshape(-1, *([1] * (dim - 1)))
+
     def apply(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """This layer's linear map (no bias) with ``weight`` (default: its own) on ``x``."""
         weight = self.weight if weight is None else weight
         if self.kind == "linear":
             return x @ weight.T
+        if self.kind == "diagonal":
+            return x * self._expand(weight, len(self.input_shape))
         m = self.module
-        return nn.functional.conv2d(x, weight, None, m.stride, m.padding, m.dilation, m.groups)
+        conv = _CONV[weight.dim() - 2]
+        return conv(x, weight, None, m.stride, m.padding, m.dilation, m.groups)
 
     def apply_adjoint(self, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """The adjoint map ``A^T y`` back to this layer's input shape."""
         weight = self.weight if weight is None else weight
         if self.kind == "linear":
             return y @ weight
+        if self.kind == "diagonal":
+            return y * self._expand(weight, len(self.input_shape))
         m = self.module
-        h, w = self.input_shape[1:]
-        # conv_transpose2d may come out smaller than the input when the stride does not
+        conv_t = _CONV_T[weight.dim() - 2]
+        spatial = self.input_shape[1:]
+        # conv_transpose may come out smaller than the input when the stride does not
         # divide it: output_padding restores the exact shape of the forward map's domain
-        base = nn.functional.conv_transpose2d(
-            y, weight, None, m.stride, m.padding, 0, m.groups, m.dilation
-        )
-        pad = (h - base.shape[-2], w - base.shape[-1])
-        if pad == (0, 0):
+        base = conv_t(y, weight, None, m.stride, m.padding, 0, m.groups, m.dilation)
+        pad = tuple(s - b for s, b in zip(spatial, base.shape[2:], strict=True))
+        if not any(pad):
             return base
-        return nn.functional.conv_transpose2d(
-            y, weight, None, m.stride, m.padding, pad, m.groups, m.dilation
-        )
+        return conv_t(y, weight, None, m.stride, m.padding, pad, m.groups, m.dilation)
 
 
 @dataclass
@@ -125,14 +162,18 @@ class LayersView:
     Attributes
     ----------
     module : torch.nn.Module
-        CPU copy of the trained network, eval mode, batch norm folded. Memoized: the
-        views of the same parameters share it, so treat it as read-only (a copy changed
-        in place is noticed by its fingerprint and rebuilt by the next view).
+        CPU copy of the trained network, eval mode, batch norm folded (a
+        ``torch.fx.GraphModule`` when traced). Memoized: the views of the same parameters
+        share it, so treat it as read-only (a copy changed in place is noticed by its
+        fingerprint and rebuilt by the next view).
     layers : list of Layer
-        Weight layers in forward order.
-    is_chain : bool
-        Whether the network is a chain (flat ``nn.Sequential``), which the layer-product
-        bounds need.
+        Layers with weights (Linear, Conv, and batch norms that could not be folded, as
+        diagonal layers) in the order data meets them.
+    graph : str
+        ``"chain"``, ``"residual"``, ``"concatenating"``, ``"general"`` or
+        ``"untraced"`` (see :mod:`~sklearn_gen.measures._graph`).
+    ops : list of Op
+        The data-carrying ops of the traced graph, in order (empty when untraced).
     input_shape : tuple of int
         One sample's shape as the network takes it.
     classes : ndarray or None
@@ -140,24 +181,43 @@ class LayersView:
     transform : callable or None
         The preprocessing before the network (a Pipeline's earlier steps).
     initial_module : torch.nn.Module or None
-        The network at initialization (folded), when the estimator kept ``initial_params_``.
+        The network at initialization (folded), when its initial weights are known.
+    folded : list of str
+        The batch norms folded into the layer before them.
     """
 
     module: nn.Module
     layers: list[Layer]
-    is_chain: bool
+    graph: str
     input_shape: tuple[int, ...]
+    ops: list[Op] = field(default_factory=list)
     classes: np.ndarray | None = None
     transform: Any = None
     initial_module: nn.Module | None = None
+    folded: list[str] = field(default_factory=list)
     name: str = field(default="network")
 
-    def require_chain(self, measure: str) -> None:
-        """Raise a clear ValueError when ``measure`` needs a chain and this is not one."""
+    @property
+    def is_chain(self) -> bool:
+        """Whether every op reads the op before it (``graph == "chain"``)."""
+        return self.graph == "chain"
+
+    def describe_graph(self) -> str:
+        """The graph's kind in words, with the first join that makes it so."""
+        words = f"{self.name} is {_GRAPH_WORDS[self.graph]}"
+        joins = [op for op in self.ops if len(set(op.inputs)) > 1 and op.kind != "output"]
+        if joins:
+            words += f" (first join: {joins[0].describe()})"
+        return words
+
+    def require_chain(self, measure: str, why: str) -> None:
+        """Raise :class:`UndefinedMeasureError` when ``measure`` needs a chain.
+
+        ``why`` states the assumption (e.g. the theorem that multiplies over the layers).
+        """
         if not self.is_chain:
-            raise ValueError(
-                f"{measure} needs a chain network (a flat nn.Sequential of layers, such as "
-                f"'mlp', 'deep_fc', 'convnet', 'small_alexnet'); {self.name} branches."
+            raise UndefinedMeasureError(
+                f"{measure} is defined for chain networks only: {why}; {self.describe_graph()}."
             )
 
     def require_initial(self, measure: str, *, zero_reference: bool = False) -> None:
@@ -171,8 +231,10 @@ class LayersView:
                 ", or pass reference='zero' to use the weights themselves" if zero_reference else ""
             )
             raise ValueError(
-                f"{measure} needs the initial weights, but {self.name} kept none: fit a "
-                f"NetworkClassifier (which records initial_params_){instead}."
+                f"{measure} needs the initial weights, but none are known for {self.name}: "
+                "pass initial= (the module at initialization or its state_dict), fit a "
+                "NetworkClassifier (which records initial_params_), or give a skorch net "
+                f"the callback sklearn_gen.networks.RecordInitialParams(){instead}."
             )
 
     def inputs(self, X: Any) -> torch.Tensor:
@@ -228,25 +290,15 @@ def _forward(module: nn.Module, x: torch.Tensor, chunk: int) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------- folding
-def _fold_into(layer: nn.Module, bn: nn.Module) -> None:
-    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-    shift = bn.bias.detach() - bn.running_mean * scale
-    with torch.no_grad():
-        layer.weight.mul_(scale.reshape(-1, *([1] * (layer.weight.dim() - 1))))
-        bias = layer.bias.detach() if layer.bias is not None else torch.zeros_like(shift)
-        new_bias = bias * scale + shift
-        if layer.bias is None:
-            layer.bias = nn.Parameter(new_bias)
-        else:
-            layer.bias.copy_(new_bias)
-
-
 def fold_batch_norm(module: nn.Module) -> nn.Module:
-    """Fold every batch norm (eval statistics) into the Linear/Conv2d right before it.
+    """A traced copy of ``module`` with its batch norms folded (eval statistics).
 
-    Works inside any ``nn.Sequential`` at any depth; the batch norm becomes ``Identity``.
-    The module is changed in place and returned. A batch norm that does not directly
-    follow a weight layer inside a Sequential cannot be folded and raises.
+    A batch norm that is the only consumer of a Linear/Conv output is folded into that
+    layer (``torch.nn.utils.fusion``); any other becomes a
+    :class:`~sklearn_gen.measures.ChannelAffine`, the diagonal map it computes in eval
+    mode. The copy computes what ``module`` computes in eval mode; ``module`` is not
+    changed. A model ``torch.fx`` cannot trace keeps its structure, every batch norm
+    replaced by a ``ChannelAffine``.
 
     Examples
     --------
@@ -254,92 +306,43 @@ def fold_batch_norm(module: nn.Module) -> nn.Module:
     >>> from torch import nn
     >>> net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
     >>> x = torch.randn(5, 3)
-    >>> before = net(x)
-    >>> torch.allclose(fold_batch_norm(net)(x), before, atol=1e-6)
-    True
+    >>> folded = fold_batch_norm(net)
+    >>> torch.allclose(folded(x), net(x), atol=1e-6), type(net[1]).__name__
+    (True, 'BatchNorm1d')
     """
-    for child in module.children():
-        fold_batch_norm(child)
-    if isinstance(module, nn.Sequential):
-        names = list(module._modules)
-        for i, name in enumerate(names):
-            child = module._modules[name]
-            if not isinstance(child, _BATCH_NORMS):
-                continue
-            previous = module._modules[names[i - 1]] if i > 0 else None
-            if not isinstance(previous, _WEIGHT_LAYERS):
-                raise ValueError(
-                    f"cannot fold the batch norm {name!r}: it does not follow a Linear or "
-                    "Conv2d layer."
-                )
-            _fold_into(previous, child)
-            module._modules[name] = nn.Identity()
-    leftover = [n for n, m in module.named_children() if isinstance(m, _BATCH_NORMS)]
-    if leftover and not isinstance(module, nn.Sequential):
-        raise ValueError(
-            f"cannot fold the batch norm(s) {leftover}: only batch norms inside an "
-            "nn.Sequential, right after a Linear or Conv2d, can be folded."
-        )
-    return module
+    return fold_module(module)
 
 
-def _weight_layers(module: nn.Module, input_shape: tuple[int, ...]) -> list[Layer]:
-    """Weight layers in the order the forward pass calls them, with their shapes."""
-    records: list[Layer] = []
-    names = {id(m): n for n, m in module.named_modules()}
-
-    def hook(mod, args, output):
-        records.append(
-            Layer(names[id(mod)], mod, tuple(args[0].shape[1:]), tuple(output.shape[1:]))
-        )
-
-    handles = [
-        m.register_forward_hook(hook) for m in module.modules() if isinstance(m, _WEIGHT_LAYERS)
-    ]
-    try:
-        with torch.no_grad():
-            module(torch.zeros(1, *input_shape))
-    except (RuntimeError, ValueError, IndexError) as exc:
-        raise ValueError(
-            f"input_shape={input_shape} does not fit the network {type(module).__name__} "
-            f"(pass the shape of one sample, e.g. input_shape=(C, H, W) for images): {exc}"
-        ) from exc
-    finally:
-        for handle in handles:
-            handle.remove()
-    seen: set[int] = set()
-    unique = []
-    for layer in records:  # a layer called twice (weight sharing) counts once
-        if id(layer.module) not in seen:
-            seen.add(id(layer.module))
-            unique.append(layer)
-    return unique
-
-
-def _prepare(module: nn.Module) -> nn.Module:
-    module = copy.deepcopy(module).to("cpu").float().eval()
-    for param in module.parameters():
-        param.requires_grad_(False)
-    return fold_batch_norm(module)
+def _view_layers(traced: list[tuple]) -> list[Layer]:
+    return [Layer(name, mod, shape_in, shape_out) for name, mod, shape_in, shape_out in traced]
 
 
 def _build(
     module: nn.Module, shape: tuple[int, ...], initial: dict[str, torch.Tensor] | None
-) -> tuple[nn.Module, list[Layer], nn.Module | None, str]:
-    """The folded copy, its weight layers, the folded initial network and the copy's key."""
+) -> tuple[Any, list[Layer], nn.Module | None, str]:
+    """The traced copy, its layers, the folded initial network and the copy's key."""
     with single_threaded():  # one-sample passes: too small for a team of threads
-        folded = _prepare(module)
-        layers = _weight_layers(folded, shape)
+        traced = trace_network(module, shape)
+        layers = _view_layers(traced.layers)
         initial_module = None
         if initial is not None:
             start = copy.deepcopy(module).to("cpu")
-            start.load_state_dict({k: v.to("cpu") for k, v in initial.items()})
-            initial_module = _prepare(start)
-            by_name = {layer.name: layer for layer in _weight_layers(initial_module, shape)}
+            try:
+                start.load_state_dict({k: v.to("cpu") for k, v in initial.items()})
+            except (RuntimeError, KeyError) as exc:
+                raise ValueError(
+                    "initial= does not match the network: pass the module at "
+                    f"initialization or its state_dict(), with the same keys and shapes ({exc})"
+                ) from None
+            first = trace_network(start, shape)
+            initial_module = first.module
+            by_name = {name: mod for name, mod, *_ in first.layers}
             for layer in layers:
-                first = by_name[layer.name]
-                layer.initial_weight, layer.initial_bias = first.weight, first.bias
-    return folded, layers, initial_module, module_key(folded)
+                start_layer = by_name[layer.name]
+                layer.initial_weight = start_layer.weight.detach()
+                bias = start_layer.bias
+                layer.initial_bias = None if bias is None else bias.detach()
+    return traced, layers, initial_module, module_key(traced.module)
 
 
 # ------------------------------------------------------------------------------- unwrapping
@@ -373,18 +376,43 @@ def unwrap_network(estimator: Any) -> tuple[Any, Any]:
     )
 
 
-def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> LayersView:
+def _initial_state(initial: Any) -> dict[str, torch.Tensor] | None:
+    """``initial=`` as a state dict (a module's, or the mapping given)."""
+    if initial is None:
+        return None
+    if isinstance(initial, nn.Module):
+        return {k: v.detach() for k, v in initial.state_dict().items()}
+    if isinstance(initial, Mapping) and all(isinstance(v, torch.Tensor) for v in initial.values()):
+        return dict(initial)
+    raise TypeError(
+        "initial must be the network at initialization (a torch.nn.Module) or its "
+        f"state_dict() (a mapping of names to tensors), got {type(initial).__name__}."
+    )
+
+
+def _declared_shape(net: Any, module: nn.Module) -> Any:
+    """The sample shape the estimator or module declares, or None."""
+    shape = None if isinstance(net, nn.Module) else getattr(net, "input_shape_", None)
+    return shape if shape is not None else getattr(module, "input_shape", None)
+
+
+def layers_view(
+    estimator: Any, input_shape: tuple[int, ...] | None = None, *, initial: Any = None
+) -> LayersView:
     """The :class:`LayersView` of a fitted network estimator or a module.
 
     Parameters
     ----------
     estimator : estimator, torch.nn.Module or LayersView
-        A fitted NetworkClassifier (or skorch net), a Pipeline ending in one, a
+        A fitted NetworkClassifier or any skorch net, a Pipeline ending in one, a
         LabelNoise / RandomPretraining / GridSearchCV around one, a module, or a view
         (returned as it is).
     input_shape : tuple of int, optional
         One sample's shape, ``(n_features,)`` or ``(C, H, W)``; needed for a raw module
-        without an ``input_shape`` attribute.
+        or skorch net that does not declare it (an ``input_shape`` attribute).
+    initial : torch.nn.Module or dict of str to torch.Tensor, optional
+        The network at initialization, or its ``state_dict()``; by default the
+        estimator's ``initial_params_`` when it has them.
 
     Returns
     -------
@@ -394,8 +422,8 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
     --------
     >>> from sklearn_gen.networks.architectures import MLP
     >>> view = layers_view(MLP(4, 3, hidden=(5,)))
-    >>> [(layer.kind, layer.input_shape) for layer in view.layers]
-    [('linear', (4,)), ('linear', (5,))]
+    >>> view.graph, [(layer.kind, layer.input_shape) for layer in view.layers]
+    ('chain', [('linear', (4,)), ('linear', (5,))])
     """
     if isinstance(estimator, LayersView):
         if input_shape is not None and tuple(input_shape) != estimator.input_shape:
@@ -404,24 +432,28 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
                 f"{estimator.input_shape}; build a new view with layers_view(module, "
                 "input_shape=...)."
             )
+        if initial is not None:
+            raise ValueError(
+                "initial= cannot be added to a LayersView built earlier; build a new view "
+                "with layers_view(model, initial=...)."
+            )
         return estimator
+    start = _initial_state(initial)
     net, transform = unwrap_network(estimator)
     classes = None
-    initial = None
     if isinstance(net, nn.Module):
         module = net
-        shape = input_shape or getattr(module, "input_shape", None)
     else:
         module = net.module_
-        shape = input_shape or getattr(net, "input_shape_", None)
-        shape = shape or getattr(module, "input_shape", None)
-        classes = np.asarray(net.classes_) if hasattr(net, "classes_") else None
-        initial = getattr(net, "initial_params_", None)
+        classes = np.asarray(net.classes_) if getattr(net, "classes_", None) is not None else None
+        if start is None:
+            start = getattr(net, "initial_params_", None)
+    shape = input_shape if input_shape is not None else _declared_shape(net, module)
     if shape is None:
         raise ValueError(
             f"input_shape is needed: the {type(module).__name__} module does not say what "
             "one sample's shape is. Pass input_shape=(n_features,) or input_shape=(C, H, W) "
-            "to the measure (or set module.input_shape)."
+            "to the measure or scorer (or set module.input_shape)."
         )
     shape = tuple(int(s) for s in np.atleast_1d(shape))
     if not shape or any(s < 1 for s in shape):
@@ -429,31 +461,36 @@ def layers_view(estimator: Any, input_shape: tuple[int, ...] | None = None) -> L
     # the folded copy is built once per (parameters, shape, initial parameters) and shared
     # by the measures that follow (never stale: keyed by the bytes of the parameters, and
     # checked against the copy's own bytes in case a caller changed it in place)
-    initial_key = None if initial is None else _digest(*[t for kv in initial.items() for t in kv])
+    initial_key = None if start is None else _digest(*[t for kv in start.items() for t in kv])
     key = ("view", module_key(module), shape, initial_key)
-    folded, layers, initial_module, _ = cached(
+    traced, layers, initial_module, _ = cached(
         key,
-        lambda: _build(module, shape, initial),
-        valid=lambda entry: module_key(entry[0]) == entry[3],
+        lambda: _build(module, shape, start),
+        valid=lambda entry: module_key(entry[0].module) == entry[3],
     )
     return LayersView(
-        module=folded,
+        module=traced.module,
         layers=layers,
-        is_chain=is_chain(folded),
+        graph=traced.kind,
         input_shape=shape,
+        ops=traced.ops,
         classes=classes,
         transform=transform,
         initial_module=initial_module,
+        folded=traced.folded,
         name=type(module).__name__,
     )
 
 
-def resolve_view(estimator: Any, X: Any = None, input_shape: Any = None) -> LayersView:
+def resolve_view(
+    estimator: Any, X: Any = None, input_shape: Any = None, initial: Any = None
+) -> LayersView:
     """The view every measure uses: :func:`layers_view`, with the shape read from ``X``.
 
-    A raw module that does not say what it takes (no ``input_shape`` attribute, none
-    given) is read as a flat network: one sample is a row of ``X``, shape
-    ``(n_features,)``. A conv network needs ``input_shape=(C, H, W)``.
+    A network that does not say what it takes (a raw module or skorch net without an
+    ``input_shape`` attribute, none given) is read as a flat network: one sample is a row
+    of ``X`` (after a Pipeline's transforms), shape ``(n_features,)``. An image network
+    needs ``input_shape=(C, H, W)``.
 
     Examples
     --------
@@ -464,9 +501,10 @@ def resolve_view(estimator: Any, X: Any = None, input_shape: Any = None) -> Laye
     """
     if input_shape is None and X is not None and not isinstance(estimator, LayersView):
         net, transform = unwrap_network(estimator)
-        if isinstance(net, nn.Module) and getattr(net, "input_shape", None) is None:
+        module = net if isinstance(net, nn.Module) else net.module_
+        if _declared_shape(net, module) is None:
             rows = X if transform is None else transform(X)
             shape = np.shape(rows)
             if len(shape) == 2:
                 input_shape = (int(shape[1]),)
-    return layers_view(estimator, input_shape=input_shape)
+    return layers_view(estimator, input_shape=input_shape, initial=initial)

@@ -30,9 +30,21 @@ with ``c = divide_by`` replaces every norm ``rho`` below):
     zero bias stays zero. This keeps the normalized network invariant to the scale of
     every tensor, but not its predictions: its normalized error may differ from the
     error, and its logits need a forward pass of their own;
-  - ``"auto"`` (the default): ``"cumulative"`` on a chain, ``"own"`` on a branching
-    network, where the signals joined by a concatenation or a sum have different
-    cumulative scales and no single product applies.
+  - ``"auto"`` (the default): ``"cumulative"``.
+
+Where it is defined: on networks that dividing every layer by its norm *rescales*, i.e.
+where the signal of every path from the input to the output crosses the same layers. A
+chain always does; a residual graph only where every sum adds branches that crossed the
+same layers (an identity shortcut that skips a layer does not: ResNets are out); a
+concatenation of branches with different layers (Inception, DenseNet) does not either.
+Elsewhere the measures raise :class:`~sklearn_gen.measures.UndefinedMeasureError` naming
+the join where two paths part, since the "normalized network" would then weigh its
+branches by the ratio of their norms, a number of no meaning for the loss. Batch norms
+that could not be folded are layers too (diagonal ones). Where every op between the
+layers is positively homogeneous (ReLU, pooling, sums, reshapes) and the biases follow the
+cumulative rule, the normalized logits are the network's, scaled; otherwise (e.g. local
+response normalization, or ``biases="own"``) the normalized network runs its own forward
+pass.
 
 Both rules agree on the networks of Liao et al. and of Nagarajan & Kolter (no biases after
 the first layer).
@@ -54,9 +66,11 @@ from torch import nn
 
 from sklearn_gen._validation import check_real
 from sklearn_gen.measures._cache import single_threaded
-from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
-from sklearn_gen.measures._margin_utils import _check_xy
+from sklearn_gen.measures._graph import HOMOGENEOUS
+from sklearn_gen.measures._layers import LayersView, resolve_view
+from sklearn_gen.measures._margin_utils import UndefinedMeasureError, _check_xy
 from sklearn_gen.measures._norms import _check_norm as check_norm
+from sklearn_gen.measures._norms import _weight_norm
 from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
 
 __all__ = ["normalized_error", "normalized_loss"]
@@ -84,62 +98,106 @@ def _entrywise(*tensors: torch.Tensor, p: float) -> float:
     return float(torch.linalg.vector_norm(flat, ord=p))
 
 
-def _layer_norms(
-    layer: Layer, first: bool, norm: str | float, method: str
-) -> tuple[float, float | None]:
-    """The divisors of the layer's weight and of its bias (None: no bias)."""
-    weight, bias = layer.weight, layer.bias
-    if norm == "spectral":
-        sigma = layer_spectral_norm(layer, method)
-        if first:
-            joint = math.hypot(sigma, 0.0 if bias is None else _entrywise(bias, p=2.0))
-            return joint, None if bias is None else joint
-        return sigma, None if bias is None else _entrywise(bias, p=2.0)
-    if first:
-        joint = _entrywise(weight, *([] if bias is None else [bias]), p=norm)
-        return joint, None if bias is None else joint
-    return _entrywise(weight, p=norm), None if bias is None else _entrywise(bias, p=norm)
-
-
 _BIASES = ("auto", "cumulative", "own")
 
 
-def _check_biases(biases: Any, view: LayersView) -> str:
-    """The bias rule to apply to ``view``'s network (``"auto"`` resolved)."""
+def _check_biases(biases: Any) -> str:
+    """The bias rule (``"auto"`` resolved)."""
     if not isinstance(biases, str) or biases not in _BIASES:
         raise ValueError(f"biases must be 'auto', 'cumulative' or 'own', got {biases!r}.")
-    if biases == "auto":
-        return "cumulative" if view.is_chain else "own"
-    if biases == "cumulative" and not view.is_chain:
-        raise ValueError(
-            "biases='cumulative' needs a chain network: in a branching network the signals "
-            "joined by a concatenation or a sum have different cumulative scales. Pass "
-            "biases='own' (each bias by its own norm) or biases='auto'."
+    return "cumulative" if biases == "auto" else biases
+
+
+def _crossed_layers(view: LayersView, measure: str) -> list[frozenset[str]]:
+    """For each op of the view's graph, the layers every path from the input to it crosses.
+
+    Raises :class:`UndefinedMeasureError` where two paths cross different layers (or the
+    graph is unknown), since dividing every layer by its norm then rescales the branches
+    by different factors.
+    """
+    if view.graph == "untraced":
+        raise UndefinedMeasureError(
+            f"{measure} needs the network's graph to know whether dividing every layer by "
+            f"its norm rescales it, and {view.describe_graph()}."
         )
-    return biases
+    crossed: list[frozenset[str]] = []
+    for op in view.ops:
+        if op.kind == "input":
+            crossed.append(frozenset())
+            continue
+        sets = sorted({crossed[i] for i in op.inputs}, key=len)
+        if len(sets) > 1:
+            only = sorted(sets[0] ^ sets[-1])
+            raise UndefinedMeasureError(
+                f"{measure} is defined where dividing every layer by its norm rescales the "
+                "network, i.e. where every path from the input to the output crosses the "
+                f"same layers; in {view.name}, at {op.describe()}, one path crosses "
+                f"{len(sets[0])} layers and another {len(sets[-1])} (on one path only: "
+                f"{', '.join(only[:4])}{', ...' if len(only) > 4 else ''})."
+            )
+        current = sets[0]
+        if op.kind in ("weight", "diagonal"):
+            if op.module in current:
+                raise UndefinedMeasureError(
+                    f"{measure}: the layer {op.module!r} of {view.name} runs more than once "
+                    "on a path, so dividing it by its norm does not rescale the network by "
+                    "one product of norms."
+                )
+            current = current | {op.module}
+        crossed.append(current)
+    return crossed
+
+
+def _divisors(
+    view: LayersView, first: set[str], norm: str | float, method: str
+) -> list[tuple[float, float | None]]:
+    """Each layer's ``(weight divisor, own bias norm)``; a first layer's are its joint norm."""
+    out = []
+    for layer in view.layers:
+        bias = layer.bias
+        if layer.name in first:
+            if norm == "spectral":
+                sigma = layer_spectral_norm(layer, method)
+                joint = math.hypot(sigma, 0.0 if bias is None else _entrywise(bias, p=2.0))
+            else:
+                joint = _weight_norm(layer, norm, method, layer.weight, bias)
+            out.append((joint, None if bias is None else joint))
+            continue
+        weight_norm = _weight_norm(layer, norm, method, layer.weight)
+        p = 2.0 if norm == "spectral" else norm
+        out.append((weight_norm, None if bias is None else _entrywise(bias, p=p)))
+    return out
 
 
 def _factors(
-    divisors: list[tuple[float, float | None]], divide_by: float, biases: str
-) -> list[tuple[float, float | None]]:
-    """What each layer's weight and bias are multiplied by (None: the bias is kept).
-
-    ``divisors`` are the layers' ``(weight norm, own bias norm)`` in forward order (the
-    first layer's two are its joint norm); see the module docstring for ``biases``.
-    """
+    view: LayersView,
+    crossed: list[frozenset[str]],
+    divisors: list[tuple[float, float | None]],
+    divide_by: float,
+    biases: str,
+) -> tuple[list[tuple[float, float | None]], dict[str, float]]:
+    """What each layer's weight and bias are multiplied by (None: the bias is kept), and
+    the product of the weight factors of the layers each op's paths cross, by layer name
+    (``"<output>"`` for the network's output)."""
+    weight_factor = {
+        layer.name: divide_by / weight_norm
+        for layer, (weight_norm, _) in zip(view.layers, divisors, strict=True)
+    }
+    at_layer: dict[str, float] = {}
+    for op, layers in zip(view.ops, crossed, strict=True):
+        if op.kind in ("weight", "diagonal") or op.kind == "output":
+            product = math.prod(weight_factor[name] for name in layers)
+            at_layer[op.module if op.kind != "output" else "<output>"] = product
     factors: list[tuple[float, float | None]] = []
-    cumulative = 1.0
-    for index, (weight_norm, bias_norm) in enumerate(divisors):
-        weight_factor = divide_by / weight_norm
-        cumulative *= weight_factor
+    for layer, (_, bias_norm) in zip(view.layers, divisors, strict=True):
         if bias_norm is None:
             bias_factor = None
-        elif index == 0 or biases == "cumulative":
-            bias_factor = cumulative  # the first layer: its joint norm, as its weight's
+        elif biases == "cumulative":
+            bias_factor = at_layer[layer.name]
         else:
             bias_factor = divide_by / bias_norm if bias_norm > 0 else None
-        factors.append((weight_factor, bias_factor))
-    return factors
+        factors.append((weight_factor[layer.name], bias_factor))
+    return factors, at_layer
 
 
 def _normalized_module(view: LayersView, factors: list[tuple[float, float | None]]) -> nn.Module:
@@ -155,48 +213,26 @@ def _normalized_module(view: LayersView, factors: list[tuple[float, float | None
     return module
 
 
-#: Layers ``g`` with ``g(c x) = c g(x)`` for every ``c > 0`` (dropout: in eval mode).
-_POSITIVELY_HOMOGENEOUS = (
-    nn.ReLU,
-    nn.LeakyReLU,
-    nn.MaxPool1d,
-    nn.MaxPool2d,
-    nn.AvgPool1d,
-    nn.AvgPool2d,
-    nn.AdaptiveMaxPool2d,
-    nn.AdaptiveAvgPool2d,
-    nn.Flatten,
-    nn.Identity,
-    nn.Dropout,
-    nn.Dropout2d,
-)
-
-
-def _logit_scale(view: LayersView, factors: list[tuple[float, float | None]]) -> float | None:
+def _logit_scale(
+    view: LayersView, factors: list[tuple[float, float | None]], at_layer: dict[str, float]
+) -> float | None:
     """``r`` with normalized logits ``= r *`` logits, where the network allows it, else None.
 
-    In a chain of weight layers and positively homogeneous layers (ReLU, pooling, ...),
-    an input scaled by ``r > 0`` leaves every homogeneous layer scaled by ``r``, and a
-    weight layer whose weight is multiplied by ``w`` outputs ``r w`` times its output when
-    its bias is zero or is multiplied by the same ``r w`` (the cumulative rule, and the
-    first layer under either rule). A later layer with a nonzero bias under the ``"own"``
-    rule does not qualify, and neither does a branching network or any other layer: their
-    normalized logits need their own forward pass.
+    Every path crosses the same layers (checked before). When every op between them is
+    positively homogeneous and every nonzero bias is multiplied by the product of the
+    weight factors of the layers up to and including its own (the cumulative rule, and a
+    first layer under either rule), the normalized network is the network times that
+    product at the output. Otherwise its logits need their own forward pass.
     """
-    if not view.is_chain:
+    if any(op.kind not in HOMOGENEOUS and op.kind not in ("input", "output") for op in view.ops):
         return None
-    by_module = {id(layer.module): f for layer, f in zip(view.layers, factors, strict=True)}
-    scale = 1.0
-    for child in view.module.children():
-        if id(child) in by_module:
-            weight_factor, bias_factor = by_module[id(child)]
-            scale *= weight_factor
-            bias = child.bias
-            if bias is not None and bool(torch.any(bias != 0)) and bias_factor != scale:
-                return None
-        elif not isinstance(child, _POSITIVELY_HOMOGENEOUS):
+    for layer, (_, bias_factor) in zip(view.layers, factors, strict=True):
+        bias = layer.bias
+        if bias is None or not bool(torch.any(bias != 0)):
+            continue
+        if bias_factor is None or not math.isclose(bias_factor, at_layer[layer.name]):
             return None
-    return scale
+    return at_layer["<output>"]
 
 
 def _normalized_logits(
@@ -218,22 +254,26 @@ def _normalized_logits(
     norm = _check_norm(params["norm"])
     divide_by = _check_divide_by(params["divide_by"])
     method = check_method(params["method"])
+    biases = _check_biases(params["biases"])
     view = resolve_view(estimator, X, params["input_shape"])
-    biases = _check_biases(params["biases"], view)
     if not view.layers:
-        raise ValueError(f"{measure} needs a network with at least one Linear/Conv2d layer.")
+        raise ValueError(f"{measure} needs a network with at least one Linear/Conv layer.")
+    crossed = _crossed_layers(view, measure)
+    first = {
+        op.module
+        for op, layers in zip(view.ops, crossed, strict=True)
+        if op.kind in ("weight", "diagonal") and layers == frozenset({op.module})
+    }
     with single_threaded():  # spectral norms: one-image convolutions
-        divisors = [
-            _layer_norms(layer, i == 0, norm, method) for i, layer in enumerate(view.layers)
-        ]
+        divisors = _divisors(view, first, norm, method)
     for layer, (weight_norm, _) in zip(view.layers, divisors, strict=True):
         if not weight_norm > 0:
             raise ValueError(
                 f"{measure}: layer {layer.name!r} has all-zero weights, so it cannot be "
                 "divided by its norm."
             )
-    factors = _factors(divisors, divide_by, biases)
-    scale = _logit_scale(view, factors)
+    factors, at_layer = _factors(view, crossed, divisors, divide_by, biases)
+    scale = _logit_scale(view, factors, at_layer)
     if scale is not None:
         return view.logits(X) * scale, view.targets(y)
     module = _normalized_module(view, factors)
@@ -262,7 +302,9 @@ def normalized_loss(
     later biases as ``biases`` says -- see the module docstring) and ``c = divide_by``.
     So every normalized weight has norm ``c``; Liao et al.'s "L1 norm divided by 100" is
     ``norm=1, divide_by=100`` (layers of L1 norm 100). Batch norm is folded (eval
-    statistics) before normalizing. Works for any network, chain or not.
+    statistics) before normalizing. Defined where every path from the input to the output
+    crosses the same layers (see the module docstring); elsewhere
+    :class:`~sklearn_gen.measures.UndefinedMeasureError`.
 
     Parameters
     ----------
@@ -286,8 +328,7 @@ def normalized_loss(
         What divides the biases of the layers after the first: the product of the norms
         of the layers up to it (``"cumulative"``: a chain's normalized network is the
         network divided by the product of all norms, same predictions), the bias's own
-        norm (``"own"``), or ``"cumulative"`` on a chain and ``"own"`` elsewhere
-        (``"auto"``). See the module docstring.
+        norm (``"own"``), or ``"cumulative"`` (``"auto"``). See the module docstring.
 
     Returns
     -------
@@ -336,8 +377,8 @@ def normalized_error(
 
     For a chain of ReLU (or other positively homogeneous) layers the normalized network
     is a positive multiple of the original (with ``biases="auto"`` or ``"cumulative"``),
-    so this is the ordinary error; with ``biases="own"`` and biases after the first layer,
-    or on a branching network, it may differ.
+    so this is the ordinary error; with ``biases="own"`` and biases after the first layer
+    it may differ.
 
     Parameters
     ----------

@@ -52,6 +52,7 @@ from torch import nn
 
 from sklearn_gen._validation import check_real
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view, unwrap_network
+from sklearn_gen.measures._margin_utils import UndefinedMeasureError
 from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
 from sklearn_gen.networks import architectures
 
@@ -112,10 +113,14 @@ def _weight_norm(
     matrix = weight.detach().double().reshape(weight.shape[0], -1)
     if bias is not None:
         matrix = torch.cat([matrix, bias.detach().double().reshape(-1, 1)], dim=1)
+    # a diagonal layer's norms are its operator's, over the feature map: each channel's
+    # entry repeats at every position; a weight layer's are its weight tensor's
+    repeats = layer.positions if layer.kind == "diagonal" else 1
     if norm == "l21":
-        return float(torch.linalg.vector_norm(matrix, ord=2, dim=1).sum())
+        return repeats * float(torch.linalg.vector_norm(matrix, ord=2, dim=1).sum())
     order = _entrywise_order(norm)
-    return float(torch.linalg.vector_norm(matrix.reshape(-1), ord=order))
+    value = float(torch.linalg.vector_norm(matrix.reshape(-1), ord=order))
+    return value if np.isinf(order) else value * repeats ** (1.0 / order)
 
 
 # ------------------------------------------------------------------------------ measures
@@ -283,6 +288,7 @@ def distance_from_init(
     method: str = "exact",
     per_layer: bool = False,
     include_bias: bool = False,
+    initial: Any = None,
 ) -> float | np.ndarray:
     """Distance of the trained weights from their initialization (Nagarajan & Kolter).
 
@@ -317,6 +323,11 @@ def distance_from_init(
         difference as one more input column (entry-wise norms and ``"l21"``). By default
         only the weights count, as in Nagarajan & Kolter's distance. Not available for
         ``norm="spectral"``.
+    initial : torch.nn.Module or dict of str to torch.Tensor, optional
+        The network at initialization or its ``state_dict()``, for a model that did not
+        record them (a raw module, a skorch net without
+        :class:`~sklearn_gen.networks.RecordInitialParams`); by default the estimator's
+        ``initial_params_``.
 
     Returns
     -------
@@ -325,7 +336,7 @@ def distance_from_init(
     Raises
     ------
     ValueError
-        When the estimator kept no initial weights (a raw module), or for
+        When the initial weights are unknown (a raw module without ``initial=``), or for
         ``include_bias=True`` with ``norm="spectral"``.
 
     Examples
@@ -347,7 +358,7 @@ def distance_from_init(
             "include_bias=True is not available with norm='spectral'; use an entry-wise "
             "norm or 'l21'."
         )
-    view = resolve_view(estimator, X, input_shape)
+    view = resolve_view(estimator, X, input_shape, initial)
     view.require_initial("distance_from_init")
     distances = []
     for layer in view.layers:
@@ -365,6 +376,40 @@ def distance_from_init(
     return float(np.sqrt(np.sum(per**2)))
 
 
+#: Ops through which one forward pass of ``|w|^p`` on a ones input sums the paths.
+_PATH_OPS = frozenset(
+    {
+        "input",
+        "weight",
+        "diagonal",
+        "relu",
+        "avgpool",
+        "maxpool",
+        "reshape",
+        "identity",
+        "add",
+        "cat",
+        "output",
+    }
+)
+
+
+def _require_path_graph(view: LayersView) -> None:
+    if view.graph == "untraced":
+        raise UndefinedMeasureError(
+            "path_norm needs the network's graph (which ops connect its layers), and "
+            f"{view.describe_graph()}."
+        )
+    for op in view.ops:
+        if op.kind not in _PATH_OPS:
+            raise UndefinedMeasureError(
+                "path_norm is defined on graphs of linear layers (Linear, Conv, batch norm), "
+                "ReLU, pooling, reshapes, residual sums and concatenations, where a forward "
+                "pass of the weights' |w|^p on an all-ones input sums over the paths; "
+                f"{view.name} has {op.describe()}, which is none of these."
+            )
+
+
 def path_norm(
     estimator: Any,
     X: Any = None,
@@ -373,7 +418,7 @@ def path_norm(
     input_shape: tuple[int, ...] | None = None,
     p: float = 2,
 ) -> float:
-    r"""Path-ℓp norm of a chain network (Neyshabur et al. 2015; Jiang et al. 2019).
+    r"""Path-ℓp norm of a network (Neyshabur et al. 2015; Jiang et al. 2019).
 
     .. math::
 
@@ -385,21 +430,24 @@ def path_norm(
     unit (``|b|^p`` times the weights after it). It is computed, as in Jiang et al. (2019),
     by one forward pass of the all-ones input through a copy of the network whose weights
     and biases are all replaced by ``|w|^p``, summing the outputs and taking the ``1/p``-th
-    power: ReLUs are the identity on the non-negative values that then flow, so for a chain
-    of Linear/Conv2d layers, ReLUs and reshapes this is exactly the sum over paths (zero
-    padding contributes no path). Max pooling and SmallAlexNet's local
-    response normalization are not linear in the layer's input; they are applied as they
-    are (max pooling keeps the largest path sum of its window), so the result there is
-    that network's value of Jiang et al.'s formula rather than a sum over paths. Batch norm
-    is folded into the weights and biases first; dropout is off (eval mode). The value
-    without the root, as in Jiang et al.'s ``path.norm`` for ``p = 2``, is
+    power. Defined on any graph of linear layers (Linear, Conv, batch norms: folded, or
+    diagonal layers of their own), ReLU, pooling, reshapes, residual sums and
+    concatenations: ReLUs are the identity on the non-negative values that then flow, and
+    sums and concatenations add and stack path sums, so the pass is exactly the sum over
+    paths (zero padding contributes no path; an identity shortcut is a path of weight 1).
+    Pooling is applied as it is, as in Jiang et al.'s code: average pooling's ``1/k``
+    enters each path as ``1/k`` (not ``(1/k)^p``), and max pooling keeps the *largest*
+    path sum of its window instead of their sum, so on a network with max pooling the
+    value is Jiang et al.'s formula rather than a sum over paths (a lower value). Any
+    other op (another activation, a product of branches) raises
+    :class:`~sklearn_gen.measures.UndefinedMeasureError`. Dropout is off (eval mode).
+    The value without the root, as in Jiang et al.'s ``path.norm`` for ``p = 2``, is
     ``path_norm(...) ** p``.
 
     Parameters
     ----------
     estimator : estimator or torch.nn.Module
-        A fitted chain network (``"mlp"``, ``"deep_fc"``, ``"convnet"``,
-        ``"small_alexnet"``), a wrapper around one, or such a module.
+        A fitted network (any graph of the ops above), a wrapper around one, or a module.
     X, y : ignored
     input_shape : tuple of int, optional
         One sample's shape, for a raw module that does not carry it.
@@ -412,8 +460,10 @@ def path_norm(
 
     Raises
     ------
+    UndefinedMeasureError
+        For a network with another op, or one ``torch.fx`` could not trace.
     ValueError
-        For a branching network (SmallInception), or ``p`` out of range.
+        For ``p`` out of range.
 
     Examples
     --------
@@ -431,7 +481,7 @@ def path_norm(
     """
     p = _check_p(p)
     view = resolve_view(estimator, X, input_shape)
-    view.require_chain("path_norm")
+    _require_path_graph(view)
     module = copy.deepcopy(view.module).double().eval()
     with torch.no_grad():
         for param in module.parameters():

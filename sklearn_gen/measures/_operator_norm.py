@@ -13,6 +13,12 @@ The other operator quantities the bounds need, the norms of the operator's rows 
 output unit's incoming weights, clipped at the borders by padding and stride), come without
 the dense matrix: :func:`operator_row_norms` convolves the squared kernel over an all-ones
 image.
+
+The same holds for Conv1d and Conv3d layers and for grouped and depthwise convolutions
+(the operator applies the layer's own ``groups``). A batch norm that could not be folded
+is a diagonal layer (:class:`~sklearn_gen.measures.ChannelAffine`): its operator norm is
+``max_c |gamma_c / sqrt(var_c + eps)|`` by either method, and its rows are the units of
+the feature map, each with one entry.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
-from torch import nn
 
 from sklearn_gen.measures._cache import cached, single_threaded, tensor_key
 from sklearn_gen.measures._layers import Layer, resolve_view
@@ -110,13 +115,12 @@ def operator_row_norms(layer: Layer, weight: torch.Tensor | None = None) -> torc
     [[4.0, 6.0, 4.0], [6.0, 9.0, 6.0], [4.0, 6.0, 4.0]]
     """
     weight = (layer.weight if weight is None else weight).double()
-    if layer.kind == "linear":
-        return torch.linalg.vector_norm(weight, dim=1)
-    m = layer.module
+    if layer.kind == "linear":  # one row per output feature, repeated over leading dims
+        return torch.linalg.vector_norm(weight, dim=1).repeat(layer.positions)
+    if layer.kind == "diagonal":  # one row per unit of the feature map: |w_c|
+        return weight.abs().repeat_interleave(layer.positions)
     ones = torch.ones(1, *layer.input_shape, dtype=torch.float64)
-    squares = nn.functional.conv2d(
-        ones, weight * weight, None, m.stride, m.padding, m.dilation, m.groups
-    )
+    squares = layer.apply(ones, weight * weight)
     return squares.reshape(-1).clamp_min(0.0).sqrt()
 
 
@@ -165,6 +169,8 @@ def layer_spectral_norm(
     """
     method = check_method(method)
     weight = layer.weight if weight is None else weight
+    if layer.kind == "diagonal":  # a diagonal map: its largest |entry|, by either method
+        return float(weight.double().abs().max())
     if layer.kind == "linear" or method == "reshape":
         matrix = weight.reshape(weight.shape[0], -1).double()
         return float(torch.linalg.matrix_norm(matrix, ord=2))

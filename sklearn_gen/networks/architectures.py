@@ -54,7 +54,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
-from torch import nn
+from torch import fx, nn
 
 from sklearn_gen._validation import (
     InvalidParameterError,
@@ -127,7 +127,13 @@ def _check_image_shape(input_shape: object, owner: str) -> tuple[int, int, int]:
 
 
 def _check_batch(x: object, input_shape: tuple[int, ...], *, image: bool, owner: str) -> None:
-    """Raise a clear error unless ``x`` is a batch the network can read."""
+    """Raise a clear error unless ``x`` is a batch the network can read.
+
+    Skipped while ``torch.fx`` traces the network (``x`` is then a symbolic proxy): the
+    check is about the data, and the measures trace the networks to read their graphs.
+    """
+    if isinstance(x, fx.Proxy):
+        return
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{owner} expects a torch.Tensor, got {type(x).__name__}.")
     n_features = math.prod(input_shape)
