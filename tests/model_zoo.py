@@ -859,6 +859,22 @@ class MLP(nn.Module):
 # Small instances for tests
 # ---------------------------------------------------------------------------------------------
 
+def trained_like(model: nn.Module, seed: int) -> nn.Module:
+    """Give every batch norm random running statistics and affine parameters (as after
+    training, so that folding them is not the identity), then eval mode."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                n = module.num_features
+                module.running_mean.copy_(0.3 * torch.randn(n, generator=gen))
+                module.running_var.copy_(0.5 + torch.rand(n, generator=gen))
+                if module.affine:
+                    module.weight.copy_(0.5 + torch.rand(n, generator=gen))
+                    module.bias.copy_(0.1 * torch.randn(n, generator=gen))
+    return model.eval()
+
+
 ZOO: dict[str, Callable[[], nn.Module]] = {
     "resnet18": lambda: resnet18(num_classes=10, in_channels=3, width=8, small_input=True),
     "vgg11_bn": lambda: vgg11_bn(num_classes=10, in_channels=3, width_div=8, hidden=64),

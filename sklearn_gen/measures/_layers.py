@@ -247,8 +247,13 @@ class LayersView:
             array = np.asarray(X, dtype=np.float32)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"X must be numeric, could not convert it to float: {exc}") from None
+        if array.ndim > 2 and tuple(array.shape[1:]) == self.input_shape:
+            array = array.reshape(len(array), -1)  # samples as the network takes them
         if array.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {array.shape}.")
+            raise ValueError(
+                f"X must be 2-D (n_samples, n_features) or (n_samples, *{self.input_shape}), "
+                f"got shape {array.shape}."
+            )
         if len(array) == 0:
             raise ValueError("X has 0 samples; this measure needs at least one.")
         if not np.all(np.isfinite(array)):
@@ -488,9 +493,10 @@ def resolve_view(
     """The view every measure uses: :func:`layers_view`, with the shape read from ``X``.
 
     A network that does not say what it takes (a raw module or skorch net without an
-    ``input_shape`` attribute, none given) is read as a flat network: one sample is a row
-    of ``X`` (after a Pipeline's transforms), shape ``(n_features,)``. An image network
-    needs ``input_shape=(C, H, W)``.
+    ``input_shape`` attribute, none given) takes the samples as ``X`` gives them (after a
+    Pipeline's transforms): one row, shape ``(n_features,)``, of a 2-D ``X``, or one image,
+    ``X.shape[1:]``, of an array of images (as a skorch net on images is fitted). An image
+    network fed flat rows needs ``input_shape=(C, H, W)``.
 
     Examples
     --------
@@ -505,6 +511,6 @@ def resolve_view(
         if _declared_shape(net, module) is None:
             rows = X if transform is None else transform(X)
             shape = np.shape(rows)
-            if len(shape) == 2:
-                input_shape = (int(shape[1]),)
+            if len(shape) >= 2:
+                input_shape = tuple(int(s) for s in shape[1:])
     return layers_view(estimator, input_shape=input_shape, initial=initial)

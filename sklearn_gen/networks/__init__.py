@@ -1,7 +1,10 @@
 """Networks: NetworkClassifier (skorch), the papers' architectures, FiniteSampleReLU, the
 gradient-descent linear classifier of Nagarajan & Kolter's counterexample, and packs: many
-networks of one architecture trained at once (:func:`fit_pack`)."""
+networks of one architecture trained at once (:func:`fit_pack`), and
+:class:`RecordInitialParams`, the callback that lets any skorch net keep its initial
+weights for the measures."""
 
+from sklearn_gen.networks._callbacks import RecordInitialParams
 from sklearn_gen.networks._classifier import NetworkClassifier
 from sklearn_gen.networks._finite_sample import FiniteSampleReLU, FiniteSampleReLURegressor
 from sklearn_gen.networks._linear_gd import GradientDescentLinearClassifier
@@ -12,6 +15,7 @@ __all__ = [
     "FiniteSampleReLURegressor",
     "GradientDescentLinearClassifier",
     "NetworkClassifier",
+    "RecordInitialParams",
     "fit_many",
     "fit_pack",
     "group_packs",

@@ -24,7 +24,13 @@ import math
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["BatchAccuracy", "StoppingRules", "margins", "one_hot_bce_with_logits"]
+__all__ = [
+    "BatchAccuracy",
+    "RecordInitialParams",
+    "StoppingRules",
+    "margins",
+    "one_hot_bce_with_logits",
+]
 
 #: Loss names of :class:`StoppingRules` (and of ``NetworkClassifier(loss=...)``).
 LOSS_FUNCTIONS = ("ce", "bce")
@@ -64,6 +70,48 @@ def margins(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     true = logits.gather(1, target[:, None]).squeeze(1)
     others = logits.scatter(1, target[:, None], float("-inf"))
     return true - others.max(dim=1).values
+
+
+class RecordInitialParams(Callback):
+    """Keep the weights a skorch net starts training from, as ``net.initial_params_``.
+
+    The measures that compare the trained weights with the initial ones
+    (:func:`~sklearn_gen.measures.distance_from_init`, the margin bounds with
+    ``reference="init"``) read ``initial_params_`` from the estimator. A
+    :class:`~sklearn_gen.NetworkClassifier` records it itself; give this callback to any
+    other skorch net (``callbacks=[RecordInitialParams()]``) and those measures and their
+    scorers work on it, in ``GridSearchCV`` and ``cross_validate`` too (every fit of a
+    clone records its own start). The state dict is copied to the CPU when training
+    begins after the net was (re)initialized, so ``fit`` records a new start and
+    ``partial_fit`` keeps the first one.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch import NeuralNetClassifier
+    >>> module = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    >>> net = NeuralNetClassifier(module, max_epochs=2, lr=0.5, train_split=None,
+    ...                           callbacks=[RecordInitialParams()], verbose=0)
+    >>> X = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    >>> _ = net.fit(X, np.arange(20) % 3)
+    >>> sorted(net.initial_params_)
+    ['0.bias', '0.weight']
+    >>> bool(torch.equal(net.initial_params_["0.weight"], net.module_[0].weight.detach()))
+    False
+    """
+
+    def initialize(self) -> RecordInitialParams:
+        """Called when the net (re)initializes: the next training records its start."""
+        self.pending_ = True
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
+        if getattr(self, "pending_", True):
+            net.initial_params_ = {
+                name: tensor.detach().to("cpu", copy=True)
+                for name, tensor in net.module_.state_dict().items()
+            }
+            self.pending_ = False
 
 
 class BatchAccuracy(Callback):

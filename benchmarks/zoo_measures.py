@@ -1,0 +1,141 @@
+"""Every public measure on the model families researchers train: a value, or why it is undefined.
+
+The families are the test suite's re-implementations of the torchvision / paper models
+(``tests/model_zoo.py``: ResNet-18, VGG-11-BN, pre-activation ResNet-18, MobileNetV2-style
+inverted residuals, Jiang et al.'s NiN, WideResNet-16-4, a DenseNet-style block, a plain
+MLP), at small widths, with random weights, batch norms given random running statistics
+(as after training), on 32 random inputs labelled by the model's own predictions (so every
+margin is positive and the bounds are defined where the graph allows). The initial weights
+are a second random draw of the same architecture (``initial=``).
+
+Run ``python benchmarks/zoo_measures.py`` to print the markdown table of the documentation
+page "Measures on your own model" (each cell: the value, or ``undefined`` and the assumption
+the measure names) and the time each family took.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sklearn_gen import measures
+from sklearn_gen.measures import UndefinedMeasureError
+
+ZOO_FILE = Path(__file__).resolve().parents[1] / "tests" / "model_zoo.py"
+
+
+def load_zoo() -> Any:
+    """The ``tests/model_zoo.py`` module (loaded by path: the tests are not a package)."""
+    spec = importlib.util.spec_from_file_location("model_zoo", ZOO_FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("model_zoo", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: Every public network measure, called with its defaults (the flatness searches shortened).
+MEASURES: dict[str, Callable[..., Any]] = {
+    "margins": measures.margins,
+    "margin_quantile": measures.margin_quantile,
+    "count_parameters": measures.count_parameters,
+    "layer_norms": measures.layer_norms,
+    "spectral_norm": measures.spectral_norm,
+    "product_norm": measures.product_norm,
+    "distance_from_init": measures.distance_from_init,
+    "path_norm": measures.path_norm,
+    "normalized_loss": measures.normalized_loss,
+    "normalized_error": measures.normalized_error,
+    "spectral_bound": measures.spectral_bound,
+    "pac_bayes_bound": measures.pac_bayes_bound,
+    "pac_bayes_flatness": measures.pac_bayes_flatness,
+    "jiang_pac_bayes_flatness": measures.jiang_pac_bayes_flatness,
+}
+_NEEDS_INITIAL = {"distance_from_init", "spectral_bound", "pac_bayes_bound"}
+_EXTRA = {
+    "pac_bayes_flatness": {"n_iter": 6, "random_state": 0},
+    "jiang_pac_bayes_flatness": {"n_iter": 6, "random_state": 0},
+}
+
+
+def family_sample(zoo: Any, family: str, n: int = 32, seed: int = 0):
+    """``(model, initial model, X, y, input_shape)`` of one family."""
+    torch.manual_seed(seed)
+    model = zoo.trained_like(zoo.ZOO[family](), seed)
+    torch.manual_seed(seed + 1)
+    initial = zoo.ZOO[family]().eval()
+    shape = zoo.INPUT_SHAPE[family]
+    X = np.random.default_rng(seed).normal(size=(n, int(np.prod(shape)))).astype(np.float32)
+    with torch.no_grad():
+        y = model(torch.as_tensor(X).reshape(n, *shape)).argmax(1).numpy()
+    return model, initial, X, y, shape
+
+
+def call(name: str, model: nn.Module, initial: nn.Module, X, y, shape) -> Any:
+    """One measure's value on one model (raises what the measure raises)."""
+    kwargs: dict[str, Any] = {"input_shape": shape, **_EXTRA.get(name, {})}
+    if name in _NEEDS_INITIAL:
+        kwargs["initial"] = initial
+    return MEASURES[name](model, X, y, **kwargs)
+
+
+def _cell(value: Any) -> str:
+    array = np.atleast_1d(np.asarray(value, dtype=float))
+    if array.size > 1:
+        return f"{array.size} values, {array.min():.3g} to {array.max():.3g}"
+    return f"{float(array[0]):.4g}"
+
+
+def _reason(exc: UndefinedMeasureError) -> str:
+    text = str(exc)
+    for key, short in (
+        ("chain networks only", "not a chain (the theorem's assumption)"),
+        ("crosses the same", "paths cross different layers: no rescaling"),
+        ("path_norm is defined", "op outside linear/ReLU/pooling/sum/cat: "),
+        ("margin quantile", "margin quantile <= 0"),
+    ):
+        if key in text:
+            if key == "path_norm is defined":
+                return short + text.split(" has ")[-1].split(",")[0]
+            return short
+    return text[:60]
+
+
+def table(families: list[str] | None = None) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The rows of the table: family -> measure -> cell text."""
+    zoo = load_zoo()
+    families = families or list(zoo.ZOO)
+    rows: dict[str, dict[str, str]] = {}
+    for family in families:
+        model, initial, X, y, shape = family_sample(zoo, family)
+        start = time.perf_counter()
+        row = {}
+        for name in MEASURES:
+            try:
+                row[name] = _cell(call(name, model, initial, X, y, shape))
+            except UndefinedMeasureError as exc:
+                row[name] = f"undefined: {_reason(exc)}"
+        row["seconds"] = f"{time.perf_counter() - start:.1f}"
+        rows[family] = row
+    return families, rows
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    families, rows = table()
+    names = [*MEASURES, "seconds"]
+    print("| measure | " + " | ".join(families) + " |")
+    print("|---|" + "---|" * len(families))
+    for name in names:
+        print(f"| `{name}` | " + " | ".join(rows[f][name] for f in families) + " |")
+
+
+if __name__ == "__main__":
+    main()
