@@ -87,6 +87,8 @@ def call(name: str, model: nn.Module, initial: nn.Module, X, y, shape) -> Any:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
     array = np.atleast_1d(np.asarray(value, dtype=float))
     if array.size > 1:
         return f"{array.size} values, {array.min():.3g} to {array.max():.3g}"
@@ -116,7 +118,14 @@ def table(families: list[str] | None = None) -> tuple[list[str], dict[str, dict[
     for family in families:
         model, initial, X, y, shape = family_sample(zoo, family)
         start = time.perf_counter()
-        row = {}
+        view = measures.layers_view(model, shape)
+        diagonal = sum(layer.kind == "diagonal" for layer in view.layers)
+        row = {
+            "graph": view.graph,
+            "layers (BN folded / diagonal)": (
+                f"{len(view.layers)} ({len(view.folded)} / {diagonal})"
+            ),
+        }
         for name in MEASURES:
             try:
                 row[name] = _cell(call(name, model, initial, X, y, shape))
@@ -130,11 +139,12 @@ def table(families: list[str] | None = None) -> tuple[list[str], dict[str, dict[
 def main() -> None:
     torch.set_num_threads(1)
     families, rows = table()
-    names = [*MEASURES, "seconds"]
+    names = ["graph", "layers (BN folded / diagonal)", *MEASURES, "seconds"]
     print("| measure | " + " | ".join(families) + " |")
     print("|---|" + "---|" * len(families))
     for name in names:
-        print(f"| `{name}` | " + " | ".join(rows[f][name] for f in families) + " |")
+        label = f"`{name}`" if name in MEASURES else name
+        print(f"| {label} | " + " | ".join(rows[f][name] for f in families) + " |")
 
 
 if __name__ == "__main__":
