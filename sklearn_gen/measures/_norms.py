@@ -5,7 +5,8 @@ Every measure takes a fitted estimator (a :class:`~sklearn_gen.NetworkClassifier
 ``Pipeline`` ending in one, a ``LabelNoise`` / ``RandomPretraining`` / ``GridSearchCV``
 around one, or a ``torch.nn.Module``) and reaches its weight layers through
 :func:`~sklearn_gen.measures.layers_view`, so all norms are those of the network *as it
-computes*: in eval mode, with every batch norm folded into the Linear/Conv2d layer before it
+computes*: in eval mode, every batch norm that alone reads a Linear/Conv output folded into
+it and every other one a diagonal layer of its own
 (:func:`~sklearn_gen.measures.fold_batch_norm`). Every measure has the signature
 ``measure(estimator, X=None, y=None, *, input_shape=None, ...)``; ``X`` and ``y`` are
 accepted and ignored, so that each scalar measure can serve as a scikit-learn scorer. A raw
@@ -25,6 +26,12 @@ Norms of a weight layer ``W`` (``norm=``), computed on the weight only (biases l
 - ``"l21"``: ``sum_j ||W[j, :]||_2``, the L2 norms of each output unit's incoming weights
   (rows of ``W`` as an ``(out, fan_in)`` matrix) summed over the units: the
   ``||.||_{2,1}`` of Bartlett et al. (2017) applied to ``W^T``.
+
+A diagonal layer (a batch norm that could not be folded,
+:class:`~sklearn_gen.measures.ChannelAffine`) is the operator that scales each channel by
+``w_c`` at every position of the feature map: its spectral norm is ``max |w_c|``, and its
+entry-wise and ``"l21"`` norms count each channel's entry at every position (``"fro"`` is
+``sqrt(positions * sum w_c^2)``), the norms of that operator's matrix.
 
 References
 ----------
