@@ -286,6 +286,59 @@ def test_pack_keys_group_what_can_share_a_pack():
     assert group_packs(same, data_keys=[0, 1, 0, 1], max_pack_size=1) == [[0], [2], [1], [3]]
 
 
+#: A value other than the default for every NetworkClassifier parameter (None: the
+#: parameter makes the estimator unpackable when set, which pack_refusal reports).
+_OTHER_VALUES = {
+    "module": "deep_fc",
+    "input_shape": (1, 8, 8),
+    "criterion": torch.nn.MultiMarginLoss,
+    "loss": "bce",
+    "optimizer": torch.optim.Adam,
+    "batch_size": 16,
+    "dropout": 0.5,
+    "batch_norm": True,
+    "augment": True,
+    "augment_padding": 2,
+    "init": "xavier",
+    "precision": "bf16",
+    "channels_last": True,
+    "train_split": ValidSplit(5),
+    "callbacks": [("noop", sklearn_gen.networks._callbacks.BatchAccuracy())],
+    "device": "meta",
+    "warm_start": True,
+    "module__hidden": (16,),
+    "classes": list(range(12)),
+    "compile": True,
+    "dataset": torch.utils.data.TensorDataset,
+    "iterator_train": type("Loader", (torch.utils.data.DataLoader,), {}),
+    "iterator_valid": type("Loader", (torch.utils.data.DataLoader,), {}),
+    "predict_nonlinearity": None,
+    "torch_load_kwargs": {"weights_only": False},
+    "use_caching": False,
+}
+
+
+def test_every_parameter_is_carried_per_member_or_shared():
+    """A parameter added to NetworkClassifier is compared across a pack's members unless it
+    is declared per member: changing any other parameter changes the key (or makes the
+    estimator unpackable); changing a per-member parameter keeps it."""
+    base = small(augment=False)
+    params = NetworkClassifier("mlp").get_params(deep=False)
+    per_member = {name for name in params if name in _stacked.PER_MEMBER}
+    assert per_member == set(_stacked.PER_MEMBER)  # no stale name in the list
+    for name in sorted(params):
+        if name in _stacked.PER_MEMBER or name.startswith("_"):  # skorch's bookkeeping
+            continue
+        if name == "augment_padding":  # only read with augmentation on
+            changed = small(augment=True, augment_padding=2)
+            assert pack_key(changed) != pack_key(small(augment=True)), name
+            continue
+        assert name in _OTHER_VALUES, f"no test value for the new parameter {name!r}"
+        changed = clone(base).set_params(**{name: _OTHER_VALUES[name]})
+        key = pack_key(changed)
+        assert key is None or key != pack_key(base), name
+
+
 def test_fit_many_packs_what_it_can_and_fits_the_rest_alone(digits):
     X, X_test, y, _ = digits
     estimators = [
@@ -338,8 +391,12 @@ def test_bad_inputs_raise_before_any_training(digits):
         fit_pack([net, small(), net], X, y)
     with pytest.raises(ValueError, match="estimator 1 cannot be trained in a pack: dropout"):
         fit_pack([small(), small(dropout=0.5)], X, y)
-    with pytest.raises(ValueError, match=r"estimators \[1\] differ from estimator 0"):
+    with pytest.raises(ValueError, match="estimator 1 differs from estimator 0 in batch_size"):
         fit_pack([small(), small(batch_size=16)], X, y)
+    # the loss is shared by a pack: a mixed-loss pack would train one member with the
+    # other's criterion (a silent wrong answer), so it is refused, naming the parameter
+    with pytest.raises(ValueError, match="estimator 1 differs from estimator 0 in loss"):
+        fit_pack([small(loss="bce"), small(loss="ce")], X, y)
     with pytest.raises(ValueError, match="one label vector per estimator: got 3 for 2"):
         fit_pack([small(), small()], X, [y, y, y])
     with pytest.raises(TypeError, match="ys must be a list of label vectors"):

@@ -195,16 +195,55 @@ def _device_key(device: Any) -> str:
         return str(device)
 
 
+#: The parameters of :class:`~sklearn_gen.NetworkClassifier` that a pack carries per
+#: member. Every other parameter must be equal across a pack's members (:func:`pack_key`).
+PER_MEMBER = frozenset(
+    {
+        "lr",
+        "momentum",
+        "weight_decay",
+        "lr_decay",
+        "max_epochs",
+        "init_scale",
+        "stop_on_interpolation",
+        "stop_margin",
+        "stop_margin_fraction",
+        "stop_train_loss",
+        "stop_mode",
+        "random_state",
+        "verbose",
+    }
+)
+
+
+def _shared_settings(net: NetworkClassifier) -> dict[str, Hashable]:
+    """The settings a pack's members must share: every parameter but :data:`PER_MEMBER`."""
+    params = net.get_params(deep=False)
+    shared = {}
+    for name, value in params.items():
+        if name in PER_MEMBER or name.startswith("_"):  # skorch's private bookkeeping
+            continue
+        if name == "device":
+            value = _device_key(value)
+        elif name == "augment_padding" and not params.get("augment"):
+            value = None  # no augmentation: the padding is not used
+        elif name == "input_shape" and value is not None:
+            value = tuple(value)
+        shared[name] = _key_value(value)
+    return shared
+
+
 def pack_key(estimator: Any) -> Hashable | None:
     """A key shared by the estimators that can train in one pack (None: not packable).
 
-    Two packable estimators have the same key when they build the same architecture (module,
-    ``input_shape``, ``module__...`` arguments, ``batch_norm``), train with the same batch
-    size, loss, optimizer type, augmentation and memory format, on the same device. Every
-    other setting may differ between members: ``lr``, ``momentum``, ``weight_decay``,
-    ``lr_decay``, ``max_epochs``, ``init_scale``, the stopping rules, ``random_state``, and
-    ``LabelNoise``'s ``p`` and ``random_state``. Members of a pack must also share their
-    training inputs ``X``, which the caller knows (see :func:`group_packs`).
+    Derived from the parameters, not listed: two packable estimators have the same key when
+    every parameter of their networks (``get_params(deep=False)``) is equal, except those
+    a pack carries per member (:data:`PER_MEMBER`: ``lr``, ``momentum``, ``weight_decay``,
+    ``lr_decay``, ``max_epochs``, ``init_scale``, the stopping rules, ``random_state``,
+    ``verbose``), and ``LabelNoise``'s ``p`` and ``random_state``. So the architecture,
+    the loss, the batch size, the initialization scheme, the device and any parameter
+    added later are compared. Members of a pack must also share their training inputs
+    ``X``, which the caller knows (see :func:`group_packs`).
 
     Parameters
     ----------
@@ -224,36 +263,19 @@ def pack_key(estimator: Any) -> Hashable | None:
     >>> b = LabelNoise(NetworkClassifier("mlp", lr=0.01, random_state=1), p=0.5)
     >>> pack_key(a) == pack_key(b)
     True
-    >>> pack_key(a) == pack_key(NetworkClassifier("mlp", batch_size=32))
+    >>> pack_key(a) == pack_key(NetworkClassifier("mlp", loss="bce"))
     False
     """
     if pack_refusal(estimator) is not None:
         return None
-    net = _network_of(estimator)
-    params = net.get_params(deep=False)
-    module = net.module if isinstance(net.module, str) else _key_value(net.module)
-    extra = tuple(
-        sorted(
-            (name, _key_value(value))
-            for name, value in params.items()
-            if name.startswith(("module__", "criterion__"))
-        )
-    )
-    input_shape = None if net.input_shape is None else tuple(net.input_shape)
-    return (
-        "NetworkClassifier",
-        module,
-        _key_value(input_shape),
-        extra,
-        net.batch_norm,
-        net.batch_size,
-        net.criterion,
-        net.optimizer,
-        bool(net.augment),
-        net.augment_padding if net.augment else None,
-        bool(net.channels_last),
-        _device_key(net.device),
-    )
+    return ("NetworkClassifier", tuple(sorted(_shared_settings(_network_of(estimator)).items())))
+
+
+def _differing_settings(first: Any, other: Any) -> list[str]:
+    """The names of the shared settings in which two packable estimators differ."""
+    a = _shared_settings(_network_of(first))
+    b = _shared_settings(_network_of(other))
+    return sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
 
 
 def group_packs(
@@ -568,13 +590,15 @@ def fit_pack(
                 "use fit_many, which does so for such estimators."
             )
     keys = [pack_key(e) for e in estimators]
-    if any(key != keys[0] for key in keys):
-        different = [i for i, key in enumerate(keys) if key != keys[0]]
-        raise ValueError(
-            f"estimators {different} differ from estimator 0 in architecture, batch size, "
-            "loss, augmentation or device, so they cannot share its pack; group them with "
-            "group_packs (or call fit_many)."
-        )
+    for i, key in enumerate(keys):
+        if key != keys[0]:
+            names = ", ".join(_differing_settings(estimators[0], estimators[i]))
+            raise ValueError(
+                f"estimator {i} differs from estimator 0 in {names}, which a pack shares "
+                "among its members (only lr, momentum, weight_decay, lr_decay, max_epochs, "
+                "init_scale, the stopping rules and the seeds may differ); group them with "
+                "group_packs (or call fit_many)."
+            )
     y_sets = _label_sets(ys, len(estimators))
     prepared = []
     X_valid = None
