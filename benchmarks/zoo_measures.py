@@ -41,7 +41,8 @@ def load_zoo() -> Any:
     return module
 
 
-#: Every public network measure, called with its defaults (the flatness searches shortened).
+#: Every public network measure of a model, called with its defaults (the searches and
+#: iterations shortened: the table shows where a measure applies, not converged values).
 MEASURES: dict[str, Callable[..., Any]] = {
     "margins": measures.margins,
     "margin_quantile": measures.margin_quantile,
@@ -57,11 +58,26 @@ MEASURES: dict[str, Callable[..., Any]] = {
     "pac_bayes_bound": measures.pac_bayes_bound,
     "pac_bayes_flatness": measures.pac_bayes_flatness,
     "jiang_pac_bayes_flatness": measures.jiang_pac_bayes_flatness,
+    "worst_case_sharpness": measures.worst_case_sharpness,
+    "epsilon_sharpness": measures.epsilon_sharpness,
+    "hessian_top_eigenvalue": measures.hessian_top_eigenvalue,
+    "hessian_trace": measures.hessian_trace,
+    "gradient_noise": measures.gradient_noise,
+    "layer_alphas": measures.layer_alphas,
+    "mean_alpha": measures.mean_alpha,
 }
+#: Measures of the training run rather than of the model (they read a skorch net's
+#: ``history``): not defined on a bare module, so not in the table.
+HISTORY_MEASURES = ("steps_to_loss", "steps_between_losses")
 _NEEDS_INITIAL = {"distance_from_init", "spectral_bound", "pac_bayes_bound"}
 _EXTRA = {
     "pac_bayes_flatness": {"n_iter": 6, "random_state": 0},
     "jiang_pac_bayes_flatness": {"n_iter": 6, "random_state": 0},
+    "worst_case_sharpness": {"n_steps": 5, "random_state": 0},
+    "epsilon_sharpness": {"n_steps": 5, "random_state": 0},
+    "hessian_top_eigenvalue": {"n_iter": 20, "random_state": 0},
+    "hessian_trace": {"n_probes": 10, "random_state": 0},
+    "gradient_noise": {"batch_size": 8, "random_state": 0},
 }
 
 

@@ -3,7 +3,10 @@
 Norms, exact conv operator norms, distance from initialization, normalized loss (Liao et
 al. 2018), margins, norm- and margin-based generalization bounds (Bartlett et al. 2017,
 Neyshabur et al. 2018), path norms, PAC-Bayes flatness (Jiang et al. 2019) and kernel
-RKHS norms, on any PyTorch model: the layers view traces the model's graph (residual sums,
+RKHS norms, and the measures of the ranking papers (Jiang et al. 2020): worst-case and
+epsilon sharpness, Hessian top eigenvalue and trace, gradient noise, the heavy-tailed layer
+exponent alpha and the optimization speed read from the training history, on any PyTorch
+model: the layers view traces the model's graph (residual sums,
 concatenations, batch norm anywhere), and a measure that the graph does not meet the
 assumptions of raises :class:`UndefinedMeasureError` naming them. Every network measure
 reaches the network through :func:`layers_view`; each
@@ -15,6 +18,7 @@ share one forward pass (a small memo keyed by the parameters' and the inputs' by
 
 from sklearn_gen.measures._bounds import pac_bayes_bound, spectral_bound
 from sklearn_gen.measures._cache import clear_cache
+from sklearn_gen.measures._curvature import gradient_noise, hessian_top_eigenvalue, hessian_trace
 from sklearn_gen.measures._graph import ChannelAffine, UntracedGraphWarning
 from sklearn_gen.measures._kernel import kernel_margin_bound, rkhs_norm
 from sklearn_gen.measures._layers import (
@@ -35,7 +39,10 @@ from sklearn_gen.measures._norms import (
     product_norm,
 )
 from sklearn_gen.measures._operator_norm import spectral_norm
+from sklearn_gen.measures._optimization import steps_between_losses, steps_to_loss
 from sklearn_gen.measures._sharpness import jiang_pac_bayes_flatness, pac_bayes_flatness
+from sklearn_gen.measures._spectra import layer_alphas, layer_eigenvalues, mean_alpha
+from sklearn_gen.measures._worst_case import epsilon_sharpness, worst_case_sharpness
 
 __all__ = [
     "ChannelAffine",
@@ -46,13 +53,20 @@ __all__ = [
     "clear_cache",
     "count_parameters",
     "distance_from_init",
+    "epsilon_sharpness",
     "fold_batch_norm",
+    "gradient_noise",
+    "hessian_top_eigenvalue",
+    "hessian_trace",
     "jiang_pac_bayes_flatness",
     "kernel_margin_bound",
+    "layer_alphas",
+    "layer_eigenvalues",
     "layer_norms",
     "layers_view",
     "margin_quantile",
     "margins",
+    "mean_alpha",
     "normalized_error",
     "normalized_loss",
     "pac_bayes_bound",
@@ -62,5 +76,8 @@ __all__ = [
     "rkhs_norm",
     "spectral_bound",
     "spectral_norm",
+    "steps_between_losses",
+    "steps_to_loss",
     "unwrap_network",
+    "worst_case_sharpness",
 ]

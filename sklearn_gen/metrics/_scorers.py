@@ -146,6 +146,21 @@ SCORERS: dict[str, MeasureScorer] = {
     "neg_jiang_pac_bayes_magnitude_flatness": make_measure_scorer(
         measures.jiang_pac_bayes_flatness, magnitude_aware=True
     ),
+    "neg_worst_case_sharpness": make_measure_scorer(measures.worst_case_sharpness, random_state=0),
+    "neg_worst_case_magnitude_sharpness": make_measure_scorer(
+        measures.worst_case_sharpness, magnitude_aware=True, random_state=0
+    ),
+    "neg_epsilon_sharpness": make_measure_scorer(measures.epsilon_sharpness, random_state=0),
+    "neg_hessian_top_eigenvalue": make_measure_scorer(
+        measures.hessian_top_eigenvalue, random_state=0
+    ),
+    "neg_hessian_trace": make_measure_scorer(measures.hessian_trace, random_state=0),
+    "neg_gradient_noise": make_measure_scorer(
+        measures.gradient_noise, batch_size=32, random_state=0
+    ),
+    "neg_mean_alpha": make_measure_scorer(measures.mean_alpha),
+    "neg_steps_to_loss": make_measure_scorer(measures.steps_to_loss),
+    "neg_steps_between_losses": make_measure_scorer(measures.steps_between_losses),
     "margin_quantile": make_measure_scorer(measures.margin_quantile, greater_is_better=True),
     "neg_rkhs_norm": make_measure_scorer(measures.rkhs_norm),
     "neg_kernel_margin_bound": make_measure_scorer(measures.kernel_margin_bound),
