@@ -655,15 +655,18 @@ def test_operator_bounds_match_dense_matrices(reference, q):
     )
     est = _Fitted(net, (2, 9, 9), [0, 1, 2], initial=start)
     params = dict(q=q, reference=reference)
-    assert spectral_bound(est, X, y, **params) == pytest.approx(bartlett, rel=1e-6)
-    assert pac_bayes_bound(est, X, y, **params) == pytest.approx(neyshabur, rel=1e-6)
+    # the bounds divide by a margin of the network's float32 logits (~0.08 out of logits up
+    # to ~0.25, sums of up to 36 products per layer): 2e-7 to 6e-7 off the float64 one,
+    # depending on the CPU's SIMD width; rel=1e-5 leaves room for that
+    assert spectral_bound(est, X, y, **params) == pytest.approx(bartlett, rel=1e-5)
+    assert pac_bayes_bound(est, X, y, **params) == pytest.approx(neyshabur, rel=1e-5)
     # the explicit constants: W = the largest layer input or output (4 * 7 * 7 = 196)
     widest = max(max(a.shape) for a, _ in dense)
     assert spectral_bound(est, X, y, with_constants=True, **params) == pytest.approx(
-        bartlett * 72 * math.log(2 * widest) * math.log(m), rel=1e-6
+        bartlett * 72 * math.log(2 * widest) * math.log(m), rel=1e-5
     )
     assert pac_bayes_bound(est, X, y, with_constants=True, **params) == pytest.approx(
-        neyshabur * math.sqrt(math.log(5 * 196)), rel=1e-6
+        neyshabur * math.sqrt(math.log(5 * 196)), rel=1e-5
     )
     # the kernel heuristic is far smaller: its norms miss the H' W' copies of the kernel
     assert spectral_bound(est, X, y, conv="kernel", **params) < bartlett / 2

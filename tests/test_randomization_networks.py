@@ -127,7 +127,14 @@ def test_grid_search_over_pretraining_and_network_params(digits):
             pretrain_epochs=2,
             random_state=0,
         )
-    ]
+    ],
+    # float32 logits: a few ulps apart when the rows come in another order or one by one,
+    # where sklearn asks for rtol=1e-7 (on some CPUs); checked at float32 tolerance in
+    # test_sklearn_checks.py::test_network_outputs_do_not_depend_on_batch_order_or_size
+    expected_failed_checks=lambda estimator: {
+        "check_methods_sample_order_invariance": "float32 logits differ by a few ulps",
+        "check_methods_subset_invariance": "float32 logits differ by a few ulps",
+    },
 )
 def test_random_pretraining_sklearn_checks(estimator, check):
     check(estimator)
