@@ -152,3 +152,21 @@ def test_gpu_worker_cluster_rejects_bad_layouts(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         gpu_worker_cluster(**kwargs)
+
+
+def test_measure_ranking_same_under_dask(client):
+    from sklearn_gen.studies import measure_ranking
+
+    X, y = _digits(160)
+    kwargs = dict(
+        grid={"width": [8, 16], "lr": [0.1]},
+        measures=["inverse_margin", "log_spectral_product", "path_norm"],
+        target_train_loss=0.1,
+        n_repeats=1,
+        random_state=0,
+    )
+    local = measure_ranking(X, y, n_jobs=1, **kwargs)
+    with joblib.parallel_backend("dask"):
+        remote = measure_ranking(X, y, **kwargs)
+    timing = ["fit_seconds", "measure_seconds"]
+    pd.testing.assert_frame_equal(local.drop(columns=timing), remote.drop(columns=timing))

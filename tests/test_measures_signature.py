@@ -33,7 +33,23 @@ PUBLIC_MEASURES = (
     "jiang_pac_bayes_flatness",
     "rkhs_norm",
     "kernel_margin_bound",
+    "worst_case_sharpness",
+    "epsilon_sharpness",
+    "hessian_top_eigenvalue",
+    "hessian_trace",
+    "gradient_noise",
+    "layer_alphas",
+    "layer_eigenvalues",
+    "mean_alpha",
+    "steps_to_loss",
+    "steps_between_losses",
 )
+
+
+def test_every_public_measure_is_listed():
+    helpers = {"layers_view", "unwrap_network", "fold_batch_norm", "clear_cache"}
+    public = {n for n in measures.__all__ if n[0].islower() and n not in helpers}
+    assert public == set(PUBLIC_MEASURES)
 
 
 class _Fitted:

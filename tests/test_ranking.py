@@ -154,3 +154,13 @@ def test_rank_measures_reads_cv_results_and_checks_its_arguments():
         rank_measures(frame.drop(columns=[f"param_{a}" for a in AXES]), "oracle", "gap")
     with pytest.raises(ValueError, match="not a column"):
         rank_measures(frame, "missing", "gap")
+
+
+def test_sign_errors_leave_out_gap_differences_within_the_noise():
+    frame = _zoo()
+    robust, mean, n = robust_sign_error(frame, "noise", "gap", AXES, min_gap_difference=10.0)
+    assert n == 0 and np.isnan(robust) and np.isnan(mean)
+    small = 0.06  # the depth effect (0.05) and the seed noise fall below it, lr's 0.3 not
+    _, _, kept = robust_sign_error(frame, "oracle", "gap", AXES, min_gap_difference=small)
+    _, _, every = robust_sign_error(frame, "oracle", "gap", AXES)
+    assert 0 < kept < every

@@ -14,11 +14,18 @@ from sklearn_gen.studies._correlation import measure_correlation
 from sklearn_gen.studies._fits import linear_fit, loglog_slopes
 from sklearn_gen.studies._kernel import kernel_interpolation
 from sklearn_gen.studies._linear_example import nagarajan_linear_example
+from sklearn_gen.studies._measure_ranking import measure_ranking, zoo_frame
 from sklearn_gen.studies._normalized_loss import normalized_loss_study
 from sklearn_gen.studies._randomization import (
     expressivity,
     randomization_test,
     regularization_ablation,
+)
+from sklearn_gen.studies._ranking import (
+    compare_measures,
+    conditional_mutual_information,
+    rank_measures,
+    robust_sign_error,
 )
 from sklearn_gen.studies._study import (
     Study,
@@ -36,6 +43,8 @@ __all__ = [
     "Study",
     "StudyData",
     "bounds_vs_sample_size",
+    "compare_measures",
+    "conditional_mutual_information",
     "config_seed",
     "configuration_packs",
     "expressivity",
@@ -44,11 +53,15 @@ __all__ = [
     "linear_fit",
     "loglog_slopes",
     "measure_correlation",
+    "measure_ranking",
     "nagarajan_linear_example",
     "normalized_loss_study",
     "randomization_test",
+    "rank_measures",
     "regularization_ablation",
+    "robust_sign_error",
     "run_configurations",
     "run_study",
     "seed_estimator",
+    "zoo_frame",
 ]

@@ -17,9 +17,11 @@ COLUMNS: dict[str, str] = {
     "panel": "randomization test panel: 'curves' (per epoch) or 'corruption' (per level p)",
     "condition": "randomization condition (true/random labels, shuffled/random pixels, ...)",
     "setting": "regularization setting: 'baseline' (all off), '+<switch>' (one on), 'all'",
-    "weight_decay": "whether the weight-decay switch was on in this setting",
+    "weight_decay": "regularization: whether the weight-decay switch was on in this setting; "
+    "measure-ranking: the weight-decay coefficient",
     "augment": "whether the data-augmentation switch was on in this setting",
-    "dropout": "whether the dropout switch was on in this setting",
+    "dropout": "regularization: whether the dropout switch was on in this setting; "
+    "measure-ranking: the dropout rate",
     "batch_norm": "whether the batch-norm switch was on in this setting",
     "model": "'kernel' (minimum-norm kernel interpolant) or 'network'",
     "preprocessing": "input preprocessing before the model ('none', 'whitening', ...)",
@@ -41,7 +43,8 @@ COLUMNS: dict[str, str] = {
     "dim": "dimension of the hyperspheres' points",
     "width": "hidden units per layer",
     "n_classes": "number of classes",
-    "n_params": "weights of the network (2n + d for Theorem 1's construction)",
+    "n_params": "weights of the network (2n + d for Theorem 1's construction; the ranking "
+    "zoo: every parameter, Jiang et al.'s params)",
     # training progress
     "epoch": "epoch number (curves panel)",
     "step": "optimizer steps up to the end of the epoch",
@@ -60,7 +63,8 @@ COLUMNS: dict[str, str] = {
     "steps_to_fit": "optimizer steps trained until the stopping rule (or max_epochs)",
     "epochs": "epochs trained",
     "n_epochs": "epochs trained, pretraining included",
-    "converged": "whether the stopping rule (fit, margin or target loss) was met",
+    "converged": "whether the stopping rule (fit, margin or target loss) was met (the "
+    "ranking leaves the networks that missed it out)",
     "interpolated": "whether the training accuracy on the labels trained on is 1",
     "fit_seconds": "wall seconds of the fit",
     # accuracy, error, loss
@@ -82,6 +86,24 @@ COLUMNS: dict[str, str] = {
     "distance_from_init": "distance of the trained weights from their initialization",
     "spectral_bound": "spectrally-normalized margin bound (Bartlett, Foster and Telgarsky 2017)",
     "pac_bayes_bound": "PAC-Bayesian spectral-Frobenius margin bound (Neyshabur et al. 2018)",
+    # the measure-ranking zoo (measures read on each network's training sample)
+    "depth": "hidden layers of the MLP",
+    "lr": "SGD learning rate",
+    "batch_size": "mini-batch size",
+    "generalization_gap": "train accuracy minus test accuracy",
+    "measure_seconds": "seconds spent on the network's measures",
+    "inverse_margin": "1 / gamma^2, gamma the 10th percentile of the training margins",
+    "log_spectral_product": "sum of the log spectral norms of the layers (log.prod.of.spec)",
+    "log_frobenius_product": "sum of the log Frobenius norms of the layers (log.prod.of.fro)",
+    "path_norm": "squared path-l2 norm (Jiang et al.'s path.norm)",
+    "pac_bayes_sharpness": "1 / sigma^2 of the PAC-Bayes flatness search (pacbayes.flatness)",
+    "pac_bayes_magnitude_sharpness": "1 / sigma'^2, magnitude-aware (pacbayes.mag.flatness)",
+    "worst_case_sharpness": "1 / alpha'^2 of the worst-case sharpness search",
+    "worst_case_magnitude_sharpness": "1 / alpha'^2, magnitude-aware worst-case sharpness",
+    "hessian_trace": "trace of the training loss's Hessian (Hutchinson, 20 probes)",
+    "gradient_noise": "mean squared deviation of mini-batch gradients (batches of 32)",
+    "mean_alpha": "mean heavy-tailed exponent alpha of the layers' spectra",
+    "steps_to_loss": "optimizer steps until the epoch's training loss first reached 0.1",
 }
 
 

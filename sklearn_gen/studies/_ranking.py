@@ -55,7 +55,12 @@ from sklearn.utils import check_random_state
 from sklearn_gen._validation import check_int, check_real
 from sklearn_gen.studies._correlation import _as_frame, _column, _gap, _hashable_keys
 
-__all__ = ["conditional_mutual_information", "rank_measures", "robust_sign_error"]
+__all__ = [
+    "compare_measures",
+    "conditional_mutual_information",
+    "rank_measures",
+    "robust_sign_error",
+]
 
 
 # ------------------------------------------------------------------------------ pairs
@@ -180,12 +185,16 @@ def _cmi_by_size(
     }
 
 
-def _sign_errors(measure: np.ndarray, gap: np.ndarray, codes: dict, grid: _Grid) -> np.ndarray:
-    """The sign-error of every environment with at least one usable pair."""
+def _sign_errors(
+    measure: np.ndarray, gap: np.ndarray, codes: dict, grid: _Grid, min_gap: float = 0.0
+) -> np.ndarray:
+    """The sign-error of every environment with at least one usable pair (a pair whose gaps
+    differ by more than ``min_gap``)."""
     first, second = _pairs(len(gap))
     full = codes[tuple(grid.axes)]
     d_mu, d_g = measure[first] - measure[second], gap[first] - gap[second]
-    usable = np.isfinite(d_mu) & np.isfinite(d_g) & (d_g != 0) & (full[first] != full[second])
+    usable = np.isfinite(d_mu) & np.isfinite(d_g) & (np.abs(d_g) > min_gap)
+    usable &= full[first] != full[second]
     wrong = np.sign(d_mu) * np.sign(d_g)
     wrong = np.where(wrong == 0, 0.5, (wrong < 0).astype(float))
     errors = []
@@ -278,10 +287,13 @@ def robust_sign_error(
     measure: str,
     gap: str | tuple[str, str] = "generalization_gap",
     hyperparameters: Sequence[str] | None = None,
+    min_gap_difference: float = 0.0,
 ) -> tuple[float, float, int]:
     """Dziugaite et al.'s robust sign-error of a measure: its worst environment's.
 
-    See the module docstring.
+    See the module docstring. ``min_gap_difference`` leaves out the pairs whose gaps differ
+    by at most that much (Dziugaite et al. leave out the differences that the Monte-Carlo
+    noise of the test error could make).
 
     Returns
     -------
@@ -301,19 +313,22 @@ def robust_sign_error(
     """
     data, gap_values, keys = _prepare(frame, gap, hyperparameters)
     values = _column(data, measure, "measure").to_numpy(dtype=float)
+    min_gap_difference = check_real(min_gap_difference, "min_gap_difference", 0.0)
     grid = _Grid(keys, 0)
-    errors = _sign_errors(values, gap_values, grid.codes, grid)
+    errors = _sign_errors(values, gap_values, grid.codes, grid, min_gap_difference)
     if len(errors) == 0:
         return float("nan"), float("nan"), 0
     return float(errors.max()), float(errors.mean()), len(errors)
 
 
-def _criteria(measure: np.ndarray, gap: np.ndarray, codes: dict, grid: _Grid) -> dict[str, float]:
+def _criteria(
+    measure: np.ndarray, gap: np.ndarray, codes: dict, grid: _Grid, min_gap: float = 0.0
+) -> dict[str, float]:
     psi = _psi(measure, gap, codes, grid)
     finite_psi = [v for v in psi.values() if np.isfinite(v)]
     cmi = _cmi_by_size(measure, gap, codes, grid)
     finite = [v for v in cmi.values() if np.isfinite(v)]
-    errors = _sign_errors(measure, gap, codes, grid)
+    errors = _sign_errors(measure, gap, codes, grid, min_gap)
     return {
         "kendall_tau": _tau_b(measure, gap),
         "psi": float(np.mean(finite_psi)) if finite_psi else float("nan"),
@@ -336,6 +351,7 @@ def rank_measures(
     hyperparameters: Sequence[str] | None = None,
     *,
     max_conditioning: int = 2,
+    min_gap_difference: float = 0.0,
     n_bootstrap: int = 200,
     confidence: float = 0.95,
     random_state: Any = None,
@@ -361,6 +377,9 @@ def rank_measures(
         The grid's columns (default: the ``param_*`` columns).
     max_conditioning : int, default=2
         The largest conditioning set of the mutual information.
+    min_gap_difference : float, default=0.0
+        The sign-errors leave out the pairs whose gaps differ by at most this (the noise
+        of the test error: see :func:`robust_sign_error`).
     n_bootstrap : int, default=200
         Resamples of the models for the intervals (0: no intervals).
     confidence : float, default=0.95
@@ -389,6 +408,7 @@ def rank_measures(
     ['good', 'width_only']
     """
     max_conditioning = check_int(max_conditioning, "max_conditioning", 0)
+    min_gap = check_real(min_gap_difference, "min_gap_difference", 0.0)
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap", 0)
     confidence = check_real(confidence, "confidence", 0.0, 1.0, closed="neither")
     if isinstance(measures, str):
@@ -410,10 +430,10 @@ def rank_measures(
                 "measure": name,
                 "n_models": int(np.sum(np.isfinite(values) & np.isfinite(gap_values))),
             }
-            row.update(_criteria(values, gap_values, grid.codes, grid))
+            row.update(_criteria(values, gap_values, grid.codes, grid, min_gap))
             draws: dict[str, list[float]] = {c: [] for c in INTERVAL_CRITERIA}
             for index in resamples:  # the same resamples for every measure
-                boot = _criteria(values[index], gap_values[index], grid.take(index), grid)
+                boot = _criteria(values[index], gap_values[index], grid.take(index), grid, min_gap)
                 for criterion in INTERVAL_CRITERIA:
                     draws[criterion].append(boot[criterion])
             for criterion in INTERVAL_CRITERIA:
@@ -427,3 +447,81 @@ def rank_measures(
     return table.sort_values(
         ["cmi", "kendall_tau"], ascending=False, na_position="last", kind="stable"
     ).reset_index(drop=True)
+
+
+def compare_measures(
+    frame: pd.DataFrame | Mapping[str, Any],
+    first: str,
+    second: str,
+    gap: str | tuple[str, str] = "generalization_gap",
+    hyperparameters: Sequence[str] | None = None,
+    *,
+    criterion: str = "psi",
+    max_conditioning: int = 2,
+    n_bootstrap: int = 200,
+    confidence: float = 0.95,
+    random_state: Any = None,
+) -> tuple[float, float, float]:
+    """The difference of two measures' ``criterion``, with a paired bootstrap interval.
+
+    Both measures are scored on the same resamples of the models, so the interval is that
+    of the difference (``first - second``), not of two separate estimates.
+
+    Parameters
+    ----------
+    frame, gap, hyperparameters, max_conditioning, n_bootstrap, confidence, random_state
+        As for :func:`rank_measures`.
+    first, second : str
+        The measure columns.
+    criterion : str, default="psi"
+        ``"kendall_tau"``, ``"psi"``, ``"cmi"``, ``"robust_sign_error"`` or
+        ``"mean_sign_error"``.
+
+    Returns
+    -------
+    (difference, low, high) : tuple of float
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame([{"lr": lr, "width": w} for lr in (1, 2, 4) for w in (1, 2, 4)])
+    >>> frame["gap"] = frame["lr"] * 0.1 + rng.normal(0, 0.01, len(frame))
+    >>> frame["good"], frame["bad"] = frame["gap"], -frame["gap"]
+    >>> diff, low, high = compare_measures(frame, "good", "bad", "gap", ["lr", "width"],
+    ...                                    criterion="kendall_tau", n_bootstrap=50,
+    ...                                    random_state=0)
+    >>> diff, bool(low > 0)
+    (2.0, True)
+    """
+    criteria = ("kendall_tau", "psi", "cmi", "robust_sign_error", "mean_sign_error")
+    if criterion not in criteria:
+        raise ValueError(f"criterion must be one of {criteria}, got {criterion!r}.")
+    max_conditioning = check_int(max_conditioning, "max_conditioning", 0)
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap")
+    confidence = check_real(confidence, "confidence", 0.0, 1.0, closed="neither")
+    data, gap_values, keys = _prepare(frame, gap, hyperparameters)
+    grid = _Grid(keys, max_conditioning)
+    a = _column(data, first, "measure").to_numpy(dtype=float)
+    b = _column(data, second, "measure").to_numpy(dtype=float)
+    rng = check_random_state(random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        point = (
+            _criteria(a, gap_values, grid.codes, grid)[criterion]
+            - _criteria(b, gap_values, grid.codes, grid)[criterion]
+        )
+        draws = []
+        for _ in range(n_bootstrap):
+            index = rng.randint(0, len(data), len(data))
+            codes = grid.take(index)
+            draws.append(
+                _criteria(a[index], gap_values[index], codes, grid)[criterion]
+                - _criteria(b[index], gap_values[index], codes, grid)[criterion]
+            )
+    finite = np.asarray([d for d in draws if np.isfinite(d)])
+    if not len(finite):
+        return float(point), float("nan"), float("nan")
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(finite, [tail, 1.0 - tail])
+    return float(point), float(low), float(high)

@@ -58,6 +58,8 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         )
     if not verdicts:
         lines.append("| (no claim checked) | | | |")
+    if run.tables is not None:
+        lines += ["", run.tables(frame)]
     lines += ["", "## Columns of results.csv", "", *column_lines(frame.columns)]
     return "\n".join(lines) + "\n"
 

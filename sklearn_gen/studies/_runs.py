@@ -21,6 +21,7 @@ from sklearn.model_selection import PredefinedSplit
 from sklearn_gen.datasets._registry import Dataset
 from sklearn_gen.studies._verdicts import (
     INCONCLUSIVE,
+    NOT_SUPPORTED,
     SUPPORTED,
     Verdict,
     chance_band,
@@ -81,6 +82,9 @@ class Run:
     data_line : callable or None
         ``data_line(frame) -> str``, the summary's data line for studies that draw their
         own data (the ``--data`` set is not used); None: the ``--data`` set's description.
+    tables : callable or None
+        ``tables(frame) -> str``, markdown added to ``summary.md`` after the claims (the
+        measure-ranking table).
     presets : tuple of str
         The ``--preset`` values the study has (``"nagarajan2019"``: the authors' settings;
         ``"liao2018"``: Liao et al.'s pretraining protocol at the scale where it shows here).
@@ -97,6 +101,8 @@ class Run:
     prepare: Callable[[Dataset], Dataset] = field(default=lambda data: data)
     data_line: Callable[[pd.DataFrame], str] | None = None
     presets: tuple[str, ...] = ("default",)
+    #: ``tables(frame) -> str``: markdown sections ``summary.md`` adds after the claims.
+    tables: Callable[[pd.DataFrame], str] | None = None
 
 
 def _figure(stem: str, plot: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
@@ -783,6 +789,149 @@ def _linear_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     ]
 
 
+# ------------------------------------------------------------------------ measure ranking
+#: The quick run's grid: two axes, two values each (4 networks).
+_QUICK_RANKING_GRID = {"width": (16, 64), "lr": (0.1, 0.2)}
+
+
+def _measure_ranking(data: Dataset, settings: Settings) -> pd.DataFrame:
+    from sklearn_gen.studies._measure_ranking import measure_ranking
+
+    data, test_size = _subset(data, settings, 600, None, test_size=0.5)
+    net = _network(data, settings, max_epochs=150 if settings.quick else 200)
+    return measure_ranking(
+        data.X,
+        data.y,
+        grid=_QUICK_RANKING_GRID if settings.quick else None,
+        network=net,
+        test_size=test_size,
+        n_repeats=1 if settings.quick else 2,
+        n_jobs=settings.n_jobs,
+        random_state=settings.seed,
+        progress=settings.progress,
+        cache_dir=settings.cache_dir,
+    )
+
+
+def _ranked(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """The converged networks, their ranking, the varied axes and the measure columns."""
+    from sklearn_gen.studies._measure_ranking import RANKING_AXES, RANKING_MEASURES
+    from sklearn_gen.studies._ranking import rank_measures
+
+    converged = frame[frame["converged"].astype(bool)].reset_index(drop=True)
+    axes = [a for a in RANKING_AXES if a in frame.columns and converged[a].nunique() > 1]
+    names = [m for m in RANKING_MEASURES if m in frame.columns]
+    if len(converged) < 2 or not axes:
+        raise ValueError(
+            f"{len(converged)} of the {len(frame)} networks met the stopping rule (training "
+            "cross-entropy <= 0.01) and they vary along no axis: nothing to rank; raise the "
+            "network's max_epochs or lr."
+        )
+    table = rank_measures(
+        converged,
+        names,
+        "generalization_gap",
+        axes,
+        min_gap_difference=_gap_noise(converged),
+        n_bootstrap=200,
+        random_state=0,
+    )
+    return converged, table, axes, names
+
+
+def _gap_noise(frame: pd.DataFrame) -> float:
+    """Two standard errors of the difference of two networks' test accuracies (binomial,
+    at the mean test error): gap differences below it are left out of the sign-errors."""
+    error = float(1.0 - frame["test_accuracy"].mean())
+    n_test = float(frame["n_test"].iloc[0]) if "n_test" in frame else float("nan")
+    if not np.isfinite(n_test) or n_test <= 0:
+        return 0.0
+    return 2.0 * math.sqrt(2.0 * error * (1.0 - error) / n_test)
+
+
+def _measure_ranking_figures(frame: pd.DataFrame) -> dict[str, Any]:
+    from sklearn_gen.studies.plotting import plot_measure_ranking
+
+    return {"measure_ranking": plot_measure_ranking(_ranked(frame)[1])}
+
+
+def _measure_ranking_table(frame: pd.DataFrame) -> str:
+    """The ranked table of ``summary.md``: every criterion with its bootstrap interval."""
+    converged, table, axes, _ = _ranked(frame)
+    lines = [
+        f"## Ranking ({len(converged)} converged networks; axes {', '.join(axes)}; 95% "
+        "bootstrap intervals over networks)",
+        "",
+        "| rank | measure | Kendall tau | Psi | CMI (min over |S| <= 2) | robust sign-error |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rank, row in enumerate(table.itertuples(), start=1):
+        cells = [
+            format_interval(getattr(row, c), getattr(row, f"{c}_low"), getattr(row, f"{c}_high"), 2)
+            for c in ("kendall_tau", "psi", "cmi", "robust_sign_error")
+        ]
+        lines.append(f"| {rank} | {row.measure} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _measure_ranking_data_line(frame: pd.DataFrame) -> str:
+    converged = int(frame["converged"].astype(bool).sum())
+    return (
+        f"{len(frame)} networks trained, {converged} reached training cross-entropy <= 0.01 "
+        f"and are ranked, {len(frame) - converged} dropped; training "
+        f"{frame['fit_seconds'].sum():.0f} s, measures {frame['measure_seconds'].sum():.0f} s "
+        "(summed over networks)"
+    )
+
+
+def _measure_ranking_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    from sklearn_gen.studies._ranking import compare_measures
+
+    converged, table, axes, _ = _ranked(frame)
+    by_name = table.set_index("measure")
+    not_quoted = "not quoted: the paper's tables could not be read here"
+    verdicts: list[Verdict] = []
+    if len(converged) < 8 or not axes or "log_spectral_product" not in by_name.index:
+        return verdicts
+    tau = by_name.loc["log_spectral_product"]
+    low, high = float(tau["kendall_tau_low"]), float(tau["kendall_tau_high"])
+    verdicts.append(
+        Verdict(
+            "The product of spectral norms does not predict generalization: its rank "
+            "correlation with the gap is negative (Jiang et al. 2020, Sec. 6).",
+            f"Kendall tau of log_spectral_product {float(tau['kendall_tau']):.2f} "
+            f"[{low:.2f}, {high:.2f}] over {len(converged)} networks (bootstrap over networks)",
+            SUPPORTED if high < 0 else (NOT_SUPPORTED if low > 0 else INCONCLUSIVE),
+            not_quoted,
+            "" if high < 0 or low > 0 else "the interval holds 0",
+        )
+    )
+    for flat in ("pac_bayes_magnitude_sharpness", "worst_case_magnitude_sharpness"):
+        diff, low, high = compare_measures(
+            converged,
+            flat,
+            "log_spectral_product",
+            "generalization_gap",
+            axes,
+            criterion="psi",
+            n_bootstrap=200,
+            random_state=0,
+        )
+        verdicts.append(
+            Verdict(
+                f"A magnitude-aware flatness measure ({flat}) ranks the networks by their gap "
+                "better than the product of spectral norms (higher Psi; Jiang et al. 2020, "
+                "Sec. 6).",
+                f"Psi({flat}) - Psi(log_spectral_product) = {diff:.2f} [{low:.2f}, {high:.2f}] "
+                "(paired bootstrap over networks)",
+                SUPPORTED if low > 0 else (NOT_SUPPORTED if high < 0 else INCONCLUSIVE),
+                not_quoted,
+                "" if low > 0 or high < 0 else "the interval holds 0",
+            )
+        )
+    return verdicts
+
+
 #: The ``--data`` names of image sets, which every image experiment takes.
 _IMAGE_DATA = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar100-coarse")
 
@@ -867,6 +1016,19 @@ RUNS: dict[str, Run] = {
             _figure("linear_example", "plot_linear_example"),
             _linear_verdicts,
             data_line=_linear_data_line,
+        ),
+        Run(
+            "measure-ranking",
+            "Jiang et al. 2020",
+            "a zoo of MLPs over width, depth, lr, batch size, weight decay and dropout; every "
+            "measure ranked by tau, Psi, conditional mutual information, robust sign-error",
+            "digits",
+            _IMAGE_DATA,
+            _measure_ranking,
+            _measure_ranking_figures,
+            _measure_ranking_verdicts,
+            data_line=_measure_ranking_data_line,
+            tables=_measure_ranking_table,
         ),
         Run(
             "expressivity",

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -122,6 +122,10 @@ class Study:
         curve); an empty list gives the configuration's single row.
     train_scores : bool, default=True
         Whether to score the training rows too (``return_train_score``).
+    train_scoring : dict, default={}
+        ``{name: scorer}`` scored on the training rows only, as ``train_<name>`` (the
+        measures of a fitted model on its sample: norms, bounds, flatness), with their
+        time in ``train_scoring_seconds``.
 
     Examples
     --------
@@ -148,6 +152,7 @@ class Study:
     summary: Callable[[Any], dict[str, Any]] | None = None
     records: Callable[[Any, dict[str, Any]], list[dict[str, Any]]] | None = None
     train_scores: bool = True
+    train_scoring: Mapping[str, Any] = field(default_factory=dict)
 
 
 @contextmanager
@@ -293,6 +298,13 @@ def _rows(
             if set_name != "test":
                 score = scorer if callable(scorer) else _sklearn_scorer(scorer)
                 row[f"{set_name}_{name}"] = float(score(fitted, data.X[rows], data.y[rows]))
+    if study.train_scoring:
+        start = time.perf_counter()
+        X_train, y_train = data.X[data.train], data.y[data.train]
+        for name, scorer in study.train_scoring.items():
+            score = scorer if callable(scorer) else _sklearn_scorer(scorer)
+            row[f"train_{name}"] = float(score(fitted, X_train, y_train))
+        row["train_scoring_seconds"] = time.perf_counter() - start
     if study.summary is not None:
         row.update(study.summary(fitted))
     records = [] if study.records is None else study.records(fitted, params)

@@ -6,6 +6,7 @@ from sklearn_gen.studies.plotting._kernel_normalized import (
     plot_normalized_loss_study,
 )
 from sklearn_gen.studies.plotting._linear_example import plot_linear_example
+from sklearn_gen.studies.plotting._measure_ranking import plot_measure_ranking
 from sklearn_gen.studies.plotting._randomization import (
     plot_expressivity,
     plot_randomization_test,
@@ -23,6 +24,7 @@ __all__ = [
     "plot_kernel_interpolation",
     "plot_linear_example",
     "plot_measure_correlation",
+    "plot_measure_ranking",
     "plot_normalized_loss_study",
     "plot_randomization_test",
     "plot_regularization_ablation",

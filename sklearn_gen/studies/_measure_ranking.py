@@ -1,0 +1,361 @@
+"""Which measure predicts generalization? A zoo of networks over a grid, every measure ranked.
+
+Jiang et al. (2020) train networks over a grid of hyperparameters, each to the same
+training cross-entropy, and ask which complexity measure orders them by their
+generalization gap; Dziugaite et al. (2020) ask for robustness over environments.
+:func:`measure_ranking` trains such a zoo (MLPs by default, over width, depth, learning
+rate, batch size, weight decay and dropout, several seeds), every network to training
+cross-entropy ``<= target_train_loss`` (Jiang's stopping rule) within ``max_epochs``;
+networks that miss it are kept in the frame with ``converged=False`` and left out of the
+ranking. Each network's measures are read on its training sample, oriented as Jiang et al.
+orient them (larger = more complex: ``1/margin^2``, ``1/sigma^2`` of the flatness
+searches, ``1/alpha'^2`` of the worst-case sharpness). :func:`zoo_frame` does the same for
+a user's own fitted models, and :func:`~sklearn_gen.studies.rank_measures` ranks either
+frame.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import PredefinedSplit
+
+from sklearn_gen import measures as _m
+from sklearn_gen._validation import check_int, check_real, draw_seed
+from sklearn_gen.metrics import make_measure_scorer
+from sklearn_gen.networks import NetworkClassifier
+from sklearn_gen.studies._study import Study, run_study
+from sklearn_gen.studies._validation import check_data, check_test_size
+
+__all__ = ["RANKING_AXES", "RANKING_MEASURES", "measure_ranking", "zoo_frame"]
+
+#: The hyperparameter axes of the default zoo, and their values.
+RANKING_AXES: dict[str, tuple[Any, ...]] = {
+    "width": (32, 128),
+    "depth": (1, 2),
+    "lr": (0.05, 0.1),
+    "batch_size": (32, 64),
+    "weight_decay": (0.0, 0.001),
+    "dropout": (0.0, 0.2),
+}
+
+
+# ------------------------------------------------------------------------------ measures
+def log_spectral_product(estimator: Any, X: Any = None, y: Any = None, **kw: Any) -> float:
+    """``sum_i log sigma_i``: Jiang et al.'s ``log.prod.of.spec``."""
+    return float(np.log(_m.layer_norms(estimator, X, y, norm="spectral", **kw)).sum())
+
+
+def log_frobenius_product(estimator: Any, X: Any = None, y: Any = None, **kw: Any) -> float:
+    """``sum_i log ||W_i||_F``: Jiang et al.'s ``log.prod.of.fro``."""
+    return float(np.log(_m.layer_norms(estimator, X, y, norm="fro", **kw)).sum())
+
+
+def inverse_margin(estimator: Any, X: Any = None, y: Any = None, **kw: Any) -> float:
+    """``1 / gamma^2``, gamma the 10th percentile of the margins: Jiang et al.'s 1/margin."""
+    gamma = _m.margin_quantile(estimator, X, y, q=0.1, **kw)
+    if not gamma > 0:
+        raise _m.UndefinedMeasureError(f"the margin quantile is {gamma:.3g} <= 0")
+    return 1.0 / gamma**2
+
+
+def squared_path_norm(estimator: Any, X: Any = None, y: Any = None, **kw: Any) -> float:
+    """``path_norm(p=2) ** 2``: Jiang et al.'s ``path.norm``."""
+    return _m.path_norm(estimator, X, y, p=2, **kw) ** 2
+
+
+def pac_bayes_sharpness(
+    estimator: Any, X: Any = None, y: Any = None, magnitude_aware: bool = False, **kw: Any
+) -> float:
+    """``1 / sigma^2`` of the PAC-Bayes flatness search: Jiang et al.'s ``pacbayes.flatness``
+    (``pacbayes.mag.flatness`` with ``magnitude_aware``)."""
+    sigma = _m.pac_bayes_flatness(
+        estimator, X, y, magnitude_aware=magnitude_aware, random_state=0, **kw
+    )
+    return 0.0 if math.isinf(sigma) else 1.0 / sigma**2
+
+
+def _scorer(function: Callable[..., float], **params: Any) -> Any:
+    return make_measure_scorer(function, greater_is_better=True, **params)
+
+
+_WORST_CASE = _m.worst_case_sharpness
+#: The searches of the sharpness measures run on 256 training points (a seeded subsample),
+#: with 5 ascent steps: the measures cost a fraction of the training (measured in
+#: ``benchmarks/bench_measure_ranking.py``).
+_SEARCH = {"n_steps": 5, "max_samples": 256, "random_state": 0}
+
+#: The measures ranked, as scorers giving the raw value (larger = more complex).
+RANKING_MEASURES: dict[str, Any] = {
+    "n_params": _scorer(_m.count_parameters),
+    "inverse_margin": _scorer(inverse_margin),
+    "log_spectral_product": _scorer(log_spectral_product),
+    "log_frobenius_product": _scorer(log_frobenius_product),
+    "distance_from_init": _scorer(_m.distance_from_init),
+    "path_norm": _scorer(squared_path_norm),
+    "spectral_bound": _scorer(_m.spectral_bound),
+    "pac_bayes_bound": _scorer(_m.pac_bayes_bound),
+    "pac_bayes_sharpness": _scorer(pac_bayes_sharpness),
+    "pac_bayes_magnitude_sharpness": _scorer(pac_bayes_sharpness, magnitude_aware=True),
+    "worst_case_sharpness": _scorer(_WORST_CASE, **_SEARCH),
+    "worst_case_magnitude_sharpness": _scorer(_WORST_CASE, magnitude_aware=True, **_SEARCH),
+    "hessian_trace": _scorer(_m.hessian_trace, n_probes=10, max_samples=256, random_state=0),
+    "gradient_noise": _scorer(_m.gradient_noise, batch_size=32, random_state=0),
+    "mean_alpha": _scorer(_m.mean_alpha),
+    "steps_to_loss": _scorer(_m.steps_to_loss, loss=0.1),
+}
+
+
+def _check_measures(measures: Any) -> dict[str, Any]:
+    if measures is None:
+        return dict(RANKING_MEASURES)
+    if isinstance(measures, Mapping):
+        chosen = dict(measures)
+    elif isinstance(measures, Sequence) and not isinstance(measures, str):
+        unknown = [m for m in measures if m not in RANKING_MEASURES]
+        if unknown:
+            raise ValueError(
+                f"measures {unknown} are not among {sorted(RANKING_MEASURES)}; pass those "
+                "names, or a dict of name -> scorer."
+            )
+        chosen = {m: RANKING_MEASURES[m] for m in measures}
+    else:
+        raise TypeError(
+            "measures must be None, a list of names from RANKING_MEASURES or a dict of name "
+            f"-> scorer, got {type(measures).__name__}."
+        )
+    if not chosen:
+        raise ValueError("measures must name at least one measure.")
+    return chosen
+
+
+def _check_axes(grid: Any) -> dict[str, tuple[Any, ...]]:
+    if grid is None:
+        return dict(RANKING_AXES)
+    if not isinstance(grid, Mapping) or not grid:
+        raise TypeError(
+            "grid must be a dict of axis -> values (axes among width, depth, lr, batch_size, "
+            f"weight_decay, dropout), got {grid!r}."
+        )
+    unknown = [axis for axis in grid if axis not in RANKING_AXES]
+    if unknown:
+        raise ValueError(f"grid axes {unknown} are not among {list(RANKING_AXES)}.")
+    out = {}
+    for axis, values in grid.items():
+        values = tuple(np.atleast_1d(values).tolist())
+        if not values:
+            raise ValueError(f"grid[{axis!r}] has no values.")
+        out[axis] = values
+    return out
+
+
+def _training_summary(model: Any) -> dict[str, Any]:
+    return {
+        "n_epochs": int(getattr(model, "n_epochs_", -1)),
+        "converged": bool(getattr(model, "converged_", False)),
+    }
+
+
+def _default_network() -> NetworkClassifier:
+    return NetworkClassifier("mlp", momentum=0.9, max_epochs=200)
+
+
+def measure_ranking(
+    X: Any,
+    y: Any,
+    *,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    network: BaseEstimator | None = None,
+    measures: Sequence[str] | Mapping[str, Any] | None = None,
+    target_train_loss: float = 0.01,
+    test_size: float | int | PredefinedSplit = 0.5,
+    n_repeats: int = 2,
+    n_jobs: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    progress: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Train a zoo of networks over a grid and read every measure of each (Jiang et al.).
+
+    Every point of the grid (``width`` and ``depth`` of the MLP's hidden layers, ``lr``,
+    ``batch_size``, ``weight_decay``, ``dropout``) and every repeat (its own split and
+    seeds) is one network, trained with SGD (momentum 0.9) until its training
+    cross-entropy is at most ``target_train_loss`` or ``network.max_epochs`` run out.
+    Rank the converged rows with :func:`~sklearn_gen.studies.rank_measures`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    grid : dict, default=None
+        ``{axis: values}`` over the axes of :data:`RANKING_AXES` (None: all of them, two
+        values each: 64 networks per repeat). A width or depth left out is 128 or 1; another
+        axis left out keeps the template's value.
+    network : NetworkClassifier, default=None
+        The template (its ``module__hidden``, ``lr``, ``batch_size``, ``weight_decay``,
+        ``dropout``, ``stop_train_loss`` and seeds are set per network). None:
+        ``NetworkClassifier("mlp", momentum=0.9, max_epochs=200)``.
+    measures : list of str or dict, default=None
+        Names from :data:`RANKING_MEASURES` (None: all), or ``{name: scorer}``.
+    target_train_loss : float, default=0.01
+        Jiang et al.'s stopping rule: training cross-entropy at most this.
+    test_size : float, int or PredefinedSplit, default=0.5
+    n_repeats : int, default=2
+        Seeds per grid point.
+    n_jobs, random_state, progress, cache_dir
+        As every study function takes them (see :func:`~sklearn_gen.studies.run_study`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per network: the axes, ``repeat``, ``n_train``, ``n_test``, ``n_epochs``,
+        ``converged``,
+        ``train_accuracy``, ``test_accuracy``, ``generalization_gap`` (train minus test
+        accuracy), ``fit_seconds``, ``measure_seconds`` and one column per measure.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> zoo = measure_ranking(X[:300] / 16, y[:300], grid={"width": [16, 32], "lr": [0.1]},
+    ...                       measures=["inverse_margin", "path_norm"], n_repeats=1,
+    ...                       target_train_loss=0.1)
+    >>> zoo[["width", "lr", "converged"]].values.tolist()
+    [[16, 0.1, True], [32, 0.1, True]]
+    >>> bool((zoo["generalization_gap"] > 0).all())
+    True
+    """
+    X, y = check_data(X, y)
+    axes = _check_axes(grid)
+    chosen = _check_measures(measures)
+    target_train_loss = check_real(target_train_loss, "target_train_loss", 0.0, closed="neither")
+    n_repeats = check_int(n_repeats, "n_repeats")
+    test_size = check_test_size(test_size)
+    draw_seed(random_state)  # a bad random_state fails before any work
+    if network is None:
+        network = _default_network()
+    if not isinstance(network, NetworkClassifier):
+        raise TypeError(
+            f"network must be a NetworkClassifier (the template of the zoo), got {network!r}."
+        )
+    template = clone(network).set_params(stop_train_loss=target_train_loss)
+    width = axes.pop("width", (128,))  # an axis left out of the grid keeps one value
+    depth = axes.pop("depth", (1,))
+    estimator_axes = {axis: list(values) for axis, values in axes.items()}
+    grid_points = [
+        {"module__hidden": [(int(w),) * int(d)], "width": [w], "depth": [d], **estimator_axes}
+        for w, d in itertools.product(width, depth)
+    ]
+    study = Study(
+        "measure ranking",
+        template,
+        grid_points,
+        scoring={"accuracy": "accuracy"},
+        n_repeats=n_repeats,
+        labels=("width", "depth"),
+        summary=_training_summary,
+        train_scoring=chosen,
+    )
+    frame = run_study(
+        study,
+        X,
+        y,
+        test_size=test_size,
+        n_jobs=n_jobs,
+        random_state=random_state,
+        progress=progress,
+        cache_dir=cache_dir,
+    )
+    frame["generalization_gap"] = frame["train_accuracy"] - frame["test_accuracy"]
+    frame = frame.rename(columns={f"train_{name}": name for name in chosen})
+    frame = frame.rename(columns={"train_scoring_seconds": "measure_seconds"})
+    columns = [
+        *[a for a in RANKING_AXES if a in frame.columns],
+        "repeat",
+        "n_train",
+        "n_test",
+        "n_epochs",
+        "converged",
+        "train_accuracy",
+        "test_accuracy",
+        "generalization_gap",
+        "fit_seconds",
+        "measure_seconds",
+        *chosen,
+    ]
+    return frame[columns]
+
+
+def zoo_frame(
+    models: Sequence[Any],
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    y_test: Any,
+    *,
+    hyperparameters: Sequence[Mapping[str, Any]] | None = None,
+    measures: Sequence[str] | Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The frame :func:`~sklearn_gen.studies.rank_measures` ranks, from your own fitted models.
+
+    Parameters
+    ----------
+    models : sequence of fitted estimators
+        Any fitted network (a NetworkClassifier, a skorch net, a Pipeline around one, ...;
+        see :mod:`sklearn_gen.measures`), all trained on ``X_train, y_train``.
+    X_train, y_train, X_test, y_test : array-like
+        The training sample (the measures are read on it) and the held-out data.
+    hyperparameters : sequence of dict, optional
+        One ``{axis: value}`` per model: the grid columns of the ranking.
+    measures : list of str or dict, default=None
+        As for :func:`measure_ranking`. A measure undefined on a model (e.g. a bound on a
+        residual network) is NaN there.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model: its hyperparameters, ``train_accuracy``, ``test_accuracy``,
+        ``generalization_gap`` and one column per measure.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_gen import NetworkClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16
+    >>> nets = [NetworkClassifier("mlp", module__hidden=(w,), max_epochs=5, lr=0.1,
+    ...                           device="cpu", random_state=0).fit(X[:200], y[:200])
+    ...         for w in (8, 32)]
+    >>> frame = zoo_frame(nets, X[:200], y[:200], X[200:400], y[200:400],
+    ...                   hyperparameters=[{"width": 8}, {"width": 32}],
+    ...                   measures=["log_spectral_product"])
+    >>> list(frame.columns)
+    ['width', 'train_accuracy', 'test_accuracy', 'generalization_gap', 'log_spectral_product']
+    """
+    chosen = _check_measures(measures)
+    models = list(models)
+    if not models:
+        raise ValueError("models must hold at least one fitted estimator.")
+    if hyperparameters is None:
+        hyperparameters = [{} for _ in models]
+    hyperparameters = list(hyperparameters)
+    if len(hyperparameters) != len(models):
+        raise ValueError(
+            f"hyperparameters has {len(hyperparameters)} entries for {len(models)} models."
+        )
+    rows = []
+    for model, params in zip(models, hyperparameters, strict=True):
+        train, test = model.score(X_train, y_train), model.score(X_test, y_test)
+        row = {**params, "train_accuracy": train, "test_accuracy": test}
+        row["generalization_gap"] = train - test
+        for name, scorer in chosen.items():
+            row[name] = float(scorer(model, X_train, y_train))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,150 @@
+"""The measure-ranking study: a zoo trained over a grid, every measure read and ranked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from skorch import NeuralNetClassifier
+from torch import nn
+
+from sklearn_gen import NetworkClassifier
+from sklearn_gen.networks import RecordInitialParams
+from sklearn_gen.studies import measure_ranking, rank_measures, zoo_frame
+from sklearn_gen.studies._measure_ranking import RANKING_MEASURES
+
+pytestmark = pytest.mark.filterwarnings("ignore:The stopping rules were not met")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X[:300] / 16).astype(np.float32), y[:300]
+
+
+@pytest.fixture(scope="module")
+def zoo(digits):
+    X, y = digits
+    return measure_ranking(
+        X,
+        y,
+        grid={"width": [16, 64], "lr": [0.05, 0.2], "weight_decay": [0.0, 0.001]},
+        target_train_loss=0.05,
+        n_repeats=1,
+        random_state=0,
+    )
+
+
+def test_the_zoo_has_a_row_per_network_and_every_measure(zoo):
+    assert len(zoo) == 8
+    assert set(RANKING_MEASURES) <= set(zoo.columns)
+    assert zoo[["width", "lr", "weight_decay"]].drop_duplicates().shape[0] == 8
+    converged = zoo[zoo["converged"]]
+    assert len(converged) >= 6
+    # the stopping rule: the networks that met it fit their training sample
+    assert (converged["train_accuracy"] > 0.95).all()
+    np.testing.assert_allclose(
+        zoo["generalization_gap"], zoo["train_accuracy"] - zoo["test_accuracy"]
+    )
+    # margin-based measures are defined where the network fits (the margin quantile > 0)
+    assert np.isfinite(converged["inverse_margin"]).all()
+    assert (converged["measure_seconds"] > 0).all() and (converged["fit_seconds"] > 0).all()
+
+
+def test_the_zoo_ranks_and_is_reproducible(zoo, digits):
+    converged = zoo[zoo["converged"]]
+    table = rank_measures(
+        converged,
+        list(RANKING_MEASURES),
+        "generalization_gap",
+        ["width", "lr", "weight_decay"],
+        n_bootstrap=20,
+        random_state=0,
+    )
+    assert set(table["measure"]) == set(RANKING_MEASURES)
+    assert np.isfinite(table["kendall_tau"]).sum() >= len(RANKING_MEASURES) - 2
+    X, y = digits
+    kwargs = dict(
+        grid={"width": [16], "lr": [0.05, 0.2]},
+        target_train_loss=0.05,
+        n_repeats=1,
+        measures=["log_spectral_product", "path_norm"],
+        random_state=0,
+    )
+    first, again = measure_ranking(X, y, **kwargs), measure_ranking(X, y, **kwargs)
+    timing = ["fit_seconds", "measure_seconds"]
+    pd.testing.assert_frame_equal(first.drop(columns=timing), again.drop(columns=timing))
+
+
+def test_a_users_own_zoo_ranks_too(digits):
+    X, y = digits
+    models, params = [], []
+    for hidden in (8, 32, 64):
+        torch.manual_seed(hidden)
+        net = NeuralNetClassifier(
+            nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10)),
+            criterion=nn.CrossEntropyLoss,
+            max_epochs=20,
+            lr=0.2,
+            train_split=None,
+            verbose=0,
+            callbacks=[RecordInitialParams()],
+        ).fit(X[:200], y[:200])
+        models.append(net)
+        params.append({"width": hidden})
+    models.append(
+        NetworkClassifier(
+            "mlp", module__hidden=(16,), max_epochs=20, lr=0.1, device="cpu", random_state=0
+        ).fit(X[:200], y[:200])
+    )
+    params.append({"width": 16})
+    frame = zoo_frame(
+        models,
+        X[:200],
+        y[:200],
+        X[200:],
+        y[200:],
+        hyperparameters=params,
+        measures=["log_spectral_product", "distance_from_init", "path_norm"],
+    )
+    assert len(frame) == 4 and np.isfinite(frame["distance_from_init"]).all()
+    table = rank_measures(
+        frame,
+        ["log_spectral_product", "path_norm"],
+        "generalization_gap",
+        ["width"],
+        n_bootstrap=10,
+        random_state=0,
+    )
+    assert list(table.columns[:2]) == ["measure", "n_models"]
+
+
+def test_bad_arguments_are_refused_before_training(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="grid axes"):
+        measure_ranking(X, y, grid={"momentum": [0.0, 0.9]})
+    with pytest.raises(ValueError, match="measures"):
+        measure_ranking(X, y, measures=["not_a_measure"])
+    with pytest.raises(ValueError, match="target_train_loss"):
+        measure_ranking(X, y, target_train_loss=0.0)
+    with pytest.raises(TypeError, match="network must be a NetworkClassifier"):
+        measure_ranking(X, y, network="mlp")
+    with pytest.raises(ValueError, match="hyperparameters has 1 entries for 2 models"):
+        zoo_frame([object(), object()], X, y, X, y, hyperparameters=[{}])
+
+
+def test_cli_quick_run_writes_the_ranked_table(tmp_path):
+    from sklearn_gen.cli import main
+
+    out = tmp_path / "ranking"
+    assert (
+        main(["run", "measure-ranking", "--quick", "--quiet", "--out", str(out), "--threads", "1"])
+        == 0
+    )
+    summary = (out / "summary.md").read_text()
+    assert "## Ranking" in summary and "robust sign-error" in summary
+    frame = pd.read_csv(out / "results.csv")
+    assert len(frame) == 4 and "generalization_gap" in frame.columns
+    assert (out / "measure_ranking.png").stat().st_size > 10_000
