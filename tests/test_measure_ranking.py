@@ -30,7 +30,7 @@ def zoo(digits):
     return measure_ranking(
         X,
         y,
-        grid={"width": [16, 64], "lr": [0.05, 0.2], "weight_decay": [0.0, 0.001]},
+        grid={"width": [16, 64], "lr": [0.1, 0.2]},
         target_train_loss=0.05,
         n_repeats=1,
         random_state=0,
@@ -38,11 +38,11 @@ def zoo(digits):
 
 
 def test_the_zoo_has_a_row_per_network_and_every_measure(zoo):
-    assert len(zoo) == 8
+    assert len(zoo) == 4
     assert set(RANKING_MEASURES) <= set(zoo.columns)
-    assert zoo[["width", "lr", "weight_decay"]].drop_duplicates().shape[0] == 8
+    assert zoo[["width", "lr"]].drop_duplicates().shape[0] == 4
     converged = zoo[zoo["converged"]]
-    assert len(converged) >= 6
+    assert len(converged) >= 3
     # the stopping rule: the networks that met it fit their training sample
     assert (converged["train_accuracy"] > 0.95).all()
     np.testing.assert_allclose(
@@ -51,20 +51,20 @@ def test_the_zoo_has_a_row_per_network_and_every_measure(zoo):
     # margin-based measures are defined where the network fits (the margin quantile > 0)
     assert np.isfinite(converged["inverse_margin"]).all()
     assert (converged["measure_seconds"] > 0).all() and (converged["fit_seconds"] > 0).all()
-
-
-def test_the_zoo_ranks_and_is_reproducible(zoo, digits):
-    converged = zoo[zoo["converged"]]
+    # and it ranks (one test: the zoo fixture is trained once per worker)
     table = rank_measures(
         converged,
         list(RANKING_MEASURES),
         "generalization_gap",
-        ["width", "lr", "weight_decay"],
+        ["width", "lr"],
         n_bootstrap=20,
         random_state=0,
     )
     assert set(table["measure"]) == set(RANKING_MEASURES)
     assert np.isfinite(table["kendall_tau"]).sum() >= len(RANKING_MEASURES) - 2
+
+
+def test_the_zoo_is_reproducible(digits):
     X, y = digits
     kwargs = dict(
         grid={"width": [16], "lr": [0.05, 0.2]},
