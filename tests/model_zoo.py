@@ -295,14 +295,10 @@ def vgg11_bn(
     num_classes: int = 10, in_channels: int = 3, width_div: int = 1, hidden: int = 4096
 ) -> VGG:
     """VGG-11 with batch norm (configuration "A"); channel counts are divided by ``width_div``."""
-    cfg: list[int | str] = [
-        v if v == "M" else max(1, int(v) // width_div) for v in VGG_CFG_A
-    ]
+    cfg: list[int | str] = [v if v == "M" else max(1, int(v) // width_div) for v in VGG_CFG_A]
     feature_channels = int([v for v in cfg if v != "M"][-1])
     features = make_vgg_layers(cfg, in_channels=in_channels, batch_norm=True)
-    return VGG(
-        features, num_classes=num_classes, feature_channels=feature_channels, hidden=hidden
-    )
+    return VGG(features, num_classes=num_classes, feature_channels=feature_channels, hidden=hidden)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,13 +407,18 @@ class ConvBNReLU6(nn.Sequential):
     """Conv2d + BatchNorm2d + ReLU6 (torchvision's ``ConvBNReLU`` / ``Conv2dNormActivation``)."""
 
     def __init__(
-        self, in_planes: int, out_planes: int, kernel_size: int = 3, stride: int = 1,
+        self,
+        in_planes: int,
+        out_planes: int,
+        kernel_size: int = 3,
+        stride: int = 1,
         groups: int = 1,
     ) -> None:
         padding = (kernel_size - 1) // 2
         super().__init__(
-            nn.Conv2d(in_planes, out_planes, kernel_size, stride, padding, groups=groups,
-                      bias=False),
+            nn.Conv2d(
+                in_planes, out_planes, kernel_size, stride, padding, groups=groups, bias=False
+            ),
             nn.BatchNorm2d(out_planes),
             nn.ReLU6(inplace=True),
         )
@@ -630,9 +631,7 @@ class WRNBasicBlock(nn.Module):
     Named ``WRNBasicBlock`` here only to avoid clashing with the ResNet :class:`BasicBlock`.
     """
 
-    def __init__(
-        self, in_planes: int, out_planes: int, stride: int, dropRate: float = 0.0
-    ) -> None:
+    def __init__(self, in_planes: int, out_planes: int, stride: int, dropRate: float = 0.0) -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_planes)
         self.relu1 = nn.ReLU(inplace=True)
@@ -695,8 +694,12 @@ class NetworkBlock(nn.Module):
         layers = []
         for i in range(int(nb_layers)):
             layers.append(
-                block(in_planes if i == 0 else out_planes, out_planes, stride if i == 0 else 1,
-                      dropRate)
+                block(
+                    in_planes if i == 0 else out_planes,
+                    out_planes,
+                    stride if i == 0 else 1,
+                    dropRate,
+                )
             )
         return nn.Sequential(*layers)
 
@@ -717,9 +720,7 @@ class WideResNet(nn.Module):
         dropRate: float = 0.0,
     ) -> None:
         super().__init__()
-        nChannels = [
-            base, base * widen_factor, 2 * base * widen_factor, 4 * base * widen_factor
-        ]
+        nChannels = [base, base * widen_factor, 2 * base * widen_factor, 4 * base * widen_factor]
         if (depth - 4) % 6 != 0:
             raise ValueError("WideResNet depth must be 6n + 4")
         n = (depth - 4) // 6
@@ -858,6 +859,7 @@ class MLP(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # Small instances for tests
 # ---------------------------------------------------------------------------------------------
+
 
 def trained_like(model: nn.Module, seed: int) -> nn.Module:
     """Give every batch norm random running statistics and affine parameters (as after

@@ -71,7 +71,10 @@ def test_workers_share_the_cores():
         with joblib.parallel_backend("threading"):
             frame = run_configurations(_threads, [{"a": a} for a in range(4)], n_jobs=2)
         assert (frame["torch"] == max(1, cores // 2)).all()
-        assert (frame["pools"] <= max(1, cores // 2)).all()  # BLAS / OpenMP pools too
+        # BLAS / OpenMP pools too: read in worker processes, since a BLAS limit is
+        # process-wide and two threads setting and restoring it race
+        frame = run_configurations(_threads, [{"a": a} for a in range(4)], n_jobs=2)
+        assert (frame["pools"] <= max(1, cores // 2)).all()
         frame = run_configurations(_threads, [{"a": 0}], n_jobs=-1)  # one worker per core
         assert frame["torch"].tolist() == [1]
         # one worker (the default): it may use every core
