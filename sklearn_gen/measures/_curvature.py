@@ -167,12 +167,7 @@ def _objective(
     """The objective on ``(X, y)``, subsampled to ``max_samples`` samples drawn by ``rng``."""
     _check_xy(X, y, measure)
     view = resolve_view(estimator, X, input_shape)
-    x, target = view.inputs(X), view.targets(y)
-    if len(x) != len(target):
-        raise ValueError(f"{measure}: X has {len(x)} samples but y has {len(target)} labels.")
-    if max_samples is not None and len(x) > max_samples:
-        keep = torch.as_tensor(np.sort(rng.choice(len(x), max_samples, replace=False)))
-        x, target = x[keep], target[keep]
+    x, target, _ = view.sample(X, y, measure, max_samples, rng)
     return _Objective(view, x, target, measure)
 
 

@@ -44,7 +44,7 @@ __all__ = [
     "Op",
     "TracedNetwork",
     "UntracedGraphWarning",
-    "fold_module",
+    "fold_batch_norm",
     "trace_network",
 ]
 
@@ -434,15 +434,25 @@ def _hooked(module: nn.Module, input_shape: tuple[int, ...]) -> TracedNetwork:
     return TracedNetwork(module, [], "untraced", layers, [])
 
 
-def fold_module(module: nn.Module) -> nn.Module:
-    """A traced copy of ``module`` with its batch norms folded or made diagonal layers.
+def fold_batch_norm(module: nn.Module) -> nn.Module:
+    """A traced copy of ``module`` with its batch norms folded (eval statistics).
 
-    An untraceable module keeps its structure, every batch norm a :class:`ChannelAffine`.
+    A batch norm that is the only consumer of a Linear/Conv output is folded into that
+    layer (``torch.nn.utils.fusion``); any other becomes a
+    :class:`~sklearn_gen.measures.ChannelAffine`, the diagonal map it computes in eval
+    mode. The copy computes what ``module`` computes in eval mode; ``module`` is not
+    changed. A model ``torch.fx`` cannot trace keeps its structure, every batch norm
+    replaced by a ``ChannelAffine``.
 
     Examples
     --------
+    >>> import torch
     >>> from torch import nn
-    >>> folded = fold_module(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)))
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
+    >>> x = torch.randn(5, 3)
+    >>> folded = fold_batch_norm(net)
+    >>> torch.allclose(folded(x), net(x), atol=1e-6), type(net[1]).__name__
+    (True, 'BatchNorm1d')
     >>> [type(m).__name__ for m in folded.children()]
     ['Linear']
     """

@@ -33,7 +33,7 @@ from torch import nn
 
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.measures._cache import _digest, cached, module_key, single_threaded, tensor_key
-from sklearn_gen.measures._graph import ChannelAffine, Op, fold_module, trace_network
+from sklearn_gen.measures._graph import ChannelAffine, Op, fold_batch_norm, trace_network
 from sklearn_gen.measures._margin_utils import UndefinedMeasureError
 
 __all__ = [
@@ -276,6 +276,27 @@ class LayersView:
             raise ValueError("y contains labels the network was not trained on.")
         return torch.as_tensor(index, dtype=torch.long)
 
+    def sample(
+        self,
+        X: Any,
+        y: Any,
+        measure: str,
+        max_samples: int | None = None,
+        rng: np.random.RandomState | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """Inputs and targets of a measure's sample, subsampled to ``max_samples`` rows.
+
+        The rows kept are drawn without replacement by ``rng`` and kept in their order.
+        Returns ``(x, target, subsampled)``.
+        """
+        x, target = self.inputs(X), self.targets(y)
+        if len(x) != len(target):
+            raise ValueError(f"{measure}: X has {len(x)} samples but y has {len(target)} labels.")
+        if max_samples is None or len(x) <= max_samples:
+            return x, target, False
+        keep = torch.as_tensor(np.sort(rng.choice(len(x), max_samples, replace=False)))
+        return x[keep], target[keep], True
+
     def logits(self, X: Any, module: nn.Module | None = None, chunk: int = 128) -> torch.Tensor:
         """Outputs of ``module`` (default: the view's network) on ``X``, float64.
 
@@ -292,30 +313,6 @@ class LayersView:
 def _forward(module: nn.Module, x: torch.Tensor, chunk: int) -> torch.Tensor:
     out = [module(x[i : i + chunk]).double() for i in range(0, len(x), chunk)]
     return torch.cat(out) if out else torch.zeros(0, 0, dtype=torch.float64)
-
-
-# ------------------------------------------------------------------------------- folding
-def fold_batch_norm(module: nn.Module) -> nn.Module:
-    """A traced copy of ``module`` with its batch norms folded (eval statistics).
-
-    A batch norm that is the only consumer of a Linear/Conv output is folded into that
-    layer (``torch.nn.utils.fusion``); any other becomes a
-    :class:`~sklearn_gen.measures.ChannelAffine`, the diagonal map it computes in eval
-    mode. The copy computes what ``module`` computes in eval mode; ``module`` is not
-    changed. A model ``torch.fx`` cannot trace keeps its structure, every batch norm
-    replaced by a ``ChannelAffine``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from torch import nn
-    >>> net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
-    >>> x = torch.randn(5, 3)
-    >>> folded = fold_batch_norm(net)
-    >>> torch.allclose(folded(x), net(x), atol=1e-6), type(net[1]).__name__
-    (True, 'BatchNorm1d')
-    """
-    return fold_module(module)
 
 
 def _view_layers(traced: list[tuple]) -> list[Layer]:

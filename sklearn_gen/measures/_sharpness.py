@@ -249,15 +249,9 @@ def _flatness(
     if max_samples is not None:
         check_int(max_samples, "max_samples")
     view = resolve_view(estimator, X, input_shape)
-    x, target = view.inputs(X), view.targets(y)
-    if len(x) != len(target):
-        raise ValueError(
-            f"pac_bayes_flatness: X has {len(x)} samples but y has {len(target)} labels."
-        )
     rng = check_random_state(random_state)
-    if max_samples is not None and len(x) > max_samples:
-        keep = torch.as_tensor(np.sort(rng.choice(len(x), max_samples, replace=False)))
-        x, target = x[keep], target[keep]
+    x, target, subsampled = view.sample(X, y, "pac_bayes_flatness", max_samples, rng)
+    if subsampled:
         with torch.no_grad():
             logits = torch.cat([view.module(x[i : i + 512]) for i in range(0, len(x), 512)])
     else:  # the forward pass the other measures of this model and data share

@@ -206,13 +206,8 @@ def _setup(
 ) -> tuple[LayersView, _Ascent]:
     """The view of the network and the ascent on (a seeded subsample of) ``X, y``."""
     view = resolve_view(estimator, X, input_shape)
-    x, target = view.inputs(X), view.targets(y)
-    if len(x) != len(target):
-        raise ValueError(f"{measure}: X has {len(x)} samples but y has {len(target)} labels.")
     rng = np.random.RandomState(seed)
-    if max_samples is not None and len(x) > max_samples:
-        keep = torch.as_tensor(np.sort(rng.choice(len(x), max_samples, replace=False)))
-        x, target = x[keep], target[keep]
+    x, target, _ = view.sample(X, y, measure, max_samples, rng)
     module = copy.deepcopy(view.module)  # the view's network is shared: never touch it
     with torch.no_grad():
         n_outputs = module(x[:1]).shape[-1]
