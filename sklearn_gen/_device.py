@@ -149,7 +149,8 @@ def seed_generator(random_state: int | np.random.RandomState | None) -> torch.Ge
     """
     from sklearn.utils import check_random_state
 
-    rng = check_random_state(random_state)
+    from sklearn_gen._validation import draw_seed
+
     gen = torch.Generator()
-    gen.manual_seed(int(rng.randint(0, 2**31 - 1)))
+    gen.manual_seed(draw_seed(check_random_state(random_state)))
     return gen

@@ -15,6 +15,7 @@ from sklearn_gen.networks.architectures import (
     MLP,
     ConvNet,
     DeepFCNet,
+    NiN,
     SmallAlexNet,
     SmallInception,
     count_parameters,
@@ -393,7 +394,14 @@ def test_is_chain():
 
 
 def test_registry_names():
-    assert set(ARCHITECTURES) == {"mlp", "deep_fc", "small_alexnet", "small_inception", "convnet"}
+    assert set(ARCHITECTURES) == {
+        "mlp",
+        "deep_fc",
+        "small_alexnet",
+        "small_inception",
+        "convnet",
+        "nin",
+    }
     assert ARCHITECTURES["small_inception"] is SmallInception
     assert all(issubclass(cls, nn.Module) for cls in ARCHITECTURES.values())
 
@@ -451,7 +459,7 @@ def test_bad_n_classes(cls, n_classes, error):
         cls((1, 12, 12), n_classes)
 
 
-@pytest.mark.parametrize("cls", [SmallAlexNet, SmallInception, ConvNet])
+@pytest.mark.parametrize("cls", [SmallAlexNet, SmallInception, ConvNet, NiN])
 @pytest.mark.parametrize(
     ("shape", "error", "match"),
     [
@@ -543,3 +551,26 @@ def test_conv_nets_reject_permuted_images():
     model = ConvNet((3, 9, 10), 2, width=2)
     with pytest.raises(ValueError, match=r"\(N, 3, 9, 10\)"):
         model(torch.zeros(2, 10, 9, 3))
+
+
+# --------------------------------------------------------------------------------------------
+# NiN (Jiang et al. 2020's zoo)
+# --------------------------------------------------------------------------------------------
+
+
+def test_nin_blocks_downsample_and_the_logits_are_class_map_means():
+    model = NiN((3, 32, 32), 10, width=8, depth=3, batch_norm=True, dropout=0.25).eval()
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(3, 3), (1, 1), (1, 1)] * 3 + [(1, 1)]
+    assert [c.stride for c in convs[::3][:3]] == [(2, 2)] * 3
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model) == 9
+    assert sum(isinstance(m, nn.Dropout) for m in model) == 3
+    x = torch.randn(4, 3, 32, 32)
+    features = model[:-2](x)  # the class maps before the average pooling
+    assert features.shape == (4, 10, 4, 4)  # 32 -> 16 -> 8 -> 4
+    torch.testing.assert_close(model(x), features.mean(dim=(2, 3)))
+    assert is_chain(model)
+    # 3x3 convolution 3 -> 8, two 1x1 8 -> 8, then two blocks 8 -> 8, then 1x1 8 -> 10
+    first = 8 * 27 + 8 + 2 * (8 * 8 + 8)
+    later = 8 * 72 + 8 + 2 * (8 * 8 + 8)
+    assert count_parameters(model) == first + 2 * later + 8 * 10 + 10

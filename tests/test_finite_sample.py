@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gen.networks import _finite_sample
 from sklearn_gen.networks._finite_sample import FiniteSampleReLU, FiniteSampleReLURegressor
@@ -280,8 +279,3 @@ def test_pickle_round_trip(Estimator):
     X_new = rng.standard_normal((40, 5))
     np.testing.assert_array_equal(restored.predict(X_new), est.predict(X_new))
     np.testing.assert_array_equal(restored.network_output(X_new), est.network_output(X_new))
-
-
-@parametrize_with_checks([FiniteSampleReLU(), FiniteSampleReLURegressor()])
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)

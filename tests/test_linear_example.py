@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gen.datasets import make_linear_counterexample, negate_noise, signal_direction
 from sklearn_gen.experiments import nagarajan_linear_example
@@ -88,11 +87,6 @@ def test_learner_bad_params(params, error, match):
 def test_learner_is_binary():
     with pytest.raises(ValueError, match="Only binary classification"):
         GradientDescentLinearClassifier().fit(np.eye(3), [0, 1, 2])
-
-
-@parametrize_with_checks([GradientDescentLinearClassifier()])
-def test_learner_passes_sklearn_checks(estimator, check):
-    check(estimator)
 
 
 # ----------------------------------------------------------------------------- study

@@ -15,7 +15,7 @@ from sklearn_gen.networks import RecordInitialParams
 from sklearn_gen.studies import measure_ranking, rank_measures, zoo_frame
 from sklearn_gen.studies._measure_ranking import RANKING_MEASURES
 
-pytestmark = pytest.mark.filterwarnings("ignore:The stopping rules were not met")
+pytestmark = pytest.mark.filterwarnings("ignore:The stopping rules")
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,9 @@ def test_a_users_own_zoo_ranks_too(digits):
 def test_bad_arguments_are_refused_before_training(digits):
     X, y = digits
     with pytest.raises(ValueError, match="grid axes"):
-        measure_ranking(X, y, grid={"momentum": [0.0, 0.9]})
+        measure_ranking(X, y, grid={"optimizer": ["sgd", "adam"]})
+    with pytest.raises(ValueError, match=r"network\.module must be 'mlp' or 'nin'"):
+        measure_ranking(X, y, network=NetworkClassifier("convnet"))
     with pytest.raises(ValueError, match="measures"):
         measure_ranking(X, y, measures=["not_a_measure"])
     with pytest.raises(ValueError, match="target_train_loss"):
@@ -148,3 +150,30 @@ def test_cli_quick_run_writes_the_ranked_table(tmp_path):
     frame = pd.read_csv(out / "results.csv")
     assert len(frame) == 4 and "generalization_gap" in frame.columns
     assert (out / "measure_ranking.png").stat().st_size > 10_000
+
+
+def test_a_nin_zoo_sets_channels_blocks_and_momentum(digits):
+    X, y = digits
+    template = NetworkClassifier("nin", input_shape=(1, 8, 8), max_epochs=3, lr=0.05, device="cpu")
+    zoo = measure_ranking(
+        X,
+        y,
+        grid={"width": [4], "depth": [1, 2], "momentum": [0.0, 0.9]},
+        network=template,
+        measures=["n_params"],
+        target_train_loss=0.01,
+        n_repeats=1,
+        random_state=0,
+    )
+    assert len(zoo) == 4
+    assert sorted(zip(zoo["depth"], zoo["momentum"], strict=True)) == [
+        (1, 0.0),
+        (1, 0.9),
+        (2, 0.0),
+        (2, 0.9),
+    ]
+    # a NiN block of 4 channels on 1 input channel, then 4 -> 4 blocks, then 1x1 to 10
+    first, later, head = 4 * 9 + 4 + 2 * 20, 4 * 36 + 4 + 2 * 20, 4 * 10 + 10
+    expected = np.where(zoo["depth"] == 1, first + head, first + later + head)
+    np.testing.assert_array_equal(zoo["n_params"], expected)
+    assert not zoo["converged"].any()  # 3 epochs cannot reach cross-entropy 0.01

@@ -19,7 +19,6 @@ from sklearn.model_selection import (
     learning_curve,
 )
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gen import KernelInterpolator
 from sklearn_gen.randomization import (
@@ -447,57 +446,3 @@ def test_per_image_whitening_matches_numpy():
     np.testing.assert_allclose(out[[0, 3, 4, 5]].std(axis=1), 1.0)
     X32 = X.astype(np.float32)
     assert PerImageWhitening().transform(X32).dtype == np.float32
-
-
-# =========================================================================== common
-TRANSFORMERS = [
-    PixelShuffle(random_state=0),
-    RandomPixels(random_state=0),
-    GaussianPixels(random_state=0),
-    CenterCrop((1, 2, -1), 1),
-    PerImageWhitening(),
-]
-
-
-@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda t: type(t).__name__)
-def test_transformers_reject_nan_inf_and_wrong_width(transformer):
-    X = np.random.RandomState(0).rand(10, 8)
-    fitted = clone(transformer).fit(X)
-    for bad in (np.nan, np.inf):
-        X_bad = X.copy()
-        X_bad[3, 2] = bad
-        with pytest.raises(ValueError, match=r"NaN|infinity"):
-            clone(transformer).fit(X_bad)
-        with pytest.raises(ValueError, match=r"NaN|infinity"):
-            fitted.transform(X_bad)
-    with pytest.raises(ValueError, match=r"X has 6 features, but .* is expecting 8 features"):
-        fitted.transform(X[:, :6])
-
-
-def _expected_failed_checks(estimator) -> dict[str, str]:
-    if isinstance(estimator, LabelNoise) and estimator.p != 0:
-        return {
-            "check_classifiers_one_label_sample_weights": (
-                "the labels are randomized before the weights apply, so a zero-weight class "
-                "is not removed from the corrupted labels"
-            )
-        }
-    return {}
-
-
-@parametrize_with_checks(
-    [
-        LabelNoise(LogisticRegression(), p=0.0),
-        LabelNoise(LogisticRegression(), random_state=0),
-        LabelNoise(KernelInterpolator(device="cpu"), p=0.0),
-        PixelShuffle(),
-        RandomPixels(),
-        GaussianPixels(),
-        GaussianPixels(per_channel=True, image_shape=(1, -1, 1)),
-        CenterCrop(image_shape=(1, 1, -1), size=1),
-        PerImageWhitening(),
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

@@ -12,7 +12,6 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gen import LabelNoise, NetworkClassifier, RandomPretraining
 
@@ -115,29 +114,6 @@ def test_grid_search_over_pretraining_and_network_params(digits):
         cv=2,
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
-
-
-@parametrize_with_checks(
-    [
-        RandomPretraining(
-            NetworkClassifier(
-                "mlp", module__hidden=(16,), lr=0.1, max_epochs=20, device="cpu", random_state=0
-            ),
-            p=0.5,
-            pretrain_epochs=2,
-            random_state=0,
-        )
-    ],
-    # float32 logits: a few ulps apart when the rows come in another order or one by one,
-    # where sklearn asks for rtol=1e-7 (on some CPUs); checked at float32 tolerance in
-    # test_sklearn_checks.py::test_network_outputs_do_not_depend_on_batch_order_or_size
-    expected_failed_checks=lambda estimator: {
-        "check_methods_sample_order_invariance": "float32 logits differ by a few ulps",
-        "check_methods_subset_invariance": "float32 logits differ by a few ulps",
-    },
-)
-def test_random_pretraining_sklearn_checks(estimator, check):
-    check(estimator)
 
 
 def test_random_pretraining_on_true_labels_stops_at_the_target(digits):

@@ -207,6 +207,34 @@ def test_each_member_stops_on_its_own_rule_and_is_frozen(digits):
     assert nets[0].score(X, y) == 1.0
 
 
+def test_the_margin_fraction_and_bce_rules_stop_a_pack_where_a_single_fit_stops(digits):
+    # one stopping decision (StoppingRules.record): the margin rule counts the points that
+    # reach the margin, in a pack as in a fit, and a bce pack records the bce training loss
+    X, X_test, y, _ = digits
+    X, y = X[:150], y[:150]
+    nets = [
+        small(random_state=0, max_epochs=60, stop_margin=2.0, stop_margin_fraction=0.9),
+        small(random_state=1, max_epochs=60, stop_margin=2.0, stop_margin_fraction=0.9),
+    ]
+    bce = [
+        small(random_state=s, loss="bce", lr=0.5, max_epochs=40, stop_train_loss=0.1)
+        for s in (0, 1)
+    ]
+    alone = [clone(n).fit(X, y) for n in nets + bce]
+    fit_pack(nets, X, y)
+    fit_pack(bce, X, y)
+    for packed, single in zip(nets + bce, alone, strict=True):
+        assert packed.n_epochs_ == single.n_epochs_ and packed.converged_ and single.converged_
+        assert packed.history[-1, "stopped_by"] == single.history[-1, "stopped_by"]
+        for key in ("train_loss_full", "margin_quantile"):  # float32 sums in another order
+            np.testing.assert_allclose(
+                packed.history[:, key], single.history[:, key], rtol=1e-4, atol=1e-5
+            )
+        assert_same_network(packed, single, X_test, atol=1e-4)
+    assert nets[0].history[-1, "margin_fraction"] >= 0.9
+    assert "margin_fraction" in nets[0].history[0]
+
+
 def test_packed_and_separate_training_agree_statistically(digits):
     X, X_test, y, y_test = digits
     nets = [small(random_state=s, max_epochs=8, module__hidden=(64,)) for s in range(4)]

@@ -14,6 +14,7 @@ from sklearn_gen.studies._verdicts import (
     Verdict,
     chance_band,
     mean_interval,
+    rate_interval,
     trend_test,
 )
 
@@ -147,3 +148,32 @@ def test_hypersphere_verdict_judges_the_largest_m_and_shows_the_others():
     assert claim.status == SUPPORTED and "smaller m" not in claim.evidence
     (claim,) = verdict(holds.iloc[:1])
     assert claim.status == INCONCLUSIVE  # one repeat: no interval
+
+
+def test_a_claim_met_in_direction_but_not_in_level_says_so():
+    verdict = RUNS["hyperspheres"].verdicts
+    (direction_only,) = verdict(_hypersphere_frame([(8192, 0, 0.13, 1.0), (8192, 1, 0.14, 0.99)]))
+    assert direction_only.status == SUPPORTED and direction_only.level_reached is False
+    assert direction_only.outcome_text == (
+        "supported in direction; the paper's level not reached at this scale"
+    )
+    (at_level,) = verdict(_hypersphere_frame([(8192, 0, 0.004, 1.0), (8192, 1, 0.006, 0.995)]))
+    assert at_level.level_reached is True
+    assert at_level.outcome_text == "supported, at the paper's level"
+    # the summary states the level beside the verdict
+    from sklearn_gen.studies._report import _verdict_table
+
+    table = _verdict_table([direction_only])
+    assert "supported in direction; the paper's level not reached at this scale" in table
+
+
+def test_error_rates_get_intervals_inside_zero_one():
+    # the kernel study's case: three test errors near 0, whose t-interval reaches below 0
+    errors = [0.0, 0.02, 0.016]
+    assert mean_interval(errors)[1] < 0.0
+    mean, low, high = rate_interval(errors)
+    assert mean == pytest.approx(0.012)
+    assert 0.0 <= low < mean < high <= 0.02
+    assert rate_interval([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
+    assert rate_interval([0.3]) == (0.3, 0.3, 0.3)
+    assert np.isnan(rate_interval([np.nan])[0])

@@ -242,7 +242,7 @@ def load_dataset(
     random_state : int or None, default=0
         Seeds the subset (and the hyperspheres).
     data_home : str or path-like, optional
-        scikit-learn's download cache for the OpenML copies (``~/scikit_learn_data`` when
+        The download cache of scikit-learn for the OpenML copies (``~/scikit_learn_data`` when
         None).
 
     Returns

@@ -80,6 +80,7 @@ class RestrictedUnpickler(pickle.Unpickler):
     """
 
     def find_class(self, module: str, name: str) -> Any:
+        """Return the allowed global ``module.name``; refuse any other."""
         allowed = _GLOBALS.get((module, name))
         if allowed is None:
             raise UnsafePickleError(
@@ -89,6 +90,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         return allowed
 
     def persistent_load(self, pid: Any) -> Any:
+        """Refuse persistent ids (a data file never has them)."""
         raise UnsafePickleError("the pickle holds persistent ids, which a data file never has")
 
 

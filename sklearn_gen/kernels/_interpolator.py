@@ -597,8 +597,8 @@ class KernelInterpolator(ClassifierMixin, _BaseKernelInterpolation):
 
     See Also
     --------
-    KernelInterpolationRegressor : the same interpolant for real-valued targets.
-    sklearn.kernel_ridge.KernelRidge : ``alpha=0`` is the same problem, solved in float64.
+    KernelInterpolationRegressor : The same interpolant for real-valued targets.
+    sklearn.kernel_ridge.KernelRidge : With ``alpha=0``, it is the same problem, solved in float64.
 
     Examples
     --------

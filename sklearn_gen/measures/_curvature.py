@@ -43,7 +43,7 @@ from sklearn.utils import check_random_state
 from torch import nn
 from torch.func import functional_call
 
-from sklearn_gen._validation import check_bool, check_int, check_real
+from sklearn_gen._validation import check_bool, check_int, check_real, draw_seed
 from sklearn_gen.measures._layers import LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import _check_xy
 
@@ -172,7 +172,7 @@ def _objective(
 
 
 def _generator(rng: np.random.RandomState) -> torch.Generator:
-    return torch.Generator().manual_seed(int(rng.randint(0, 2**31 - 1)))
+    return torch.Generator().manual_seed(draw_seed(rng))
 
 
 # ------------------------------------------------------------------------------ measures

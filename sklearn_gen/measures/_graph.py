@@ -160,6 +160,7 @@ class ChannelAffine(nn.Module):
         return cls(scale, shift)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Scale and shift every channel of ``x`` (channels on dimension 1)."""
         shape = (1, -1, *([1] * (x.dim() - 2)))
         return x * self.weight.reshape(shape) + self.bias.reshape(shape)
 

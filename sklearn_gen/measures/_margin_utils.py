@@ -21,8 +21,10 @@ QUANTILE_METHODS = ("lower", "linear", "kth")
 
 
 class UndefinedMeasureError(ValueError):
-    """The measure is not defined for this model and sample (e.g. a bound whose margin
-    quantile is not positive, as on a held-out fold the network does not fit).
+    """The measure is not defined for this model and sample.
+
+    For example a bound whose margin quantile is not positive, as on a held-out fold the
+    network does not fit.
 
     Calling the measure raises it; a scorer (:func:`sklearn_gen.metrics.make_measure_scorer`)
     turns it into NaN, the value sklearn's searches expect for "no score".

@@ -213,7 +213,7 @@ def layer_norms(
     Returns
     -------
     ndarray of shape (n_weight_layers,)
-        float64 norms.
+        The float64 norms.
 
     Examples
     --------

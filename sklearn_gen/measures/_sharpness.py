@@ -40,7 +40,7 @@ import torch
 from sklearn.utils import check_random_state
 from torch.func import functional_call, vmap
 
-from sklearn_gen._validation import check_int, check_real
+from sklearn_gen._validation import MAX_SEED, check_int, check_real, draw_seed
 from sklearn_gen.measures._layers import resolve_view
 
 __all__ = ["jiang_pac_bayes_flatness", "pac_bayes_flatness", "perturb"]
@@ -113,7 +113,7 @@ class _NoisyAccuracy:
         self.index = padded.reshape(width, n_groups).T.contiguous()  # (G, width)
         self.mask = (torch.arange(n_groups * width) < n_slots).reshape(width, n_groups).T
         self.x, self.target = x, target
-        seeds = rng.randint(0, 2**31 - 1, size=n_groups)
+        seeds = rng.randint(0, MAX_SEED, size=n_groups)
         draws = []
         for seed in seeds:
             gen = torch.Generator().manual_seed(int(seed))
@@ -323,7 +323,7 @@ def _flatness(
     # the slope of the bisection's curve: the precision of all draws_per_sample draws
     final = acc.drops(center)
     sizes = acc.sizes()
-    boot = np.random.default_rng(int(rng.randint(0, 2**31 - 1)))
+    boot = np.random.default_rng(draw_seed(rng))
     weights = np.vstack(
         [
             np.ones(len(sizes)),

@@ -319,7 +319,7 @@ def layer_alphas(
     Returns
     -------
     ndarray of shape (n_fitted_layers,)
-        float64 exponents of the layers that were fitted (empty when none was).
+        The float64 exponents of the layers that were fitted (empty when none was).
 
     Raises
     ------

@@ -217,7 +217,7 @@ def _setup(
             "without classes_."
         )
     params = [p.detach() for p in module.parameters()]
-    starts = _starts(params, n_restarts, int(rng.randint(0, 2**31 - 1)))
+    starts = _starts(params, n_restarts, draw_seed(rng))
     return view, _Ascent(module, x, target, n_steps, starts)
 
 

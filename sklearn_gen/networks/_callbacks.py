@@ -20,6 +20,7 @@ once any holds (``mode="any"``).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from skorch.callbacks import Callback
@@ -52,7 +53,8 @@ def one_hot_bce_with_logits(
     >>> round(loss.item(), 4)  # log 2: every sigmoid is 1/2
     0.6931
     """
-    one_hot = torch.nn.functional.one_hot(target, logits.shape[1]).to(logits.dtype)
+    # scatter, not F.one_hot: the pack evaluates this under vmap
+    one_hot = torch.zeros_like(logits).scatter(1, target.unsqueeze(1), 1.0)
     return torch.nn.functional.binary_cross_entropy_with_logits(
         logits, one_hot, reduction=reduction
     )
@@ -106,6 +108,7 @@ class RecordInitialParams(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
+        """Record the module's parameters before the first step (a new fit starts anew)."""
         if getattr(self, "pending_", True):
             net.initial_params_ = {
                 name: tensor.detach().to("cpu", copy=True)
@@ -219,12 +222,29 @@ class StoppingRules(Callback):
     def on_epoch_end(self, net, dataset_train=None, **kwargs) -> None:
         if not self.enabled or dataset_train is None:
             return
-        stats = self.statistics(net, dataset_train)
-        net.history.record("train_loss_full", stats["loss"])
-        net.history.record("train_acc_full", stats["accuracy"])
-        net.history.record("margin_quantile", stats["margin_quantile"])
+        if self.record(net.history, self.statistics(net, dataset_train)):
+            raise KeyboardInterrupt  # skorch's way to end fit_loop cleanly
+
+    def record(self, history: Any, stats: dict) -> bool:
+        """Record the epoch's full-training-set statistics; whether training stops.
+
+        The one stopping decision: the skorch callback and a pack
+        (:func:`~sklearn_gen.networks.fit_pack`) both call it with :meth:`summarize`'s
+        statistics, so the rules are applied in one place.
+        """
+        history.record("train_loss_full", stats["loss"])
+        history.record("train_acc_full", stats["accuracy"])
+        history.record("margin_quantile", stats["margin_quantile"])
         if self.margin is not None:
-            net.history.record("margin_fraction", stats["margin_fraction"])
+            history.record("margin_fraction", stats["margin_fraction"])
+        met = self.decide(stats)
+        if met is None:
+            return False
+        history.record("stopped_by", ",".join(met))
+        return True
+
+    def decide(self, stats: dict) -> list[str] | None:
+        """The enabled rules that hold on ``stats``, when they stop training; else None."""
         held = {
             "interpolate": stats["accuracy"] >= 1.0,
             "margin": self.margin is not None and self._enough_margin(stats),
@@ -232,15 +252,59 @@ class StoppingRules(Callback):
         }
         met = [name for name in self.enabled if held[name]]
         done = len(met) == len(self.enabled) if self.mode == "all" else bool(met)
-        if done:
-            net.history.record("stopped_by", ",".join(met))
-            raise KeyboardInterrupt  # skorch's way to end fit_loop cleanly
+        return met if done and self.enabled else None
 
     def _enough_margin(self, stats: dict) -> bool:
         # count, not quantile: at least ceil(q * n) points reach the margin (the 1e-9 keeps
         # q * n = 99.00000000000001 from asking for 100 points)
         needed = math.ceil(self.margin_fraction * stats["n_samples"] - 1e-9)
         return stats["n_reached"] >= needed
+
+    def summed_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The summed training loss of ``loss_function`` (bce: over all entries)."""
+        if self.loss_function == "bce":
+            return one_hot_bce_with_logits(logits, y, reduction="sum")
+        return torch.nn.functional.cross_entropy(logits, y, reduction="sum")
+
+    def summarize(
+        self, loss_sum: float, n_correct: int, sample_margins: torch.Tensor, n_outputs: int
+    ) -> dict:
+        """The statistics :meth:`decide` reads, from one pass over the training set.
+
+        Parameters
+        ----------
+        loss_sum : float
+            :meth:`summed_loss` over the training set.
+        n_correct : int
+            Correctly classified training points.
+        sample_margins : torch.Tensor of shape (n_samples,)
+            Every training point's margin (:func:`margins`).
+        n_outputs : int
+            Logits per point (bce averages over them too).
+
+        Returns
+        -------
+        dict
+            ``loss`` (mean), ``accuracy``, ``margin_quantile``, ``n_samples`` and, when
+            ``margin`` is set, ``n_reached`` and ``margin_fraction`` (points, and their
+            fraction, with margin >= ``margin``).
+        """
+        n = int(sample_margins.shape[0])
+        stats = {
+            # bce is averaged over all n * n_classes entries, as the training loss is
+            "loss": float(loss_sum) / (n * (n_outputs if self.loss_function == "bce" else 1)),
+            "accuracy": int(n_correct) / n,
+            # the q-quantile that at least a fraction q of the points reach: the (1-q) quantile
+            "margin_quantile": torch.quantile(
+                sample_margins.float(), 1.0 - self.margin_fraction, interpolation="lower"
+            ).item(),
+            "n_samples": n,
+        }
+        if self.margin is not None:
+            reached = int((sample_margins >= self.margin).sum().item())
+            stats["n_reached"] = reached
+            stats["margin_fraction"] = reached / n
+        return stats
 
     def evaluate(self, net, dataset) -> tuple[float, float, float]:
         """Training loss, accuracy and margin quantile of ``net`` on a device dataset."""
@@ -276,29 +340,10 @@ class StoppingRules(Callback):
             for start in range(0, len(X), self.chunk_size):
                 logits = module(X[start : start + self.chunk_size]).float()
                 yb = y[start : start + self.chunk_size]
-                if self.loss_function == "bce":
-                    n_outputs = logits.shape[1]
-                    total_loss += one_hot_bce_with_logits(logits, yb, reduction="sum")
-                else:
-                    total_loss += torch.nn.functional.cross_entropy(logits, yb, reduction="sum")
+                n_outputs = logits.shape[1]
+                total_loss += self.summed_loss(logits, yb)
                 correct += (logits.argmax(1) == yb).sum()
                 all_margins.append(margins(logits, yb))
         finally:
             module.train(was_training)
-        n = len(X)
-        values = torch.cat(all_margins)
-        stats = {
-            # bce is averaged over all n * n_classes entries, as the training loss is
-            "loss": total_loss.item() / (n * n_outputs),
-            "accuracy": correct.item() / n,
-            # the q-quantile that at least a fraction q of the points reach: the (1-q) quantile
-            "margin_quantile": torch.quantile(
-                values, 1.0 - self.margin_fraction, interpolation="lower"
-            ).item(),
-            "n_samples": n,
-        }
-        if self.margin is not None:
-            reached = int((values >= self.margin).sum().item())
-            stats["n_reached"] = reached
-            stats["margin_fraction"] = reached / n
-        return stats
+        return self.summarize(total_loss.item(), correct.item(), torch.cat(all_margins), n_outputs)

@@ -450,13 +450,14 @@ class NetworkClassifier(NeuralNetClassifier):
         return self
 
     def initialize_criterion(self) -> NetworkClassifier:
-        """skorch's criterion, or the one-hot sigmoid cross-entropy when ``loss="bce"``."""
+        """Build skorch's criterion, or the one-hot sigmoid cross-entropy for ``loss="bce"``."""
         if self.loss == "bce":
             self.criterion_ = OneHotBCEWithLogitsLoss()
             return self
         return super().initialize_criterion()
 
     def get_params_for_optimizer(self, prefix: str, named_parameters) -> tuple[list, dict]:
+        """Skorch's optimizer arguments, with ``momentum`` and ``weight_decay`` where accepted."""
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         accepted = _init_arguments(self.optimizer)
         for name in ("momentum", "weight_decay"):
@@ -515,6 +516,7 @@ class NetworkClassifier(NeuralNetClassifier):
         return hooks
 
     def notify(self, method_name: str, **cb_kwargs: Any) -> None:
+        """Call the callbacks' hook, skipping the per-batch hooks no callback implements."""
         hooks = getattr(self, "batch_hooks_", None)
         if hooks is None or method_name not in hooks:
             super().notify(method_name, **cb_kwargs)
@@ -523,7 +525,7 @@ class NetworkClassifier(NeuralNetClassifier):
             hook(self, **cb_kwargs)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params) -> None:
-        """skorch's epoch loop with the same history records, minus per-batch lookups."""
+        """Run skorch's epoch loop with the same history records, minus per-batch lookups."""
         hooks = getattr(self, "batch_hooks_", None)
         if hooks is None or iterator is None:
             super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
@@ -549,6 +551,7 @@ class NetworkClassifier(NeuralNetClassifier):
             self.history.record(loss_key, total / seen)
 
     def train_step(self, batch, **fit_params: Any) -> dict:
+        """Take one optimizer step on ``batch`` (skorch's, without a closure for SGD)."""
         hooks = getattr(self, "batch_hooks_", None)
         if (
             hooks is None
@@ -562,7 +565,7 @@ class NetworkClassifier(NeuralNetClassifier):
         return step
 
     def train_step_single(self, batch, **fit_params: Any) -> dict:
-        """skorch's step; forward and loss under autocast when ``precision`` asks for it."""
+        """Take skorch's step; forward and loss under autocast when ``precision`` asks for it."""
         dtype = _AUTOCAST_DTYPES[self.precision]
         if dtype is None:
             return super().train_step_single(batch, **fit_params)
@@ -585,7 +588,7 @@ class NetworkClassifier(NeuralNetClassifier):
         scaler.update()
 
     def initialize_optimizer(self, *args: Any, **kwargs: Any) -> NetworkClassifier:
-        """skorch's optimizer, plus the gradient scaler that ``precision="fp16"`` needs."""
+        """Build skorch's optimizer, plus the gradient scaler ``precision="fp16"`` needs."""
         super().initialize_optimizer(*args, **kwargs)
         if self.precision == "fp16":
             self.grad_scaler_ = torch.amp.GradScaler(self.device_.type)
@@ -594,11 +597,13 @@ class NetworkClassifier(NeuralNetClassifier):
         return self
 
     def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
+        """The module's logits for ``x`` (a device tensor batch goes straight in)."""
         if isinstance(x, torch.Tensor):  # batches are already tensors on the device
             return self.module_(x, **fit_params)
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """The criterion's loss of ``y_pred`` against ``y_true``."""
         if isinstance(y_true, torch.Tensor):
             return self.criterion_(y_pred, y_true)
         return super().get_loss(y_pred, y_true, *args, **kwargs)
@@ -711,6 +716,13 @@ class NetworkClassifier(NeuralNetClassifier):
             )
 
     def forward_iter(self, X: Any, training: bool = False, device: str = "cpu"):
+        """Yield the module's outputs batch by batch (a fitted net only).
+
+        Yields
+        ------
+        torch.Tensor
+            The outputs of one batch of ``X``, as skorch's ``forward_iter`` gives them.
+        """
         check_is_fitted(self, "module_")
         with self._on_device():
             yield from super().forward_iter(X, training=training, device=device)

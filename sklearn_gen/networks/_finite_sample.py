@@ -370,7 +370,7 @@ class FiniteSampleReLU(ClassifierMixin, _BaseFiniteSampleReLU):
 
     See Also
     --------
-    FiniteSampleReLURegressor : the same network for real targets.
+    FiniteSampleReLURegressor : The same network for real targets.
 """
         + _NOTES_DOC.format(target="label")
         + """
@@ -505,7 +505,7 @@ class FiniteSampleReLURegressor(RegressorMixin, _BaseFiniteSampleReLU):
         + """
     See Also
     --------
-    FiniteSampleReLU : the same network regressing class indices.
+    FiniteSampleReLU : The same network regressing class indices.
 """
         + _NOTES_DOC.format(target="target")
         + """

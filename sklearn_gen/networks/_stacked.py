@@ -60,6 +60,7 @@ from sklearn.exceptions import ConvergenceWarning
 from torch.func import functional_call, stack_module_state, vmap
 
 from sklearn_gen._device import format_bytes, resolve_device, resolve_memory_budget
+from sklearn_gen._wrappers import find_inner
 from sklearn_gen.networks._batches import crop_flip_augmenter
 from sklearn_gen.networks._callbacks import margins
 from sklearn_gen.networks._classifier import NetworkClassifier
@@ -99,9 +100,8 @@ def _network_of(estimator: Any) -> Any:
     Only LabelNoise itself: a subclass (RandomPretraining) fits in its own way, which a
     pack does not reproduce, so it is refused as what it is.
     """
-    if type(estimator) is LabelNoise:
-        return estimator.estimator
-    return estimator
+    found, _ = find_inner(estimator, lambda obj: type(obj) is not LabelNoise, fitted=False)
+    return estimator if found is None else found
 
 
 def pack_refusal(estimator: Any) -> str | None:
@@ -969,8 +969,8 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
 
 
 @torch.no_grad()
-def _evaluate(stack: _Stack, which: list[int], X, y_active, vectorize: bool) -> dict[int, tuple]:
-    """Loss, accuracy and margin quantile on the whole training set (eval mode) per member."""
+def _evaluate(stack: _Stack, which: list[int], X, y_active, vectorize: bool) -> dict[int, dict]:
+    """The stopping statistics on the whole training set (eval mode) per member."""
     index = torch.as_tensor(which, device=X.device)
     if len(which) == len(stack.members):
         params, buffers, targets = stack.params, stack.buffers, y_active
@@ -994,7 +994,8 @@ def _evaluate(stack: _Stack, which: list[int], X, y_active, vectorize: bool) -> 
                 ]
             )
 
-    loss_sum = vmap(lambda logits, y: torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
+    rules = stack.members[which[0]].rules  # one loss per pack (pack_refusal compares it)
+    loss_sum = vmap(rules.summed_loss)
     chunk = max(1, _EVAL_SAMPLES // len(which))
     n = len(X)
     total = torch.zeros(len(which), dtype=torch.float64, device=X.device)
@@ -1011,14 +1012,12 @@ def _evaluate(stack: _Stack, which: list[int], X, y_active, vectorize: bool) -> 
     finally:
         stack.base.train()
     all_margins = torch.cat(all_margins, 1)
-    out = {}
-    for j, i in enumerate(which):
-        rules = stack.members[i].rules
-        margin_q = torch.quantile(
-            all_margins[j], 1.0 - rules.margin_fraction, interpolation="lower"
-        ).item()
-        out[i] = (total[j].item() / n, correct[j].item() / n, margin_q)
-    return out
+    return {
+        i: stack.members[i].rules.summarize(
+            total[j].item(), correct[j].item(), all_margins[j], logits.shape[-1]
+        )
+        for j, i in enumerate(which)
+    }
 
 
 def _record_epoch(member: _Member, losses, sizes, accuracy, seconds, full) -> None:
@@ -1038,22 +1037,9 @@ def _record_epoch(member: _Member, losses, sizes, accuracy, seconds, full) -> No
     history.record("train_acc", accuracy)
     member.epochs += 1
     rules = member.rules
-    if full is not None:
-        loss, acc, margin_q = full
-        history.record("train_loss_full", loss)
-        history.record("train_acc_full", acc)
-        history.record("margin_quantile", margin_q)
-        held = {
-            "interpolate": acc >= 1.0,
-            "margin": rules.margin is not None and margin_q >= rules.margin,
-            "loss": rules.loss is not None and loss <= rules.loss,
-        }
-        met = [name for name in rules.enabled if held[name]]
-        done = len(met) == len(rules.enabled) if rules.mode == "all" else bool(met)
-        if done:
-            history.record("stopped_by", ",".join(met))
-            member.stopped = True
-            return  # the single fit's stopping callback ends the epoch before lr decay
+    if full is not None and rules.record(history, full):  # the single fit's decision
+        member.stopped = True
+        return  # the single fit's stopping callback ends the epoch before lr decay
     if member.scheduler is not None:
         with warnings.catch_warnings():  # the pack, not the optimizer object, took the steps
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")

@@ -69,6 +69,7 @@ __all__ = [
     "MLP",
     "ConvNet",
     "DeepFCNet",
+    "NiN",
     "SmallAlexNet",
     "SmallInception",
     "count_parameters",
@@ -510,6 +511,90 @@ class ConvNet(_Chain):
         self.kernel_size = kernel_size
 
 
+class NiN(_Chain):
+    """Network-in-Network chain, the architecture of Jiang et al.'s (2020) zoo.
+
+    ``depth`` blocks, each ``Conv2d(3 x 3, stride 2, padding 1)`` → ``ReLU`` → two
+    ``Conv2d(1 x 1)`` → ``ReLU`` (Lin et al. 2014's "mlpconv" block, downsampling by 2),
+    with ``BatchNorm2d`` before each ReLU when ``batch_norm`` and a ``Dropout`` after each
+    block when ``dropout > 0``; then a ``Conv2d(1 x 1)`` to ``n_classes`` channels and
+    ``AdaptiveAvgPool2d(1)`` → ``Flatten``: the logits are the spatial means of the class
+    maps. Every block has ``width`` channels. A chain: every measure of
+    :mod:`sklearn_gen.measures` applies.
+
+    Parameters
+    ----------
+    input_shape : sequence of 3 int
+        ``(C, H, W)`` of one image. Flat rows of ``C * H * W`` features are reshaped.
+    n_classes : int
+        Number of output logits.
+    width : int, default=32
+        Channels of every block.
+    depth : int, default=2
+        Number of blocks; each halves the image (rounding up).
+    batch_norm : bool, default=False
+        Add ``BatchNorm2d`` after each convolution of the blocks (before its ReLU).
+    dropout : float, default=0.0
+        Drop probability of a ``Dropout`` after each block; no layer when 0.
+
+    Attributes
+    ----------
+    input_shape : tuple of 3 int
+        The validated image shape.
+    n_classes, width, depth, batch_norm, dropout
+        The validated constructor arguments.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = NiN((3, 32, 32), 10, width=16, depth=3)
+    >>> count_parameters(model)
+    6890
+    >>> model(torch.zeros(2, 3 * 32 * 32)).shape
+    torch.Size([2, 10])
+    """
+
+    _image_input = True
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        n_classes: int,
+        *,
+        width: int = 32,
+        depth: int = 2,
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        shape = _check_image_shape(input_shape, type(self).__name__)
+        n_classes = check_int(n_classes, "n_classes")
+        width = check_int(width, "width")
+        depth = check_int(depth, "depth")
+        batch_norm = check_bool(batch_norm, "batch_norm")
+        dropout = check_real(dropout, "dropout", 0.0, 1.0, closed="left")
+
+        layers: list[nn.Module] = [nn.Flatten(), nn.Unflatten(1, shape)]
+        n_in = shape[0]
+        for _ in range(depth):
+            for kernel, stride, padding in ((3, 2, 1), (1, 1, 0), (1, 1, 0)):
+                layers.append(nn.Conv2d(n_in, width, kernel, stride=stride, padding=padding))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(width))
+                layers.append(nn.ReLU())
+                n_in = width
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        layers += [nn.Conv2d(n_in, n_classes, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        super().__init__(*layers)
+
+        self.input_shape = shape
+        self.n_classes = n_classes
+        self.width = width
+        self.depth = depth
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+
+
 # --------------------------------------------------------------------------------------------
 # Small Inception (Zhang et al. 2017, Fig. 3)
 # --------------------------------------------------------------------------------------------
@@ -719,6 +804,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "small_alexnet": SmallAlexNet,
     "small_inception": SmallInception,
     "convnet": ConvNet,
+    "nin": NiN,
 }
 """Architecture classes by name, as accepted by :func:`get_architecture`."""
 

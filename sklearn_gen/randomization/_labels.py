@@ -253,7 +253,7 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     See Also
     --------
-    corrupt_labels : the corruption itself, as a function.
+    corrupt_labels : The corruption itself, as a function.
 
     Examples
     --------

@@ -29,9 +29,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_gen.randomization._base import FlatImageTransformer
 from sklearn_gen.randomization._streams import (
-    draw_seed,
     row_blocks,
     row_random_bits,
+    stream_seed,
     uniform_open,
 )
 from sklearn_gen.randomization._validation import check_image_shape, feature_names_in
@@ -194,7 +194,7 @@ class RandomPixels(OneToOneFeatureMixin, FlatImageTransformer):
         """
         check_is_fitted(self, "n_features_in_")
         X = self._validate(X, reset=False)
-        seed = draw_seed(self.random_state)
+        seed = stream_seed(self.random_state)
         out = np.empty_like(X)
         n_features = X.shape[1]
         for rows in row_blocks(X.shape[0], n_features):
@@ -328,7 +328,7 @@ class GaussianPixels(OneToOneFeatureMixin, FlatImageTransformer):
             scale = np.repeat(np.sqrt(self.var_), per_channel)
         else:
             loc, scale = self.mean_, np.sqrt(self.var_)
-        seed = draw_seed(self.random_state)
+        seed = stream_seed(self.random_state)
         out = np.empty_like(X)
         for rows in row_blocks(X.shape[0], n_features):
             noise = ndtri(uniform_open(row_random_bits(X[rows], seed, n_features)))

@@ -35,7 +35,7 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def draw_seed(random_state: Any) -> np.uint64:
+def stream_seed(random_state: Any) -> np.uint64:
     """One 64-bit seed from ``random_state`` (an int always gives the same seed)."""
     rng = check_random_state(random_state)
     high, low = rng.randint(0, 1 << 32, size=2, dtype=np.uint64)

@@ -12,6 +12,7 @@ this package.
 from sklearn_gen.studies._common import config_seed, run_configurations
 from sklearn_gen.studies._correlation import measure_correlation
 from sklearn_gen.studies._fits import linear_fit, loglog_slopes
+from sklearn_gen.studies._fragility import fragility_audit
 from sklearn_gen.studies._kernel import kernel_interpolation
 from sklearn_gen.studies._linear_example import nagarajan_linear_example
 from sklearn_gen.studies._measure_ranking import measure_ranking, zoo_frame
@@ -48,6 +49,7 @@ __all__ = [
     "config_seed",
     "configuration_packs",
     "expressivity",
+    "fragility_audit",
     "hypersphere_projection",
     "kernel_interpolation",
     "linear_fit",

@@ -128,7 +128,7 @@ def run_configurations(
         function so that joblib can send it to other processes.
     configurations : iterable of dict
     n_jobs : int or None, default=None
-        joblib's ``n_jobs`` (None: one, or the active backend's default, e.g. Dask).
+        The ``n_jobs`` of joblib (None: one, or the active backend's default, e.g. Dask).
     progress : bool, default=False
         Show a tqdm bar over configurations.
     description : str

@@ -31,12 +31,21 @@ from sklearn_gen import measures as _m
 from sklearn_gen._validation import check_int, check_real, draw_seed
 from sklearn_gen.metrics import make_measure_scorer
 from sklearn_gen.networks import NetworkClassifier
+from sklearn_gen.networks.architectures import ARCHITECTURES, get_architecture
 from sklearn_gen.studies._study import Study, run_study
 from sklearn_gen.studies._validation import check_data, check_test_size
 
-__all__ = ["RANKING_AXES", "RANKING_MEASURES", "measure_ranking", "zoo_frame"]
+__all__ = [
+    "JIANG2020_AXES",
+    "RANKING_AXES",
+    "RANKING_MEASURES",
+    "measure_ranking",
+    "zoo_frame",
+]
 
-#: The hyperparameter axes of the default zoo, and their values.
+#: The hyperparameter axes of the default zoo, and their values. ``momentum`` is an axis a
+#: grid may vary (the fragility audit's "momentum on/off"); the default zoo keeps 0.9,
+#: since plain SGD at these learning rates misses the stopping rule within 200 epochs.
 RANKING_AXES: dict[str, tuple[Any, ...]] = {
     "width": (32, 128),
     "depth": (1, 2),
@@ -44,7 +53,24 @@ RANKING_AXES: dict[str, tuple[Any, ...]] = {
     "batch_size": (32, 64),
     "weight_decay": (0.0, 0.001),
     "dropout": (0.0, 0.2),
+    "momentum": (0.9,),
 }
+
+#: Jiang et al.'s (2020, Sec. 5) grid, three values per axis, for a NiN on CIFAR-10
+#: (``width``: channels per block, ``depth``: blocks). Their optimizer axis (SGD, SGD with
+#: momentum, Adam) is ``momentum`` 0 / 0.9 here: Adam is not among the axes.
+JIANG2020_AXES: dict[str, tuple[Any, ...]] = {
+    "width": (8, 16, 32),
+    "depth": (2, 3, 4),
+    "lr": (0.1, 0.032, 0.01),
+    "batch_size": (32, 64, 128),
+    "weight_decay": (0.0, 0.0001, 0.0005),
+    "dropout": (0.0, 0.25, 0.5),
+    "momentum": (0.0, 0.9),
+}
+
+#: The width and depth of a network when the grid leaves them out, by architecture.
+_SHAPE_DEFAULTS = {"mlp": (128, 1), "nin": (32, 2)}
 
 
 # ------------------------------------------------------------------------------ measures
@@ -164,6 +190,24 @@ def _training_summary(model: Any) -> dict[str, Any]:
     }
 
 
+def _architecture_kind(network: NetworkClassifier) -> str:
+    """``"mlp"`` or ``"nin"``: the architectures whose width and depth the grid sets."""
+    module = get_architecture(network.module)
+    for kind in _SHAPE_DEFAULTS:
+        if module is ARCHITECTURES[kind]:
+            return kind
+    raise ValueError(
+        f"network.module must be 'mlp' or 'nin' (the grid sets their width and depth), got "
+        f"{network.module!r}; rank your own architectures with zoo_frame."
+    )
+
+
+def _shape_params(kind: str, width: int, depth: int) -> dict[str, list[Any]]:
+    if kind == "mlp":
+        return {"module__hidden": [(width,) * depth]}
+    return {"module__width": [width], "module__depth": [depth]}
+
+
 def _default_network() -> NetworkClassifier:
     return NetworkClassifier("mlp", momentum=0.9, max_epochs=200)
 
@@ -196,12 +240,15 @@ def measure_ranking(
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
     grid : dict, default=None
-        ``{axis: values}`` over the axes of :data:`RANKING_AXES` (None: all of them, two
-        values each: 64 networks per repeat). A width or depth left out is 128 or 1; another
-        axis left out keeps the template's value.
+        ``{axis: values}`` over the axes of :data:`RANKING_AXES` (None: its values, two
+        for each axis but ``momentum``: 64 networks per repeat; :data:`JIANG2020_AXES` is
+        Jiang et al.'s grid). A width or depth left out is 128 or 1 for an MLP, 32 or 2
+        for a NiN; another axis left out keeps the template's value.
     network : NetworkClassifier, default=None
-        The template (its ``module__hidden``, ``lr``, ``batch_size``, ``weight_decay``,
-        ``dropout``, ``stop_train_loss`` and seeds are set per network). None:
+        The template, an ``"mlp"`` (width and depth of its hidden layers) or a ``"nin"``
+        (channels and blocks, :class:`~sklearn_gen.networks.architectures.NiN`); its
+        ``lr``, ``batch_size``, ``weight_decay``, ``dropout``, ``momentum``,
+        ``stop_train_loss`` and seeds are set per network. None:
         ``NetworkClassifier("mlp", momentum=0.9, max_epochs=200)``.
     measures : list of str or dict, default=None
         Names from :data:`RANKING_MEASURES` (None: all), or ``{name: scorer}``.
@@ -247,11 +294,13 @@ def measure_ranking(
             f"network must be a NetworkClassifier (the template of the zoo), got {network!r}."
         )
     template = clone(network).set_params(stop_train_loss=target_train_loss)
-    width = axes.pop("width", (128,))  # an axis left out of the grid keeps one value
-    depth = axes.pop("depth", (1,))
+    kind = _architecture_kind(template)
+    default_width, default_depth = _SHAPE_DEFAULTS[kind]
+    width = axes.pop("width", (default_width,))  # an axis left out keeps one value
+    depth = axes.pop("depth", (default_depth,))
     estimator_axes = {axis: list(values) for axis, values in axes.items()}
     grid_points = [
-        {"module__hidden": [(int(w),) * int(d)], "width": [w], "depth": [d], **estimator_axes}
+        {**_shape_params(kind, int(w), int(d)), "width": [w], "depth": [d], **estimator_axes}
         for w, d in itertools.product(width, depth)
     ]
     study = Study(

@@ -44,6 +44,7 @@ from sklearn.model_selection import PredefinedSplit
 from sklearn.pipeline import Pipeline
 
 from sklearn_gen._validation import check_image_shape, check_int, draw_seed
+from sklearn_gen._wrappers import innermost
 from sklearn_gen.metrics import SCORERS
 from sklearn_gen.networks import FiniteSampleReLU, NetworkClassifier
 from sklearn_gen.randomization import GaussianPixels, LabelNoise, PixelShuffle, RandomPixels
@@ -144,30 +145,9 @@ def _trains_in_epochs(estimator: BaseEstimator) -> bool:
     return "max_epochs" in estimator.get_params(deep=False)
 
 
-def _unwrap(model: Any) -> tuple[Any, Any, Any]:
-    """``(transform, final, labels_holder)`` of a fitted model.
-
-    ``transform`` is the fitted Pipeline prefix (or None), ``final`` the innermost fitted
-    estimator (inside ``Pipeline`` and ``LabelNoise``) and ``labels_holder`` the
-    ``LabelNoise`` that holds ``y_fit_`` (or None).
-    """
-    transform = None
-    holder = None
-    while True:
-        if isinstance(model, Pipeline):
-            if len(model.steps) > 1 and transform is None:
-                transform = model[:-1]
-            model = model[-1]
-        elif hasattr(model, "y_fit_") and hasattr(model, "estimator_"):
-            holder = model if holder is None else holder
-            model = model.estimator_
-        else:
-            return transform, model, holder
-
-
 def _final(model: Any) -> Any:
     """The innermost fitted estimator (inside ``Pipeline`` and ``LabelNoise``)."""
-    return _unwrap(model)[1]
+    return innermost(model)
 
 
 def _fit_summary(model: Any) -> dict[str, Any]:

@@ -469,13 +469,17 @@ def compare_measures(
 
     Parameters
     ----------
-    frame, gap, hyperparameters, max_conditioning, n_bootstrap, confidence, random_state
+    frame : pandas.DataFrame or mapping
         As for :func:`rank_measures`.
     first, second : str
         The measure columns.
+    gap, hyperparameters
+        As for :func:`rank_measures`.
     criterion : str, default="psi"
         ``"kendall_tau"``, ``"psi"``, ``"cmi"``, ``"robust_sign_error"`` or
         ``"mean_sign_error"``.
+    max_conditioning, n_bootstrap, confidence, random_state
+        As for :func:`rank_measures`.
 
     Returns
     -------

@@ -31,6 +31,23 @@ def _used_rows(frame: pd.DataFrame) -> list[str]:
     return [f"- rows used (training / test): {pairs}"]
 
 
+def _verdict_table(verdicts: list) -> str:
+    """The claims as a markdown table: claim, the paper's number, this run, the verdict."""
+    lines = [
+        "| claim | the paper | this run (mean [95% CI] over repeats) | verdict |",
+        "|---|---|---|---|",
+    ]
+    for verdict in verdicts:
+        mark = verdict.outcome_text if verdict.supported else f"**{verdict.status}**"
+        reason = f" ({verdict.reason})" if verdict.reason and not verdict.supported else ""
+        lines.append(
+            f"| {verdict.claim} | {verdict.paper or '-'} | {verdict.evidence} | {mark}{reason} |"
+        )
+    if not verdicts:
+        lines.append("| (no claim checked) | | | |")
+    return "\n".join(lines)
+
+
 def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -> str:
     verdicts = run.verdicts(frame)
     lines = [
@@ -47,17 +64,8 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
         f"{'default' if settings.threads is None else settings.threads}",
         f"- sklearn_gen {__version__}; {len(frame)} rows in results.csv",
         "",
-        "| claim | the paper | this run (mean [95% CI] over repeats) | verdict |",
-        "|---|---|---|---|",
+        _verdict_table(verdicts),
     ]
-    for verdict in verdicts:
-        mark = verdict.status if verdict.supported else f"**{verdict.status}**"
-        reason = f" ({verdict.reason})" if verdict.reason and not verdict.supported else ""
-        lines.append(
-            f"| {verdict.claim} | {verdict.paper or '-'} | {verdict.evidence} | {mark}{reason} |"
-        )
-    if not verdicts:
-        lines.append("| (no claim checked) | | | |")
     if run.tables is not None:
         lines += ["", run.tables(frame)]
     lines += ["", "## Columns of results.csv", "", *column_lines(frame.columns)]

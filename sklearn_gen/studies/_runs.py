@@ -29,6 +29,7 @@ from sklearn_gen.studies._verdicts import (
     format_interval,
     mean_interval,
     outcome,
+    rate_interval,
     slope_interval,
     trend_outcome,
 )
@@ -129,6 +130,8 @@ def _network(data: Dataset, settings: Settings, **params: Any):
         random_state=settings.seed,
     )
     defaults.update(params)
+    if defaults["module"] != "mlp":  # the hidden widths are the MLP's
+        del defaults["module__hidden"]
     return NetworkClassifier(**defaults)
 
 
@@ -222,7 +225,7 @@ def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     rho, p_value, trend = trend_outcome(corruption["p"], corruption["test_error"])
     n_points = len(corruption)
     by_p = corruption.groupby("p")["test_error"]
-    levels = ", ".join(f"p={p:g}: {format_interval(*mean_interval(errors))}" for p, errors in by_p)
+    levels = ", ".join(f"p={p:g}: {format_interval(*rate_interval(errors))}" for p, errors in by_p)
     enough = math.factorial(n_points) > 20  # an exact permutation test can reach p < 0.05
     verdicts.append(
         Verdict(
@@ -427,11 +430,11 @@ def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     clean = kernel[kernel["p"] == kernel["p"].min()]
     n_classes = 10
     _, high_chance = chance_band(n_classes, int(clean["n_test"].iloc[0]))
-    error = mean_interval(clean["test_error"])
+    error = rate_interval(clean["test_error"])
     fits = bool((kernel["train_accuracy"] == 1.0).all())
     network = frame[(frame["model"] == "network") & (frame["p"] == clean["p"].iloc[0])]
     beside = (
-        f"; the network on the same splits {format_interval(*mean_interval(network['test_error']))}"
+        f"; the network on the same splits {format_interval(*rate_interval(network['test_error']))}"
         if len(network)
         else ""
     )
@@ -453,7 +456,7 @@ def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
         n_points = len(kernel)
         enough = math.factorial(n_points) > 20
         by_p = kernel.groupby("p")["test_error"]
-        levels = ", ".join(f"p={p:g}: {format_interval(*mean_interval(e))}" for p, e in by_p)
+        levels = ", ".join(f"p={p:g}: {format_interval(*rate_interval(e))}" for p, e in by_p)
         verdicts.append(
             Verdict(
                 "With label noise the interpolant still fits, and its test error rises with "
@@ -698,8 +701,8 @@ def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     last = frame[frame["m"] == frame["m"].max()]
     n_test = int(last["n_test"].iloc[0]) if "n_test" in last else 2000
     low_chance, high_chance = chance_band(2, n_test)
-    test = mean_interval(last["test_error"])
-    projected = mean_interval(last["projected_error"])
+    test = rate_interval(last["test_error"])
+    projected = rate_interval(last["projected_error"])
     repeats = len(last)
     # better than chance on fresh points, worse than chance (wrong side) on S'
     holds = test[2] < low_chance and projected[1] > high_chance
@@ -719,9 +722,11 @@ def _hypersphere_verdicts(frame: pd.DataFrame) -> list[Verdict]:
             (outcome(holds) if clear else INCONCLUSIVE),
             "test error below 1% and 100% error on S' (d = 1,000, width 100,000, m up to 65,536)",
             "test error below, S' error above the chance band (binary: 0.5 ± 3 binomial "
-            "standard errors)"
+            "standard errors); the paper's level: mean test error below 0.01 and mean S' "
+            "error at least 0.99"
             if clear
             else "one repeat: no interval",
+            level_reached=bool(test[0] < 0.01 and projected[0] >= 0.99),
         )
     ]
 
@@ -766,7 +771,7 @@ def _linear_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     evidence, status, reason = _slope_verdict(frame, "test_error", -1)
     smallest = frame[frame["m"] == frame["m"].min()]
     _, high_chance = chance_band(2, int(smallest["m"].iloc[0]))
-    s_prime = mean_interval(frame["s_prime_error"])
+    s_prime = rate_interval(frame["s_prime_error"])
     return [
         Verdict(
             "Gradient descent's linear classifier generalizes better as m grows "
@@ -784,7 +789,8 @@ def _linear_verdicts(frame: pd.DataFrame) -> list[Verdict]:
             outcome(bool(s_prime[1] > high_chance)),
             "error 1 on S' for every m",
             "the interval above the chance band (0.5 + 3 binomial standard errors at the "
-            "smallest m)",
+            "smallest m); the paper's level: every fit's S' error at least 0.99",
+            level_reached=bool(frame["s_prime_error"].min() >= 0.99),
         ),
     ]
 
@@ -795,17 +801,34 @@ _QUICK_RANKING_GRID = {"width": (16, 64), "lr": (0.1, 0.2)}
 
 
 def _measure_ranking(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.studies._measure_ranking import measure_ranking
+    from sklearn_gen.studies._measure_ranking import JIANG2020_AXES, measure_ranking
 
+    jiang = settings.preset == "jiang2020"
+    if jiang and data.image_shape is None:
+        raise ValueError(
+            f"--preset jiang2020 trains NiNs, which read images; --data {data.name} has no "
+            "image shape: pass --data cifar10:PATH (the paper's) or another image set."
+        )
     data, test_size = _subset(data, settings, 600, None, test_size=0.5)
-    net = _network(data, settings, max_epochs=150 if settings.quick else 200)
+    if jiang:  # Jiang et al.'s zoo: NiNs, one network per grid point (3^6 x 2 = 1,458)
+        net = _network(
+            data,
+            settings,
+            module="nin",
+            input_shape=data.image_shape,
+            max_epochs=300,
+        )
+        grid: Any = JIANG2020_AXES
+    else:
+        net = _network(data, settings, max_epochs=150 if settings.quick else 200)
+        grid = _QUICK_RANKING_GRID if settings.quick else None
     return measure_ranking(
         data.X,
         data.y,
-        grid=_QUICK_RANKING_GRID if settings.quick else None,
+        grid=grid,
         network=net,
         test_size=test_size,
-        n_repeats=1 if settings.quick else 2,
+        n_repeats=1 if settings.quick or jiang else 2,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
         progress=settings.progress,
@@ -899,6 +922,43 @@ def _measure_ranking_table(frame: pd.DataFrame) -> str:
         f"counted for {first}) keep a pair, so the robust sign-error (their worst) rests on "
         "a few pairs at this scale; more seeds per configuration would give it more.",
     ]
+    return "\n".join([*lines, "", _fragility_table(converged, list(table["measure"]))])
+
+
+def _fragility_table(converged: pd.DataFrame, names: list[str]) -> str:
+    """The fragility audit of ``summary.md`` (Zhang & Louis 2025), over the zoo's changes."""
+    from sklearn_gen.studies._fragility import FRAGILITY_CHANGES, fragility_audit
+
+    varied = [c for c in FRAGILITY_CHANGES if c in converged and converged[c].nunique() > 1]
+    if not varied:
+        return "## Fragility audit\n\nNo audited axis (lr, momentum, batch size) varies here."
+    audit = fragility_audit(
+        converged, names, "generalization_gap", varied, n_bootstrap=200, random_state=0
+    )
+    fixed = [c for c in FRAGILITY_CHANGES if c not in varied]
+    lines = [
+        "## Fragility audit (Zhang & Louis 2025)",
+        "",
+        "The share of one-step changes of "
+        + ", ".join(audit.attrs["audited"])
+        + " (each within one setting of the other audited axes) that flip the sign of the "
+        "measure's Kendall tau with the gap over the networks that differ in the other axes; "
+        "95% bootstrap intervals over networks."
+        + (f" Not varied in this zoo, so not audited: {', '.join(fixed)}." if fixed else ""),
+        "",
+        "| measure | flips / changes | fragility | "
+        + " | ".join(f"flips along {a}" for a in audit.attrs["audited"])
+        + " |",
+        "|---|---|---|" + "---|" * len(audit.attrs["audited"]),
+    ]
+    for row in audit.itertuples():
+        share = format_interval(row.fragility, row.fragility_low, row.fragility_high, 2)
+        per_axis = [f"{getattr(row, f'fragility_{a}'):.2f}" for a in audit.attrs["audited"]]
+        lines.append(
+            f"| {row.measure} | {row.n_flips} / {row.n_changes} | {share} | "
+            + " | ".join(per_axis)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -1057,6 +1117,7 @@ RUNS: dict[str, Run] = {
             _measure_ranking_verdicts,
             data_line=_measure_ranking_data_line,
             tables=_measure_ranking_table,
+            presets=("default", "jiang2020"),
         ),
         Run(
             "expressivity",

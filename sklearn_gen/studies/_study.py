@@ -57,6 +57,7 @@ from sklearn.model_selection import ParameterGrid, PredefinedSplit, cross_valida
 from sklearn.pipeline import Pipeline
 
 from sklearn_gen._validation import check_int, derive_seed, draw_seed
+from sklearn_gen._wrappers import find_inner
 from sklearn_gen.studies._common import run_configurations
 from sklearn_gen.studies._validation import split_indices
 
@@ -161,6 +162,16 @@ def configuration_packs(pack_size: int | None) -> Iterator[None]:
 
     ``1`` fits every configuration alone; None (the default outside the block) packs all
     the networks that can share a pack. ``sklearn-gen run --pack-size N`` uses it.
+
+    Parameters
+    ----------
+    pack_size : int or None
+        The most networks one pack trains at once (None: no limit).
+
+    Yields
+    ------
+    None
+        The block runs with this pack size; the previous one is restored after it.
 
     Examples
     --------
@@ -351,10 +362,10 @@ def _configuration_rows(
 def _pack_member(estimator: Any) -> Any:
     """What a pack trains of ``estimator``: itself, or the last step of a Pipeline whose other
     steps are all ``"passthrough"`` (the randomization study's true- and noisy-label fits)."""
-    if isinstance(estimator, Pipeline):
-        if all(step in (None, "passthrough") for _, step in estimator.steps[:-1]):
-            return estimator.steps[-1][1]
-    return estimator
+    found, transform = find_inner(
+        estimator, lambda obj: not isinstance(obj, Pipeline), fitted=False
+    )
+    return found if found is not None and transform is None else estimator
 
 
 def _pack_rows(

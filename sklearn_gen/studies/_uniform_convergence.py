@@ -151,7 +151,7 @@ def hypersphere_projection(
     test_size : int, default=2000
         Fresh points for the test error (drawn anew per configuration).
     n_repeats : int, default=1
-    lr, momentum, batch_size, max_epochs
+    lr, momentum, batch_size
         SGD settings of :class:`~sklearn_gen.NetworkClassifier`.
     margin : float or None, default=5.0
         Stop once a fraction ``margin_fraction`` of the training margins reach this value
@@ -163,6 +163,8 @@ def hypersphere_projection(
         The network's loss: softmax, or N&K's sigmoid one-vs-all cross-entropy.
     init : {"default", "xavier", "xavier_normal"}, default="default"
         The network's initialization.
+    max_epochs : int, default=500
+        The epoch budget of each fit.
     device : str, default="auto"
     n_jobs, random_state, progress, cache_dir
         Shared by every study function: joblib's workers, the seed every configuration's

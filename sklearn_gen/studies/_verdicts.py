@@ -22,6 +22,7 @@ __all__ = [
     "chance_band",
     "direction",
     "mean_interval",
+    "rate_interval",
     "slope_interval",
     "trend_outcome",
     "trend_test",
@@ -59,15 +60,38 @@ class Verdict:
     status: str
     paper: str = ""
     reason: str = ""
+    level_reached: bool | None = None
 
     def __post_init__(self) -> None:
         if self.status not in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE):
             raise ValueError(f"status must be one of the three outcomes, got {self.status!r}.")
+        if self.level_reached not in (None, True, False):
+            raise ValueError(
+                f"level_reached must be None, True or False, got {self.level_reached!r}."
+            )
 
     @property
     def supported(self) -> bool:
         """Whether the outcome is ``"supported"``."""
         return self.status == SUPPORTED
+
+    @property
+    def outcome_text(self) -> str:
+        """The outcome as the summary states it: where the paper gives a level
+        (``level_reached`` not None), a supported claim says whether this run reached it.
+
+        Examples
+        --------
+        >>> Verdict("e small", "0.15", SUPPORTED, level_reached=False).outcome_text
+        "supported in direction; the paper's level not reached at this scale"
+        >>> Verdict("e small", "0.005", SUPPORTED, level_reached=True).outcome_text
+        "supported, at the paper's level"
+        """
+        if not self.supported or self.level_reached is None:
+            return self.status
+        if self.level_reached:
+            return f"{SUPPORTED}, at the paper's level"
+        return f"{SUPPORTED} in direction; the paper's level not reached at this scale"
 
 
 def outcome(supported: bool) -> str:
@@ -101,6 +125,38 @@ def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
         return mean, mean, mean
     half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * stats.sem(values)
     return mean, mean - float(half), mean + float(half)
+
+
+def rate_interval(
+    values, level: float = 0.95, n_resamples: int = 2000
+) -> tuple[float, float, float]:
+    """Mean of a rate (an error or an accuracy) over repeats, with a bootstrap interval.
+
+    The repeats are resampled with replacement (seeded) and the interval is the percentile
+    interval of the resampled means, so it stays inside the range of the values, and so
+    inside [0, 1], where a t-interval of a few error rates near 0 reaches below 0. With one
+    value the interval is the value itself.
+
+    Examples
+    --------
+    >>> mean, low, high = rate_interval([0.0, 0.02, 0.016])
+    >>> round(mean, 3), 0.0 <= low <= mean <= high <= 0.02
+    (0.012, True)
+    >>> mean_interval([0.0, 0.02, 0.016])[1] < 0  # the t-interval leaves [0, 1]
+    True
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, mean, mean
+    rng = np.random.default_rng(0)
+    means = values[rng.integers(0, len(values), (n_resamples, len(values)))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return mean, float(low), float(high)
 
 
 def format_interval(mean: float, low: float, high: float, digits: int = 3) -> str:
