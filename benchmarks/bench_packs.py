@@ -17,6 +17,16 @@ and a check that the pack trains the same networks: the largest difference betwe
 packed and the separate members' test-set probabilities, and the mean clean test accuracy
 per noise level of both.
 
+Also in part 1: the same pack on the generic step (``vmap`` of ``functional_call`` and
+autograd, the chain fast path switched off), so the hand-written chain step is kept only
+where it is faster here; and each path's achieved FLOP rate (6 x the weights'
+multiply-adds per sample and epoch, plus the stopping rule's forward pass) beside the
+machine's float32 matmul rate measured in the same run (the limit).
+
+Part 1b, target >= 2.5x on the CPU (issue 24): the same 18 fits with the study's own
+stopping rule (zero training error, at most 500 epochs), one round: members stop at their
+own epochs and leave the pack (``--skip-stopping`` leaves it out).
+
 Part 2, no target: SmallInception, K = 4 members (seeds), on ``--inception-images`` random
 CIFAR-shaped images (3x32x32, 10 classes), ``--inception-epochs`` epochs, batch 128, pack
 against one at a time, ratio only.
@@ -40,7 +50,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from sklearn_gen import LabelNoise, NetworkClassifier
-from sklearn_gen.networks import fit_pack
+from sklearn_gen.networks import _stacked, fit_pack
+from sklearn_gen.studies._randomization import zhang_network
 
 LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
@@ -50,18 +61,16 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def randomization_members(epochs: int, device: str, repeats: int = 3) -> list[LabelNoise]:
-    """The study's 18 configurations: its default network under LabelNoise, fixed epochs."""
-    # sklearn_gen.experiments._randomization._default_network, without the stopping rule
-    network = NetworkClassifier(
-        "mlp",
-        module__hidden=(512,),
-        lr=0.1,
-        momentum=0.9,
-        batch_size=128,
-        max_epochs=epochs,
-        device=device,
-    )
+def randomization_members(epochs: int | None, device: str, repeats: int = 3) -> list[LabelNoise]:
+    """The study's 18 configurations: its default network under LabelNoise.
+
+    ``epochs`` None keeps the study's stopping rule (zero training error, at most 500
+    epochs); an int trains that many epochs with no rule.
+    """
+    if epochs is None:
+        network = zhang_network(device=device)
+    else:
+        network = zhang_network(device=device, max_epochs=epochs, stop_on_interpolation=False)
     members = []
     for repeat in range(repeats):
         for i, p in enumerate(LEVELS):
@@ -84,6 +93,45 @@ def packed(estimators, X, y, device: str) -> list:
     return fitted
 
 
+def generic_pack(estimators, X, y, device: str) -> list:
+    """A pack on the generic step (vmap of functional_call, autograd): no chain fast path."""
+    original = _stacked._ChainStep.of
+    _stacked._ChainStep.of = classmethod(lambda cls, module, criterion: None)
+    try:
+        return packed(estimators, X, y, device)
+    finally:
+        _stacked._ChainStep.of = original
+
+
+def matmul_rate(device: str, size: int = 1024, seconds: float = 1.0) -> float:
+    """The machine's float32 matmul rate (GFLOP/s) with torch's threads: the pack's limit."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    a @ b  # warm-up
+    _sync(device)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    _sync(device)
+    return 2.0 * size**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def training_flops(fitted: list, n_train: int) -> float:
+    """Floating-point operations of the fits: per training sample and epoch, 2 per
+    multiply-add forward and 4 backward (6 x the weights' multiply-adds), plus the forward
+    pass over the training set that a stopping rule evaluates after each epoch."""
+    total = 0.0
+    for model in fitted:
+        net = model.estimator_ if hasattr(model, "estimator_") else model
+        macs = sum(m.weight.numel() for m in net.module_.modules() if hasattr(m, "weight"))
+        per_epoch = 6 * macs * n_train
+        if net.stop_on_interpolation or net.stop_train_loss is not None:
+            per_epoch += 2 * macs * n_train
+        total += per_epoch * net.n_epochs_
+    return total
+
+
 def compare(trainers, estimators, X, y, device, repeats) -> tuple[dict, dict, dict]:
     """Best wall and CPU time of each trainer, interleaved over ``repeats`` rounds, and the
     last fits. CPU time (this process, all threads) is less sensitive to other work."""
@@ -97,6 +145,43 @@ def compare(trainers, estimators, X, y, device, repeats) -> tuple[dict, dict, di
             best[name] = min(best[name], time.perf_counter() - wall0)
             cpu[name] = min(cpu[name], time.process_time() - cpu0)
     return best, cpu, fits
+
+
+def print_rates(fits: dict, best: dict, n_train: int, limit: float) -> None:
+    for name in ("one at a time", "pack"):
+        rate = training_flops(fits[name], n_train) / best[name] / 1e9
+        print(
+            f"  achieved {name:14s} {rate:7.1f} GFLOP/s = {rate / limit:.0%} of the measured "
+            f"float32 matmul rate {limit:.0f} GFLOP/s"
+        )
+
+
+def stopping_part(args) -> bool:
+    """The study's 18 fits with its stopping rule, one at a time against one pack."""
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    members = randomization_members(None, args.device, repeats=args.study_repeats)
+    print(
+        f"the same {len(members)} fits with the study's stopping rule (zero training error, "
+        f"at most 500 epochs), {args.device}, one round:"
+    )
+    meter = OtherLoad()
+    trainers = {"one at a time": one_at_a_time, "pack": packed}
+    best, cpu, fits = compare(trainers, members, X_train, y_train, args.device, 1)
+    print_times(best, cpu)
+    print(f"  machine during the runs: {meter.note()}; load average {os.getloadavg()}")
+    epochs = sorted(m.estimator_.n_epochs_ for m in fits["pack"])
+    alone = sorted(m.estimator_.n_epochs_ for m in fits["one at a time"])
+    print(f"  epochs per member, pack: {epochs}; one at a time: {alone}")
+    print_rates(fits, best, len(X_train), args.rate)
+    speedup = best["one at a time"] / best["pack"]
+    ok = speedup >= 2.5
+    print(
+        f"one at a time / pack, stopping rules = {speedup:.2f}x (target >= 2.5x on the CPU): "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
+    return ok
 
 
 def print_times(best: dict, cpu: dict) -> None:
@@ -113,7 +198,7 @@ def digits_part(args) -> bool:
         X, y, test_size=0.25, stratify=y, random_state=0
     )
     members = randomization_members(args.epochs, args.device, repeats=args.study_repeats)
-    trainers = {"one at a time": one_at_a_time, "pack": packed}
+    trainers = {"one at a time": one_at_a_time, "pack": packed, "generic pack": generic_pack}
     warm = randomization_members(1, args.device, repeats=1)[:2]
     for trainer in trainers.values():  # untimed: one-time library start-up
         trainer(warm, X_train[:256], y_train[:256], args.device)
@@ -135,6 +220,12 @@ def digits_part(args) -> bool:
         )
     ]
     print(f"  largest |packed - separate| test probability: {proba[0]:.2e}")
+    chain = best["generic pack"] / best["pack"]
+    print(
+        f"  the chain fast path against the generic step (vmap + autograd): {chain:.2f}x "
+        f"({'kept: faster here' if chain > 1 else 'not faster here'})"
+    )
+    print_rates(fits, best, len(X_train), args.rate)
     for name, fitted in fits.items():
         accuracy = {
             p: np.mean([m.score(X_test, y_test) for m in fitted if m.p == p]) for p in LEVELS
@@ -189,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inception-repeats", type=int, default=1)
     parser.add_argument("--skip-inception", action="store_true")
     parser.add_argument(
+        "--skip-stopping", action="store_true", help="leave out the stopping-rule run"
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
     parser.add_argument("--quick", action="store_true", help="few epochs, one round")
@@ -205,7 +299,13 @@ def main(argv: list[str] | None = None) -> int:
         + (f" ({torch.cuda.get_device_name(args.device)})" if args.device != "cpu" else "")
         + f"; before the runs: {load_note()}, load average {os.getloadavg()}"
     )
+    args.rate = matmul_rate(args.device)
+    print(
+        f"float32 matmul (1024 x 1024, {torch.get_num_threads()} threads): {args.rate:.0f} GFLOP/s"
+    )
     ok = digits_part(args)
+    if not args.skip_stopping:
+        ok = stopping_part(args) and ok
     if not args.skip_inception:
         inception_part(args)
     return 0 if ok else 1

@@ -11,8 +11,8 @@ only weakly with ``m``.
 
 # %%
 from sklearn_gen.datasets import load_dataset
-from sklearn_gen.experiments import bounds_vs_sample_size, loglog_slopes
-from sklearn_gen.plotting import plot_bounds_vs_sample_size
+from sklearn_gen.studies import bounds_vs_sample_size, loglog_slopes
+from sklearn_gen.studies.plotting import plot_bounds_vs_sample_size
 
 data = load_dataset("digits")
 frame = bounds_vs_sample_size(

@@ -4,7 +4,7 @@ Generalization bounds as scorers in a grid search
 
 The measures of :mod:`sklearn_gen.measures` are scorers, so ``GridSearchCV`` reads a
 network's spectral bound on the training folds next to its accuracy. With
-``return_train_score=True``, :func:`~sklearn_gen.experiments.measure_correlation` then
+``return_train_score=True``, :func:`~sklearn_gen.studies.measure_correlation` then
 asks how well the (negated) bound ranks the models by their generalization gap: Kendall's
 tau and the granulated coefficient Psi of Jiang et al. (2019).
 """
@@ -19,9 +19,9 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_gen import NetworkClassifier
 from sklearn_gen.datasets import load_dataset
-from sklearn_gen.experiments import measure_correlation
 from sklearn_gen.metrics import make_scoring
-from sklearn_gen.plotting import plot_measure_correlation
+from sklearn_gen.studies import measure_correlation
+from sklearn_gen.studies.plotting import plot_measure_correlation
 
 data = load_dataset("digits", n_samples=600, random_state=0)
 net = NetworkClassifier(

@@ -10,8 +10,8 @@ is still far from small (see the paper page of the documentation).
 """
 
 # %%
-from sklearn_gen.experiments import hypersphere_projection
-from sklearn_gen.plotting import plot_hypersphere_projection
+from sklearn_gen.studies import hypersphere_projection
+from sklearn_gen.studies.plotting import plot_hypersphere_projection
 
 frame = hypersphere_projection(
     sample_sizes=(128, 256, 512),

@@ -4,7 +4,7 @@ Minimum-norm kernel interpolation versus a network (Zhang et al. 2017, Sec. 5)
 
 The minimum-norm interpolant of a kernel machine fits every training label exactly, like
 an over-parameterized network, and still generalizes. Here
-:func:`~sklearn_gen.experiments.kernel_interpolation` fits
+:func:`~sklearn_gen.studies.kernel_interpolation` fits
 :class:`~sklearn_gen.KernelInterpolator` and a small MLP on the same split of 1000 digits,
 with and without per-image whitening, and with labels corrupted with probability ``p``.
 """
@@ -12,8 +12,8 @@ with and without per-image whitening, and with labels corrupted with probability
 # %%
 from sklearn_gen import NetworkClassifier
 from sklearn_gen.datasets import load_dataset
-from sklearn_gen.experiments import kernel_interpolation
-from sklearn_gen.plotting import plot_kernel_interpolation
+from sklearn_gen.studies import kernel_interpolation
+from sklearn_gen.studies.plotting import plot_kernel_interpolation
 
 data = load_dataset("digits", n_samples=1000, random_state=0)
 net = NetworkClassifier(

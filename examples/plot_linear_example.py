@@ -11,8 +11,8 @@ is vacuous. Runs in seconds.
 """
 
 # %%
-from sklearn_gen.experiments import nagarajan_linear_example
-from sklearn_gen.plotting import plot_linear_example
+from sklearn_gen.studies import nagarajan_linear_example
+from sklearn_gen.studies.plotting import plot_linear_example
 
 frame = nagarajan_linear_example(sample_sizes=(16, 32, 64, 128, 256), n_repeats=5)
 columns = ["test_error", "population_error", "s_prime_error", "train_error"]

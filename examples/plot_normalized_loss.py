@@ -12,8 +12,8 @@ MLP.
 # %%
 from sklearn_gen import NetworkClassifier
 from sklearn_gen.datasets import load_dataset
-from sklearn_gen.experiments import linear_fit, normalized_loss_study
-from sklearn_gen.plotting import plot_normalized_loss_study
+from sklearn_gen.studies import linear_fit, normalized_loss_study
+from sklearn_gen.studies.plotting import plot_normalized_loss_study
 
 data = load_dataset("digits", n_samples=400, random_state=0)
 net = NetworkClassifier(

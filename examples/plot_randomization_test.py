@@ -20,8 +20,8 @@ import numpy as np
 
 from sklearn_gen import NetworkClassifier
 from sklearn_gen.datasets import load_dataset
-from sklearn_gen.experiments import randomization_test
-from sklearn_gen.plotting import plot_randomization_test
+from sklearn_gen.studies import randomization_test
+from sklearn_gen.studies.plotting import plot_randomization_test
 
 data = load_dataset("digits", n_samples=300, random_state=0)
 net = NetworkClassifier(

@@ -11,8 +11,8 @@ test set. A quick CPU version on 600 digits and 20 epochs per model.
 # %%
 from sklearn_gen import NetworkClassifier
 from sklearn_gen.datasets import load_dataset
-from sklearn_gen.experiments import regularization_ablation
-from sklearn_gen.plotting import plot_regularization_ablation
+from sklearn_gen.studies import regularization_ablation
+from sklearn_gen.studies.plotting import plot_regularization_ablation
 
 data = load_dataset("digits", n_samples=600, random_state=0)
 net = NetworkClassifier(
@@ -22,7 +22,7 @@ net = NetworkClassifier(
     momentum=0.9,
     batch_size=128,
     max_epochs=20,
-    input_shape=data.image_shape,
+    input_shape=data.input_shape,
     device="cpu",
     random_state=0,
 )
@@ -33,7 +33,7 @@ frame = regularization_ablation(
     data.X,
     data.y,
     estimator=net,
-    image_shape=data.image_shape,
+    input_shape=data.input_shape,
     switches=("weight_decay", "dropout", "batch_norm"),
     corruption_levels=(0.0, 1.0),
     random_state=0,

@@ -2,12 +2,12 @@
 
 The public API is re-exported here; the implementation lives in private modules of the
 subpackages ``kernels``, ``datasets``, ``networks``, ``randomization``, ``measures``,
-``metrics`` and the harness ``experiments``, ``plotting``.
+``metrics`` and the study harness ``studies`` (its figures in ``studies.plotting``).
 
 The names and subpackages load lazily, on first use (PEP 562): ``import sklearn_gen`` costs
 next to nothing, ``from sklearn_gen import NetworkClassifier`` imports what that class
 needs (torch, scikit-learn, skorch), and pandas' and matplotlib's harness code loads only
-with ``sklearn_gen.experiments`` or ``sklearn_gen.plotting``.
+with ``sklearn_gen.studies`` or ``sklearn_gen.studies.plotting``.
 
 Examples
 --------
@@ -77,12 +77,11 @@ _SUBPACKAGES = frozenset(
     {
         "cli",
         "datasets",
-        "experiments",
         "kernels",
         "measures",
         "metrics",
         "networks",
-        "plotting",
+        "studies",
         "randomization",
         "scaling",
     }

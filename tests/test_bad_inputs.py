@@ -294,7 +294,7 @@ TRANSFORMERS: dict[str, Callable[[], Any]] = {
     "PixelShuffle": lambda: PixelShuffle(random_state=0),
     "RandomPixels": lambda: RandomPixels(random_state=0),
     "GaussianPixels": lambda: GaussianPixels(random_state=0),
-    "CenterCrop": lambda: CenterCrop(image_shape=(1, 2, 2), size=1),
+    "CenterCrop": lambda: CenterCrop(input_shape=(1, 2, 2), size=1),
     "PerImageWhitening": lambda: PerImageWhitening(),
 }
 
@@ -337,17 +337,17 @@ def test_transformer_not_fitted(name: str) -> None:
 @pytest.mark.parametrize(
     ("est", "match"),
     [
-        (CenterCrop(image_shape=(1, 3, 3), size=1), "image_shape|features"),
-        (CenterCrop(image_shape=(1, 2, 2), size=3), "size"),
-        (CenterCrop(image_shape=(1, 2, 2), size=0), "size"),
-        (CenterCrop(image_shape=(1, 2, 2), size=(1, 1, 1)), "size"),
-        (CenterCrop(image_shape=(2, 2), size=1), "image_shape"),
-        (GaussianPixels(per_channel=True, image_shape=(3, 1, 1)), "image_shape|features"),
-        (GaussianPixels(per_channel=True), "image_shape"),
+        (CenterCrop(input_shape=(1, 3, 3), size=1), "input_shape|features"),
+        (CenterCrop(input_shape=(1, 2, 2), size=3), "size"),
+        (CenterCrop(input_shape=(1, 2, 2), size=0), "size"),
+        (CenterCrop(input_shape=(1, 2, 2), size=(1, 1, 1)), "size"),
+        (CenterCrop(input_shape=(2, 2), size=1), "input_shape"),
+        (GaussianPixels(per_channel=True, input_shape=(3, 1, 1)), "input_shape|features"),
+        (GaussianPixels(per_channel=True), "input_shape"),
     ],
     ids=lambda v: v if isinstance(v, str) else type(v).__name__,
 )
-def test_image_shape_must_match(est: Any, match: str) -> None:
+def test_input_shape_must_match(est: Any, match: str) -> None:
     X, _ = xy()
     with pytest.raises(BAD_INPUT, match=match):
         est.fit_transform(X)

@@ -17,8 +17,8 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from sklearn_gen import LabelNoise, NetworkClassifier  # noqa: E402
-from sklearn_gen.experiments import kernel_interpolation  # noqa: E402
 from sklearn_gen.metrics import make_scoring  # noqa: E402
+from sklearn_gen.studies import kernel_interpolation  # noqa: E402
 
 
 @pytest.fixture(scope="module")

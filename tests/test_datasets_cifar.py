@@ -49,7 +49,7 @@ def test_cifar10_reads_batches_in_order_with_the_official_split(cifar10_folder):
     folder, written = cifar10_folder
     cifar = load_cifar10(folder)
     assert cifar.data.shape == (24, 3072) and cifar.data.dtype == np.float32
-    assert cifar.image_shape == (3, 32, 32)
+    assert cifar.input_shape == (3, 32, 32)
     # rows are the files' rows in order (five training batches, then the test batch),
     # pixels the file's (C, H, W) bytes / 255
     np.testing.assert_array_equal(np.rint(cifar.data * 255).astype(np.uint8), written["data"])
@@ -207,7 +207,7 @@ def test_mnist_labels_out_of_range_are_refused(tmp_path):
 def test_specs_carry_the_official_split(cifar10_folder, cifar100_folder, tmp_path):
     folder, _ = cifar10_folder
     data = load_dataset(f"cifar10:{folder}")
-    assert (data.name, data.image_shape, data.n_train, data.n_test) == (
+    assert (data.name, data.input_shape, data.n_train, data.n_test) == (
         "cifar10",
         (3, 32, 32),
         20,
@@ -263,7 +263,7 @@ def test_offline_openml_fails_at_once_naming_the_path_form(tmp_path):
 
 def test_experiments_use_exactly_the_official_test_rows(cifar10_folder):
     from sklearn_gen import KernelInterpolator
-    from sklearn_gen.experiments import randomization_test
+    from sklearn_gen.studies import randomization_test
 
     folder, _ = cifar10_folder
     data = load_dataset(f"cifar10:{folder}")

@@ -13,8 +13,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_gen import KernelInterpolator, NetworkClassifier, PerImageWhitening
-from sklearn_gen.experiments import linear_fit
 from sklearn_gen.measures._norms import product_norm
+from sklearn_gen.studies import linear_fit
 from sklearn_gen.studies._correlation import measure_correlation
 from sklearn_gen.studies._kernel import KERNEL_COLUMNS, kernel_interpolation
 from sklearn_gen.studies._normalized_loss import (

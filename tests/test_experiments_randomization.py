@@ -204,10 +204,10 @@ def test_regularization_ablation_bad_inputs(digits):
     X, y = digits
     with pytest.raises(ValueError, match="Unknown switch"):
         regularization_ablation(X, y, estimator=_net(max_epochs=1), switches=["mixup"])
-    with pytest.raises(ValueError, match="image_shape"):
+    with pytest.raises(ValueError, match="input_shape"):
         regularization_ablation(X, y, estimator=_net(max_epochs=1), switches=["augment"])
-    with pytest.raises(ValueError, match="image_shape"):
-        regularization_ablation(X, y, image_shape=(1, 7, 7))
+    with pytest.raises(ValueError, match="input_shape"):
+        regularization_ablation(X, y, input_shape=(1, 7, 7))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         regularization_ablation(X, y, corruption_levels=(2.0,))
 

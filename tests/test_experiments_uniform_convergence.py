@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from sklearn.datasets import load_digits
 
 from sklearn_gen.datasets._hyperspheres import make_hyperspheres, project_to_other_sphere
-from sklearn_gen.experiments import loglog_slopes
+from sklearn_gen.studies import loglog_slopes
 from sklearn_gen.studies._uniform_convergence import (
     bounds_vs_sample_size,
     hypersphere_projection,

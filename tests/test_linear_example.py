@@ -7,9 +7,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from sklearn_gen.datasets import make_linear_counterexample, negate_noise, signal_direction
-from sklearn_gen.experiments import nagarajan_linear_example
 from sklearn_gen.networks._linear_gd import GradientDescentLinearClassifier
-from sklearn_gen.plotting import plot_linear_example
+from sklearn_gen.studies import nagarajan_linear_example
+from sklearn_gen.studies.plotting import plot_linear_example
 
 
 # ----------------------------------------------------------------------------- data

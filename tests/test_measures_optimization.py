@@ -74,7 +74,7 @@ def test_history_records_what_the_measures_read(fitted, digits):
 
 @pytest.mark.parametrize("level", [1.0, 0.5, 0.1, 0.05, 0.03])
 def test_steps_to_loss_matches_a_loop_over_the_history(fitted, level):
-    value = steps_to_loss(fitted, loss=level)
+    value = steps_to_loss(fitted, level=level)
     assert isinstance(value, float)
     assert value == _expected_steps(fitted.history, level)
     # this run (lr=0.5, momentum=0.9) first reaches 0.1 at the end of epoch 9
@@ -94,7 +94,7 @@ def test_never_reached_is_undefined_and_names_the_last_loss(fitted):
     last = fitted.history[-1, "train_loss"]
     assert min(fitted.history[:, "train_loss"]) > 0.01  # this unstable run never gets there
     with pytest.raises(UndefinedMeasureError, match=f"last {last:.4g}") as info:
-        steps_to_loss(fitted, loss=0.01)
+        steps_to_loss(fitted, level=0.01)
     assert "never reached 0.01" in str(info.value) and "60 recorded epochs" in str(info.value)
     with pytest.raises(UndefinedMeasureError, match=r"never reached 0\.01"):
         steps_between_losses(fitted)  # Jiang et al.'s 0.1 -> 0.01
@@ -114,7 +114,7 @@ def test_through_pipeline_and_label_noise(digits, fitted):
         fitted, start=0.5, stop=0.1
     )
     with pytest.raises(UndefinedMeasureError, match="12 recorded epochs"):
-        steps_to_loss(pipe, loss=0.05)
+        steps_to_loss(pipe, level=0.05)
 
 
 def test_other_history_keys_and_plain_skorch_nets(fitted, digits):
@@ -133,7 +133,7 @@ def test_other_history_keys_and_plain_skorch_nets(fitted, digits):
         verbose=0,
     ).fit(X.astype(np.float32) / 16, y)
     level = float(np.median(plain.history[:, "train_loss"]))
-    assert steps_to_loss(plain, loss=level) == _expected_steps(plain.history, level) > 15
+    assert steps_to_loss(plain, level=level) == _expected_steps(plain.history, level) > 15
     # a history without batch counts: the batch records are counted
     stripped = copy.deepcopy(fitted)
     for row in stripped.history:
@@ -142,7 +142,7 @@ def test_other_history_keys_and_plain_skorch_nets(fitted, digits):
     # key= reads another per-epoch entry
     for row in stripped.history:
         row["exact_loss"] = row["train_loss"] / 2
-    assert steps_to_loss(stripped, key="exact_loss", loss=0.05) == steps_to_loss(fitted)
+    assert steps_to_loss(stripped, key="exact_loss", level=0.05) == steps_to_loss(fitted)
     with pytest.raises(ValueError, match="no 'train_loss_full' entry"):
         steps_to_loss(fitted, key="train_loss_full")
 
@@ -163,8 +163,8 @@ def test_misuse_and_bad_parameters(fitted):
     with pytest.raises(TypeError, match="Was it fitted"):
         steps_to_loss(_net())
     for bad in (0.0, -1.0, float("nan"), float("inf"), "0.1", True):
-        with pytest.raises((ValueError, TypeError), match="loss"):
-            steps_to_loss(fitted, loss=bad)
+        with pytest.raises((ValueError, TypeError), match="level"):
+            steps_to_loss(fitted, level=bad)
     with pytest.raises(ValueError, match="stop must be smaller than start"):
         steps_between_losses(fitted, start=0.01, stop=0.1)
     with pytest.raises(ValueError, match="stop must be smaller than start"):

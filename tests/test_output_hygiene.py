@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sklearn_gen.experiments import run_configurations
+from sklearn_gen.studies import run_configurations
 from sklearn_gen.studies._files import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +164,7 @@ def test_randomization_frame_has_one_name_per_quantity():
     from sklearn.datasets import load_digits
 
     from sklearn_gen import KernelInterpolator
-    from sklearn_gen.experiments import randomization_test
+    from sklearn_gen.studies import randomization_test
     from sklearn_gen.studies._randomization import RANDOMIZATION_COLUMNS
 
     X, y = load_digits(return_X_y=True)

@@ -382,37 +382,37 @@ def test_gaussian_pixels_per_channel_moments():
     channel_mean, channel_std = np.array([0.2, 0.5, 0.9]), np.array([0.05, 0.2, 0.1])
     images = rng.normal(channel_mean[:, None, None], channel_std[:, None, None], (800, 3, 4, 4))
     X = images.reshape(800, -1)
-    gauss = GaussianPixels(random_state=0, per_channel=True, image_shape=(3, 4, 4)).fit(X)
+    gauss = GaussianPixels(random_state=0, per_channel=True, input_shape=(3, 4, 4)).fit(X)
     np.testing.assert_allclose(gauss.mean_, images.mean(axis=(0, 2, 3)))
     np.testing.assert_allclose(gauss.var_, images.var(axis=(0, 2, 3)))
     out = gauss.transform(X).reshape(800, 3, 16)
     np.testing.assert_allclose(out.mean(axis=(0, 2)), channel_mean, atol=0.01)
     np.testing.assert_allclose(out.std(axis=(0, 2)), channel_std, rtol=0.03)
-    inferred = GaussianPixels(random_state=0, per_channel=True, image_shape=(3, -1, 4)).fit(X)
+    inferred = GaussianPixels(random_state=0, per_channel=True, input_shape=(3, -1, 4)).fit(X)
     np.testing.assert_array_equal(inferred.transform(X), gauss.transform(X))
 
 
-def test_gaussian_pixels_bad_image_shape():
+def test_gaussian_pixels_bad_input_shape():
     X = np.zeros((5, 48))
-    with pytest.raises(ValueError, match="needs image_shape"):
+    with pytest.raises(ValueError, match="needs input_shape"):
         GaussianPixels(per_channel=True).fit(X)
     with pytest.raises(ValueError, match="does not describe the 48 features"):
-        GaussianPixels(per_channel=True, image_shape=(3, 5, 5)).fit(X)
+        GaussianPixels(per_channel=True, input_shape=(3, 5, 5)).fit(X)
     with pytest.raises(ValueError, match="does not describe the 48 features"):
-        GaussianPixels(image_shape=(5, -1, 1)).fit(X)
-    with pytest.raises(ValueError, match="image_shape must be a tuple"):
-        GaussianPixels(per_channel=True, image_shape=(3, 16)).fit(X)
+        GaussianPixels(input_shape=(5, -1, 1)).fit(X)
+    with pytest.raises(ValueError, match="input_shape must be a tuple"):
+        GaussianPixels(per_channel=True, input_shape=(3, 16)).fit(X)
 
 
 # =========================================================================== preprocessing
 def test_center_crop_known_array():
     X = np.arange(2 * 5 * 6, dtype=float).reshape(1, -1)  # one 2-channel 5x6 image
-    crop = CenterCrop(image_shape=(2, 5, 6), size=(2, 3)).fit(X)
+    crop = CenterCrop(input_shape=(2, 5, 6), size=(2, 3)).fit(X)
     image = X.reshape(2, 5, 6)
     expected = image[:, 1:3, 1:4].reshape(1, -1)  # top (5-2)//2 = 1, left (6-3)//2 = 1
     np.testing.assert_array_equal(crop.transform(X), expected)
     assert crop.get_feature_names_out().tolist() == [f"x{int(v)}" for v in expected[0]]
-    square = CenterCrop(image_shape=(-1, 5, 6), size=4).fit_transform(X)
+    square = CenterCrop(input_shape=(-1, 5, 6), size=4).fit_transform(X)
     np.testing.assert_array_equal(square, image[:, 0:4, 1:5].reshape(1, -1))
     X32 = X.astype(np.float32)
     assert CenterCrop((2, 5, 6), 2).transform(X32).dtype == np.float32  # stateless

@@ -17,7 +17,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from sklearn_gen.cli import main
-from sklearn_gen.experiments import expressivity, run_configurations
+from sklearn_gen.studies import expressivity, run_configurations
 
 
 def _logged_row(*, a: int, b: float, log: str) -> list[dict]:

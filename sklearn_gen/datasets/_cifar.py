@@ -126,7 +126,7 @@ def load_cifar10(
     :class:`~sklearn.utils.Bunch`
         ``data`` (n, 3072) flat ``(C, H, W)`` rows, training batches first then the test
         batch; ``target`` (n,) int64; ``is_test`` (n,) bool, the official split;
-        ``image_shape`` ``(3, 32, 32)``; ``target_names`` from ``batches.meta``; ``DESCR``.
+        ``input_shape`` ``(3, 32, 32)``; ``target_names`` from ``batches.meta``; ``DESCR``.
 
     Raises
     ------
@@ -150,7 +150,7 @@ def load_cifar10(
     ...     meta = {"label_names": [f"class {i}" for i in range(10)]}
     ...     _ = Path(folder, "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
     ...     cifar = load_cifar10(folder)
-    >>> cifar.data.shape, cifar.image_shape, int(cifar.is_test.sum())
+    >>> cifar.data.shape, cifar.input_shape, int(cifar.is_test.sum())
     ((24, 3072), (3, 32, 32), 4)
     """
     np_dtype = check_pixel_options(scale, dtype)

@@ -33,7 +33,7 @@ def official_split_bunch(
     X: np.ndarray,
     y: np.ndarray,
     is_test: np.ndarray,
-    image_shape: tuple[int, int, int],
+    input_shape: tuple[int, int, int],
     target_names: Any,
     source: str,
 ) -> Bunch:
@@ -51,11 +51,11 @@ def official_split_bunch(
         data=X,
         target=y,
         is_test=is_test,
-        image_shape=tuple(image_shape),
+        input_shape=tuple(input_shape),
         feature_names=None,
         target_names=target_names,
         DESCR=(
             f"{source}: {len(y) - n_test} training and {n_test} test images of shape "
-            f"{tuple(image_shape)}, {len(target_names)} classes."
+            f"{tuple(input_shape)}, {len(target_names)} classes."
         ),
     )

@@ -277,7 +277,7 @@ def load_mnist(
     -------
     data : :class:`~sklearn.utils.Bunch`
         With fields ``data`` (``X``), ``target`` (``y``), ``is_test`` (bool per row: the
-        official split), ``image_shape`` ``(1, 28, 28)``, ``images`` (``X`` viewed as
+        official split), ``input_shape`` ``(1, 28, 28)``, ``images`` (``X`` viewed as
         ``(n_samples, 28, 28)``; it shares memory with ``data``), ``feature_names``
         (None), ``target_names`` (the digits 0 to 9) and ``DESCR``.
     (X, y) : tuple of ndarray

@@ -50,7 +50,7 @@ class Dataset:
     ----------
     X : ndarray of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,)
-    image_shape : tuple of int or None
+    input_shape : tuple of int or None
         ``(C, H, W)`` for image data, None for points.
     name : str
     is_test : ndarray of bool of shape (n_samples,) or None
@@ -71,7 +71,7 @@ class Dataset:
 
     X: np.ndarray
     y: np.ndarray
-    image_shape: tuple[int, int, int] | None
+    input_shape: tuple[int, int, int] | None
     name: str
     is_test: np.ndarray | None = None
     source: str = ""
@@ -148,7 +148,7 @@ class Dataset:
         digits: 1797 samples, 64 features, image shape (1, 8, 8); no official split (random
         split); scikit-learn's load_digits
         """
-        shape = f", image shape {self.image_shape}" if self.image_shape else ""
+        shape = f", image shape {self.input_shape}" if self.input_shape else ""
         head = f"{self.name}: {len(self.y)} samples, {self.X.shape[1]} features{shape}"
         if self.is_test is None:
             split = "no official split (random split)"
@@ -164,7 +164,7 @@ def _from_bunch(bunch: Any, name: str) -> Dataset:
     source = bunch.DESCR.splitlines()[0]
     if is_test.all() or not is_test.any():  # one split alone: no official split to keep
         is_test = None
-    return Dataset(X, np.asarray(bunch.target), tuple(bunch.image_shape), name, is_test, source)
+    return Dataset(X, np.asarray(bunch.target), tuple(bunch.input_shape), name, is_test, source)
 
 
 def _load_mnist_folder(folder: Path, name: str) -> Dataset:
@@ -182,7 +182,7 @@ def _fetch_openml(name: str, data_home: str | os.PathLike[str] | None) -> Datase
     """The OpenML copy, cached in ``data_home`` as scikit-learn does; offline: a clear error."""
     from sklearn.datasets import fetch_openml
 
-    openml_name, version, image_shape, n_train = _OPENML[name]
+    openml_name, version, input_shape, n_train = _OPENML[name]
     try:
         with warnings.catch_warnings():  # sklearn warns before its one retry; the error says it
             warnings.filterwarnings("ignore", "A network error occurred", UserWarning)
@@ -207,7 +207,7 @@ def _fetch_openml(name: str, data_home: str | os.PathLike[str] | None) -> Datase
     source = (
         f"OpenML {openml_name!r} (version {version}); first {n_train} rows are the training set"
     )
-    return Dataset(X, y, image_shape, name, is_test if is_test.any() else None, source)
+    return Dataset(X, y, input_shape, name, is_test if is_test.any() else None, source)
 
 
 def load_dataset(
@@ -262,7 +262,7 @@ def load_dataset(
     Examples
     --------
     >>> data = load_dataset("digits")
-    >>> data.X.shape, data.image_shape, data.is_test is None
+    >>> data.X.shape, data.input_shape, data.is_test is None
     ((1797, 64), (1, 8, 8), True)
     """
     if not isinstance(spec, str):

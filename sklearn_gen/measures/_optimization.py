@@ -18,7 +18,7 @@ computation on the model:
   whole training set at the end of the epoch (``key="train_loss_full"``). Either is the
   loss the net is trained with: the softmax cross-entropy by default, the one-vs-all
   sigmoid cross-entropy with ``loss="bce"``;
-- ``steps_to_loss(loss=c)`` is the number of steps until the end of the first epoch
+- ``steps_to_loss(level=c)`` is the number of steps until the end of the first epoch
   whose loss is ``<= c``: the sum of the batch counts of the epochs up to and including
   it. The history is read at epoch resolution, so this is the step count at the end of
   that epoch (the level may have been crossed during it);
@@ -142,13 +142,13 @@ def steps_to_loss(
     y: Any = None,
     *,
     input_shape: tuple[int, ...] | None = None,
-    loss: float = 0.1,
+    level: float = 0.1,
     key: str = "train_loss",
 ) -> float:
-    """Optimizer steps until the training loss first reaches ``loss`` (Jiang et al. 2020).
+    """Optimizer steps until the training loss first reaches ``level`` (Jiang et al. 2020).
 
     The number of mini-batch updates up to the end of the first epoch whose training loss
-    (the history's ``key`` entry) is ``<= loss``: the sum of the batch counts of the
+    (the history's ``key`` entry) is ``<= level``: the sum of the batch counts of the
     epochs up to and including it. See the module docstring.
 
     Parameters
@@ -160,7 +160,7 @@ def steps_to_loss(
         Accepted so that the measure can serve as a scorer.
     input_shape : ignored
         Accepted for the common signature (no forward pass is made).
-    loss : float, default=0.1
+    level : float, default=0.1
         The loss level, ``> 0`` (Jiang et al.: cross-entropy 0.1).
     key : str, default="train_loss"
         The per-epoch history entry read as the epoch's loss (``"train_loss_full"`` for
@@ -174,7 +174,7 @@ def steps_to_loss(
     Raises
     ------
     UndefinedMeasureError
-        When no recorded epoch reaches ``loss`` (the message names the last loss).
+        When no recorded epoch reaches ``level`` (the message names the last loss).
     ValueError
         For a model without a training history (a raw module, a LayersView).
 
@@ -187,10 +187,10 @@ def steps_to_loss(
     ...                         device="cpu", random_state=0).fit(X / 16, y)
     >>> reached = [loss <= 0.1 for loss in net.history[:, "train_loss"]]
     >>> # 1797 samples in batches of 128: 15 steps an epoch
-    >>> steps_to_loss(net, loss=0.1) == 15 * (reached.index(True) + 1)
+    >>> steps_to_loss(net, level=0.1) == 15 * (reached.index(True) + 1)
     True
     """
-    level = _check_level(loss, "loss")
+    level = _check_level(level, "level")
     key = _check_key(key)
     losses, steps = _epochs(_history(estimator), key)
     return float(_steps_to(losses, steps, level, key))
@@ -243,7 +243,7 @@ def steps_between_losses(
     >>> net = NetworkClassifier("mlp", module__hidden=(32,), lr=0.5, max_epochs=12,
     ...                         device="cpu", random_state=0).fit(X / 16, y)
     >>> steps_between_losses(net, start=0.5, stop=0.1) == (
-    ...     steps_to_loss(net, loss=0.1) - steps_to_loss(net, loss=0.5))
+    ...     steps_to_loss(net, level=0.1) - steps_to_loss(net, level=0.5))
     True
     """
     start = _check_level(start, "start")

@@ -156,8 +156,8 @@ class BatchAccuracy(Callback):
 class StoppingRules(Callback):
     """Stop training when the enabled rules hold on the whole training set.
 
-    Records ``train_loss_full``, ``train_acc_full``, ``margin_quantile`` (the ``1 - q``
-    quantile of the margins, ``method="lower"`` as in
+    Records ``train_loss_full``, ``train_acc_full``, ``margin_quantile`` (the
+    ``1 - margin_fraction`` quantile of the margins, ``method="lower"`` as in
     :func:`sklearn_gen.measures.margin_quantile`) and, with a margin rule, ``margin_fraction``
     (the fraction of training points whose margin is at least ``margin``) in the history,
     and ``stopped_by`` (the rules that held) on the epoch that stopped training.
@@ -170,21 +170,22 @@ class StoppingRules(Callback):
         Stop when at least a fraction ``margin_fraction`` of the points has margin >= this
         value (counted exactly: ``#{i : margin_i >= margin} >= margin_fraction * n``).
     margin_fraction : float, default=1.0
-        The fraction ``q`` for the margin rule (and the quantile that is recorded).
-    loss : float or None, default=None
-        Stop when the training loss (``loss_function``) is at most this value.
+        The fraction of points for the margin rule; the recorded ``margin_quantile`` is
+        the ``1 - margin_fraction`` quantile of the margins.
+    train_loss : float or None, default=None
+        Stop when the training loss (of ``loss``) is at most this value.
     mode : {"all", "any"}, default="all"
         Combine the enabled rules with "and" or with "or".
     chunk_size : int, default=4096
         Samples per forward pass of the evaluation.
-    loss_function : {"ce", "bce"}, default="ce"
-        The training loss that is recorded and that ``loss`` bounds: softmax cross-entropy
+    loss : {"ce", "bce"}, default="ce"
+        The training loss that is recorded and that ``train_loss`` bounds: softmax cross-entropy
         or sigmoid (one-vs-all) cross-entropy on one-hot targets, averaged over the entries
         (:func:`one_hot_bce_with_logits`).
 
     Examples
     --------
-    >>> rules = StoppingRules(interpolate=True, loss=0.01)
+    >>> rules = StoppingRules(interpolate=True, train_loss=0.01)
     >>> rules.enabled
     ['interpolate', 'loss']
     """
@@ -194,18 +195,18 @@ class StoppingRules(Callback):
         interpolate: bool = False,
         margin: float | None = None,
         margin_fraction: float = 1.0,
-        loss: float | None = None,
+        train_loss: float | None = None,
         mode: str = "all",
         chunk_size: int = 4096,
-        loss_function: str = "ce",
+        loss: str = "ce",
     ) -> None:
         self.interpolate = interpolate
         self.margin = margin
         self.margin_fraction = margin_fraction
-        self.loss = loss
+        self.train_loss = train_loss
         self.mode = mode
         self.chunk_size = chunk_size
-        self.loss_function = loss_function
+        self.loss = loss
 
     @property
     def enabled(self) -> list[str]:
@@ -215,7 +216,7 @@ class StoppingRules(Callback):
             rules.append("interpolate")
         if self.margin is not None:
             rules.append("margin")
-        if self.loss is not None:
+        if self.train_loss is not None:
             rules.append("loss")
         return rules
 
@@ -248,7 +249,7 @@ class StoppingRules(Callback):
         held = {
             "interpolate": stats["accuracy"] >= 1.0,
             "margin": self.margin is not None and self._enough_margin(stats),
-            "loss": self.loss is not None and stats["loss"] <= self.loss,
+            "loss": self.train_loss is not None and stats["loss"] <= self.train_loss,
         }
         met = [name for name in self.enabled if held[name]]
         done = len(met) == len(self.enabled) if self.mode == "all" else bool(met)
@@ -261,8 +262,8 @@ class StoppingRules(Callback):
         return stats["n_reached"] >= needed
 
     def summed_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The summed training loss of ``loss_function`` (bce: over all entries)."""
-        if self.loss_function == "bce":
+        """The summed training loss of ``loss`` (bce: over all entries)."""
+        if self.loss == "bce":
             return one_hot_bce_with_logits(logits, y, reduction="sum")
         return torch.nn.functional.cross_entropy(logits, y, reduction="sum")
 
@@ -292,7 +293,7 @@ class StoppingRules(Callback):
         n = int(sample_margins.shape[0])
         stats = {
             # bce is averaged over all n * n_classes entries, as the training loss is
-            "loss": float(loss_sum) / (n * (n_outputs if self.loss_function == "bce" else 1)),
+            "loss": float(loss_sum) / (n * (n_outputs if self.loss == "bce" else 1)),
             "accuracy": int(n_correct) / n,
             # the q-quantile that at least a fraction q of the points reach: the (1-q) quantile
             "margin_quantile": torch.quantile(
@@ -318,16 +319,14 @@ class StoppingRules(Callback):
         Returns
         -------
         dict
-            ``loss`` (mean training loss of ``loss_function``), ``accuracy``,
+            ``loss`` (mean training loss of ``loss``), ``accuracy``,
             ``margin_quantile``, ``n_samples``, and, when ``margin`` is set, ``n_reached``
             and ``margin_fraction`` (points, and their fraction, with margin >= ``margin``).
         """
         from sklearn_gen.networks._batches import _tensors_of
 
-        if self.loss_function not in LOSS_FUNCTIONS:
-            raise ValueError(
-                f"loss_function must be one of {LOSS_FUNCTIONS}, got {self.loss_function!r}."
-            )
+        if self.loss not in LOSS_FUNCTIONS:
+            raise ValueError(f"loss must be one of {LOSS_FUNCTIONS}, got {self.loss!r}.")
         X, y = _tensors_of(dataset)
         module = net.module_
         was_training = module.training

@@ -126,8 +126,10 @@ class NetworkClassifier(NeuralNetClassifier):
         computed at the end of every epoch over the whole training set, network in eval
         mode.
     stop_margin_fraction : float, default=1.0
-        The fraction ``q`` in ``(0, 1]`` of the margin rule (``0.99`` for Nagarajan &
-        Kolter); ``1.0`` asks every training point to reach the margin.
+        The fraction in ``(0, 1]`` of the training points that must reach the margin
+        (``0.99`` for Nagarajan & Kolter); ``1.0`` asks every point to. (Not a quantile
+        level: the recorded ``margin_quantile`` is the ``1 - stop_margin_fraction``
+        quantile.)
     stop_train_loss : float or None, default=None
         Stop once the training loss (``loss``) is at most this value (Liao et al. 2018).
     stop_mode : {"all", "any"}, default="all"
@@ -382,9 +384,9 @@ class NetworkClassifier(NeuralNetClassifier):
             "interpolate": self.stop_on_interpolation,
             "margin": self.stop_margin,
             "margin_fraction": self.stop_margin_fraction,
-            "loss": self.stop_train_loss,
+            "train_loss": self.stop_train_loss,
             "mode": self.stop_mode,
-            "loss_function": self.loss,
+            "loss": self.loss,
         }
 
     @property

@@ -222,9 +222,9 @@ class GaussianPixels(OneToOneFeatureMixin, FlatImageTransformer):
     random_state : int, RandomState instance or None, default=None
         Seeds the noise, resolved at each ``transform``.
     per_channel : bool, default=False
-        Learn one mean and variance per channel (needs ``image_shape``) instead of one
+        Learn one mean and variance per channel (needs ``input_shape``) instead of one
         over all the pixel values.
-    image_shape : tuple of 3 ints (C, H, W), default=None
+    input_shape : tuple of 3 ints (C, H, W), default=None
         Shape of one image, channels first; the flat features are ``C*H*W`` values in
         C-order (channel, row, column). Required when ``per_channel=True``; when given it
         must match the number of features. One entry may be -1, inferred from
@@ -262,23 +262,23 @@ class GaussianPixels(OneToOneFeatureMixin, FlatImageTransformer):
         self,
         random_state: int | np.random.RandomState | None = None,
         per_channel: bool = False,
-        image_shape: tuple[int, int, int] | None = None,
+        input_shape: tuple[int, int, int] | None = None,
     ) -> None:
         self.random_state = random_state
         self.per_channel = per_channel
-        self.image_shape = image_shape
+        self.input_shape = input_shape
 
     def _channel_shape(self, n_features: int) -> tuple[int, int, int] | None:
         if not isinstance(self.per_channel, bool | np.bool_):
             raise TypeError(f"per_channel must be a bool, got {self.per_channel!r}.")
-        if self.image_shape is None:
+        if self.input_shape is None:
             if self.per_channel:
                 raise ValueError(
-                    "per_channel=True needs image_shape=(C, H, W) to know which features "
+                    "per_channel=True needs input_shape=(C, H, W) to know which features "
                     "belong to which channel."
                 )
             return None
-        return check_image_shape(self.image_shape, n_features)
+        return check_image_shape(self.input_shape, n_features)
 
     def fit(self, X: Any, y: Any = None) -> GaussianPixels:
         """Learn the mean and the variance of the pixel values.

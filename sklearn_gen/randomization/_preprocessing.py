@@ -31,7 +31,7 @@ class CenterCrop(FlatImageTransformer):
 
     Parameters
     ----------
-    image_shape : tuple of 3 ints (C, H, W)
+    input_shape : tuple of 3 ints (C, H, W)
         Shape of one input image, channels first; ``C*H*W`` must equal ``n_features``.
         One entry may be -1, inferred from ``n_features`` (as in ``numpy.reshape``), e.g.
         ``(-1, 32, 32)`` for any number of channels.
@@ -50,20 +50,20 @@ class CenterCrop(FlatImageTransformer):
     >>> import numpy as np
     >>> from sklearn_gen.randomization import CenterCrop
     >>> X = np.arange(2 * 4 * 4, dtype=float)[None, :]  # one 2-channel 4x4 image
-    >>> crop = CenterCrop(image_shape=(2, 4, 4), size=2).fit(X)
+    >>> crop = CenterCrop(input_shape=(2, 4, 4), size=2).fit(X)
     >>> crop.transform(X)
     array([[ 5.,  6.,  9., 10., 21., 22., 25., 26.]])
     >>> crop.get_feature_names_out()[:2].tolist()
     ['x5', 'x6']
     """
 
-    def __init__(self, image_shape: tuple[int, int, int], size: int | tuple[int, int]) -> None:
-        self.image_shape = image_shape
+    def __init__(self, input_shape: tuple[int, int, int], size: int | tuple[int, int]) -> None:
+        self.input_shape = input_shape
         self.size = size
 
     def _box(self, n_features: int | None) -> tuple[tuple[int, int, int], int, int, int, int]:
         """``(C, H, W)``, and top, left, height and width of the crop."""
-        shape = check_image_shape(self.image_shape, n_features)
+        shape = check_image_shape(self.input_shape, n_features)
         size = self.size
         if isinstance(size, numbers.Integral) and not isinstance(size, bool):
             size = (size, size)
@@ -82,7 +82,7 @@ class CenterCrop(FlatImageTransformer):
         if height > rows or width > cols:
             raise ValueError(
                 f"size={self.size!r} asks for a {height}x{width} crop, larger than the "
-                f"{rows}x{cols} images of image_shape={shape}."
+                f"{rows}x{cols} images of input_shape={shape}."
             )
         return shape, (rows - height) // 2, (cols - width) // 2, height, width
 
@@ -93,7 +93,7 @@ class CenterCrop(FlatImageTransformer):
         return grid[:, top : top + height, left : left + width].ravel()
 
     def fit(self, X: Any, y: Any = None) -> CenterCrop:
-        """Check ``image_shape`` and ``size`` against ``X``.
+        """Check ``input_shape`` and ``size`` against ``X``.
 
         Parameters
         ----------
@@ -141,8 +141,8 @@ class CenterCrop(FlatImageTransformer):
         names : ndarray of str objects
         """
         if not hasattr(self, "n_features_in_") and input_features is None:
-            shape = check_image_shape(self.image_shape)
-            if -1 not in shape:  # stateless: the names follow from image_shape
+            shape = check_image_shape(self.input_shape)
+            if -1 not in shape:  # stateless: the names follow from input_shape
                 input_features = [f"x{i}" for i in range(int(np.prod(shape)))]
         names = feature_names_in(self, input_features)
         return names[self._kept(len(names))]

@@ -15,9 +15,9 @@ def check_probability(p: Any, name: str = "p") -> float:
     return check_real(p, name, 0.0, 1.0)
 
 
-def check_image_shape(image_shape: Any, n_features: int | None = None) -> tuple[int, int, int]:
+def check_image_shape(input_shape: Any, n_features: int | None = None) -> tuple[int, int, int]:
     """The package's (C, H, W) check (:func:`sklearn_gen._validation.check_image_shape`)."""
-    return _check_image_shape(image_shape, "image_shape", n_features)
+    return _check_image_shape(input_shape, "input_shape", n_features)
 
 
 def feature_names_in(estimator: Any, input_features: Any = None) -> np.ndarray:

@@ -5,7 +5,7 @@ the grid, the repeats, the scoring) executed by one runner, :func:`run_study`, t
 scikit-learn (``ParameterGrid``, ``clone``, ``cross_validate``) and joblib (``Parallel``,
 ``Memory`` for resuming), so ``n_jobs`` and joblib's Dask backend scale it out. The public
 one-line functions (``randomization_test(...)``, ...) are thin calls of it, re-exported by
-:mod:`sklearn_gen.experiments`; the core (estimators, measures, scorers, data) never imports
+:mod:`sklearn_gen.studies`; the core (estimators, measures, scorers, data) never imports
 this package.
 """
 

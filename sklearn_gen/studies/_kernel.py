@@ -29,8 +29,8 @@ from sklearn.pipeline import Pipeline
 from sklearn_gen._validation import check_int, draw_seed
 from sklearn_gen.kernels import KernelInterpolator
 from sklearn_gen.metrics import SCORERS
-from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.randomization import LabelNoise, PerImageWhitening
+from sklearn_gen.studies._randomization import zhang_network
 from sklearn_gen.studies._study import Study, run_study
 from sklearn_gen.studies._validation import check_data, check_levels, check_test_size
 
@@ -92,18 +92,6 @@ def _check_preprocessings(preprocessings: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _default_network(input_shape: tuple[int, ...] | None) -> NetworkClassifier:
-    return NetworkClassifier(
-        "mlp",
-        module__hidden=(512,),
-        input_shape=input_shape,
-        lr=0.05,
-        batch_size=64,
-        max_epochs=100,
-        stop_on_interpolation=True,
-    )
-
-
 def _rkhs_norm(model: Any) -> dict[str, float]:
     """The interpolant's RKHS norm (NaN for a network)."""
     final = model.estimator_[-1]
@@ -149,9 +137,10 @@ def kernel_interpolation(
         in [0, 1], where Zhang et al. use ``gamma=0.02``. A given estimator is used as it
         is (its ``random_state`` aside).
     network : estimator or False, default=None
-        The network; None gives ``NetworkClassifier("mlp", module__hidden=(512,),
-        lr=0.05, batch_size=64, max_epochs=100, stop_on_interpolation=True)``. ``False``
-        leaves the network out (kernel rows only).
+        The network; None gives the Zhang et al. studies' network
+        (``NetworkClassifier("mlp", module__hidden=(512,), lr=0.1, momentum=0.9,
+        batch_size=128, max_epochs=500, stop_on_interpolation=True)``, the randomization
+        study's). ``False`` leaves the network out (kernel rows only).
     preprocessings : sequence of {"none", "whitening"} or (name, transformer), \
 default=("none", "whitening")
         ``"whitening"`` is :class:`~sklearn_gen.PerImageWhitening` (Zhang et al.'s
@@ -212,7 +201,7 @@ default=("none", "whitening")
         raise ValueError(f"kernel_estimator must be an estimator, got {kernel_estimator!r}.")
     models: list[tuple[str, BaseEstimator]] = [("kernel", kernel_estimator)]
     if network is None or network is True:
-        network = _default_network(input_shape)
+        network = zhang_network(input_shape)
     if network is not False:
         if not hasattr(network, "fit"):
             raise ValueError(f"network must be an estimator or False, got {network!r}.")

@@ -136,7 +136,7 @@ RANKING_MEASURES: dict[str, Any] = {
     "hessian_trace": _scorer(_m.hessian_trace, n_probes=10, max_samples=256, random_state=0),
     "gradient_noise": _scorer(_m.gradient_noise, batch_size=32, random_state=0),
     "mean_alpha": _scorer(_m.mean_alpha),
-    "steps_to_loss": _scorer(_m.steps_to_loss, loss=0.1),
+    "steps_to_loss": _scorer(_m.steps_to_loss, level=0.1),
 }
 
 

@@ -215,7 +215,7 @@ def normalized_loss_study(
     2  pretraining    1.0
     >>> bool((frame["train_loss"] <= 0.1).all())
     True
-    >>> from sklearn_gen.experiments import linear_fit
+    >>> from sklearn_gen.studies import linear_fit
     >>> sorted(linear_fit(frame))
     ['intercept', 'r2', 'slope']
     """

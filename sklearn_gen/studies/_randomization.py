@@ -201,7 +201,12 @@ def _converged(frame: pd.DataFrame) -> pd.Series:
     return frame["converged"].where(frame["converged"].notna(), exact).astype(bool)
 
 
-def _default_network(input_shape: tuple[int, ...] | None = None, **params: Any):
+def zhang_network(input_shape: tuple[int, ...] | None = None, **params: Any) -> NetworkClassifier:
+    """The network of the Zhang et al. studies (randomization, regularization, kernel).
+
+    The one place that declares it: an MLP 1x512, SGD lr 0.1, momentum 0.9, batch 128,
+    trained until it fits its labels (at most 500 epochs); ``params`` override.
+    """
     settings = {
         "module__hidden": (512,),
         "input_shape": input_shape,
@@ -340,7 +345,7 @@ def randomization_test(
     """
     X, y = check_data(X, y)
     if estimator is None:
-        estimator = _default_network()
+        estimator = zhang_network()
     check_is_estimator(estimator)
     conditions = check_names(conditions, CONDITIONS, "condition")
     levels = check_levels(corruption_levels, "corruption_levels", allow_empty=True, distinct=True)
@@ -414,7 +419,7 @@ def randomization_test(
 
 
 # ------------------------------------------------------------- regularization ablation
-def augment_padding_for(image_shape: tuple[int, ...] | None) -> int:
+def augment_padding_for(input_shape: tuple[int, ...] | None) -> int:
     """Zero padding of the random-crop augmentation: an eighth of the image side.
 
     4 pixels for 32x32 CIFAR-10 (the usual setting), 3 for 28x28, 1 for 8x8 digits (4 would
@@ -425,9 +430,9 @@ def augment_padding_for(image_shape: tuple[int, ...] | None) -> int:
     >>> augment_padding_for((3, 32, 32)), augment_padding_for((1, 8, 8))
     (4, 1)
     """
-    if image_shape is None:
+    if input_shape is None:
         return 4
-    return max(1, min(image_shape[1:]) // 8)
+    return max(1, min(input_shape[1:]) // 8)
 
 
 def _ablation_settings(switches: list[str]) -> list[tuple[str, dict[str, bool]]]:
@@ -445,7 +450,7 @@ def regularization_ablation(
     y: Any,
     *,
     estimator: BaseEstimator | None = None,
-    image_shape: tuple[int, int, int] | None = None,
+    input_shape: tuple[int, int, int] | None = None,
     switches: Sequence[str] = ("weight_decay", "augment", "dropout", "batch_norm"),
     on_values: dict[str, Any] | None = None,
     corruption_levels: Sequence[float] = (0.0,),
@@ -473,10 +478,10 @@ def regularization_ablation(
     y : array-like of shape (n_samples,)
     estimator : NetworkClassifier or classifier with the switch parameters, default=None
         None: ``NetworkClassifier("mlp", module__hidden=(512,), lr=0.1, momentum=0.9,
-        batch_size=128, max_epochs=100, input_shape=image_shape)`` with no stopping rule
+        batch_size=128, max_epochs=100, input_shape=input_shape)`` with no stopping rule
         (a fixed training budget, as in the paper) and ``augment_padding`` set to an
         eighth of the image side (4 pixels for 32x32 CIFAR-10, 1 for 8x8 digits).
-    image_shape : tuple (C, H, W) or None, default=None
+    input_shape : tuple (C, H, W) or None, default=None
         Shape of one image, for the default estimator (data augmentation needs it).
     switches : sequence of str, default=("weight_decay", "augment", "dropout", "batch_norm")
         Some keys of :data:`REGULARIZATION_SWITCHES`.
@@ -541,12 +546,12 @@ def regularization_ablation(
     unknown = [k for k in on_values if k not in REGULARIZATION_SWITCHES]
     if unknown:
         raise ValueError(f"Unknown switch in on_values {unknown}.")
-    if image_shape is not None:
-        image_shape = check_image_shape(image_shape, "image_shape", X.shape[1])
+    if input_shape is not None:
+        input_shape = check_image_shape(input_shape, "input_shape", X.shape[1])
     if estimator is None:
-        padding = augment_padding_for(image_shape)
-        estimator = _default_network(
-            image_shape, max_epochs=100, stop_on_interpolation=False, augment_padding=padding
+        padding = augment_padding_for(input_shape)
+        estimator = zhang_network(
+            input_shape, max_epochs=100, stop_on_interpolation=False, augment_padding=padding
         )
     check_is_estimator(estimator)
     params = estimator.get_params(deep=False)
@@ -554,7 +559,7 @@ def regularization_ablation(
     if missing:
         raise ValueError(f"estimator has no parameter(s) {missing} to switch.")
     if "augment" in switches and params.get("input_shape", None) is None:
-        raise ValueError("The augment switch needs image_shape (or an estimator input_shape).")
+        raise ValueError("The augment switch needs input_shape (the study's or the estimator's).")
 
     grid = [
         {

@@ -117,6 +117,16 @@ def _figure(stem: str, plot: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
     return figures
 
 
+def _zhang_network(settings: Settings, **params: Any):
+    """The Zhang et al. studies' network (declared in the randomization study), on the
+    command line's device and seed, 128 hidden units in a quick run."""
+    from sklearn_gen.studies._randomization import zhang_network
+
+    if settings.quick:
+        params.setdefault("module__hidden", (128,))
+    return zhang_network(device=settings.device, random_state=settings.seed, **params)
+
+
 def _network(data: Dataset, settings: Settings, **params: Any):
     from sklearn_gen import NetworkClassifier
 
@@ -162,17 +172,17 @@ def _zhang_preprocessing(data: Dataset) -> Dataset:
 
     Applied to CIFAR data only (the paper's other data set, MNIST, is used as it is).
     """
-    if not data.name.startswith("cifar") or data.image_shape is None:
+    if not data.name.startswith("cifar") or data.input_shape is None:
         return data
     from sklearn.pipeline import make_pipeline
 
     from sklearn_gen.randomization import CenterCrop, PerImageWhitening
 
-    channels = data.image_shape[0]
-    steps = make_pipeline(CenterCrop(data.image_shape, 28), PerImageWhitening())
+    channels = data.input_shape[0]
+    steps = make_pipeline(CenterCrop(data.input_shape, 28), PerImageWhitening())
     X = steps.fit_transform(data.X).astype(np.float32, copy=False)
     source = f"{data.source}; centre crop 28x28 and per-image whitening (Zhang et al.)"
-    return replace(data, X=X, image_shape=(channels, 28, 28), source=source.lstrip("; "))
+    return replace(data, X=X, input_shape=(channels, 28, 28), source=source.lstrip("; "))
 
 
 # ------------------------------------------------------------------------ randomization
@@ -180,7 +190,7 @@ def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._randomization import randomization_test
 
     data, test_size = _subset(data, settings, 600, 5000)
-    net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
+    net = _zhang_network(settings)
     levels = (0.0, 0.5, 1.0) if settings.quick else (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     return randomization_test(
         data.X,
@@ -276,22 +286,20 @@ def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
     # Table 1 trains every setting until it fits its labels (random ones included): stop at
     # training accuracy 1, within a budget that fits random labels on digits (~150-220
     # epochs measured for the baseline and weight decay)
-    net = _network(
-        data,
+    net = _zhang_network(
         settings,
         max_epochs=300 if settings.quick else 1000,
-        stop_on_interpolation=True,
-        input_shape=data.image_shape,
-        augment_padding=augment_padding_for(data.image_shape),
+        input_shape=data.input_shape,
+        augment_padding=augment_padding_for(data.input_shape),
     )
     switches = ("weight_decay", "dropout", "batch_norm")
-    if data.image_shape is not None:
+    if data.input_shape is not None:
         switches = (*switches, "augment")
     return regularization_ablation(
         data.X,
         data.y,
         estimator=net,
-        image_shape=data.image_shape,
+        input_shape=data.input_shape,
         switches=switches,
         test_size=test_size,
         corruption_levels=(0.0, 1.0),
@@ -408,7 +416,7 @@ def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._kernel import kernel_interpolation
 
     data, test_size = _subset(data, settings, 1000, 10000, test_size=0.2)
-    net = _network(data, settings, max_epochs=500, stop_on_interpolation=True)
+    net = _zhang_network(settings)
     return kernel_interpolation(
         data.X,
         data.y,
@@ -804,7 +812,7 @@ def _measure_ranking(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._measure_ranking import JIANG2020_AXES, measure_ranking
 
     jiang = settings.preset == "jiang2020"
-    if jiang and data.image_shape is None:
+    if jiang and data.input_shape is None:
         raise ValueError(
             f"--preset jiang2020 trains NiNs, which read images; --data {data.name} has no "
             "image shape: pass --data cifar10:PATH (the paper's) or another image set."
@@ -815,7 +823,7 @@ def _measure_ranking(data: Dataset, settings: Settings) -> pd.DataFrame:
             data,
             settings,
             module="nin",
-            input_shape=data.image_shape,
+            input_shape=data.input_shape,
             max_epochs=300,
         )
         grid: Any = JIANG2020_AXES

@@ -109,7 +109,7 @@ def plot_normalized_loss_study(frame: pd.DataFrame) -> Figure:
     Left: test cross-entropy against training cross-entropy - the networks share (about)
     the same training loss, a vertical band, yet their test losses differ. Right: the
     normalized test loss against the normalized training loss, colored by level, with the
-    least-squares line (:func:`~sklearn_gen.experiments.linear_fit`) and
+    least-squares line (:func:`~sklearn_gen.studies.linear_fit`) and
     its R^2 in the legend.
 
     Parameters

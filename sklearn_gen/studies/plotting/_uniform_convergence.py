@@ -52,7 +52,7 @@ def plot_bounds_vs_sample_size(
     """Log-log plot of each bound, the distance from init and the test error against m.
 
     One panel per column (the mean over repeats, with the repeats as dots), the fitted
-    log-log slope (:func:`~sklearn_gen.experiments.loglog_slopes`) in
+    log-log slope (:func:`~sklearn_gen.studies.loglog_slopes`) in
     each legend: Nagarajan & Kolter's Fig. 1, where the bounds' slopes are positive and
     the test error's negative.
 
