@@ -25,7 +25,15 @@ from sklearn.utils import check_random_state
 
 __all__ = [
     "MAX_SEED",
+    "NO_VALIDATION",
+    "Bool",
+    "Custom",
+    "ImageShape",
+    "Int",
     "InvalidParameterError",
+    "Options",
+    "Real",
+    "Seed",
     "check_bool",
     "check_choice",
     "check_image_shape",
@@ -33,6 +41,7 @@ __all__ = [
     "check_real",
     "derive_seed",
     "draw_seed",
+    "validate_params",
 ]
 
 
@@ -245,3 +254,165 @@ def derive_seed(random_state: Any, *keys: Any) -> int:
     text = json.dumps([draw_seed(random_state), *[str(k) for k in keys]])
     digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
     return (digest & 0x7FFFFFFF) % MAX_SEED
+
+
+# ------------------------------------------------------------------ declared constraints
+class _Constraint:
+    """One parameter's declared constraint: ``check(value, name)`` raises
+    :class:`InvalidParameterError` naming the parameter; ``bad_value`` is a value it
+    refuses (the common test sets it)."""
+
+    none: bool = False
+    bad_value: Any = "not a valid value"
+
+    def check(self, value: Any, name: str) -> None:
+        if value is None and self.none:
+            return
+        self._check(value, name)
+
+    def _check(self, value: Any, name: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Real(_Constraint):
+    """A finite real number in an interval (:func:`check_real`); ``none``: None allowed.
+
+    Examples
+    --------
+    >>> Real(0.0, closed="neither").check(0.1, "lr")
+    """
+
+    def __init__(
+        self,
+        low: float | None = None,
+        high: float | None = None,
+        closed: str = "both",
+        *,
+        none: bool = False,
+    ) -> None:
+        self.low, self.high, self.closed, self.none = low, high, closed, none
+
+    def _check(self, value: Any, name: str) -> None:
+        check_real(value, name, self.low, self.high, closed=self.closed)
+
+
+class Int(_Constraint):
+    """An int in ``[low, high]`` (:func:`check_int`); ``none``: None allowed.
+
+    Examples
+    --------
+    >>> Int(1).check(10, "max_epochs")
+    """
+
+    bad_value = 0.5
+
+    def __init__(self, low: int | None = 1, high: int | None = None, *, none: bool = False):
+        self.low, self.high, self.none = low, high, none
+
+    def _check(self, value: Any, name: str) -> None:
+        check_int(value, name, self.low, self.high)
+
+
+class Bool(_Constraint):
+    """``True`` or ``False`` (:func:`check_bool`); ``none``: None allowed.
+
+    Examples
+    --------
+    >>> Bool().check(True, "progress")
+    """
+
+    def __init__(self, *, none: bool = False) -> None:
+        self.none = none
+
+    def _check(self, value: Any, name: str) -> None:
+        check_bool(value, name)
+
+
+class Options(_Constraint):
+    """One of the listed values (:func:`check_choice`).
+
+    Examples
+    --------
+    >>> Options("ce", "bce").check("ce", "loss")
+    """
+
+    def __init__(self, *options: Any, none: bool = False) -> None:
+        self.options, self.none = options, none
+
+    def _check(self, value: Any, name: str) -> None:
+        check_choice(value, name, self.options)
+
+
+class Custom(_Constraint):
+    """A check of its own, ``check(value, name)``, that raises naming the parameter.
+
+    Examples
+    --------
+    >>> Custom(lambda value, name: check_image_shape(value, name), none=True).check(
+    ...     None, "input_shape")
+    """
+
+    def __init__(self, check: Any, *, none: bool = False, bad_value: Any = "not valid") -> None:
+        self._function, self.none, self.bad_value = check, none, bad_value
+
+    def _check(self, value: Any, name: str) -> None:
+        self._function(value, name)
+
+
+class Seed(_Constraint):
+    """An sklearn ``random_state``: an int in numpy's range, a RandomState or None
+    (:func:`draw_seed`).
+
+    Examples
+    --------
+    >>> Seed().check(0, "random_state")
+    """
+
+    def _check(self, value: Any, name: str) -> None:
+        draw_seed(value)
+
+
+class ImageShape(_Constraint):
+    """A channels-first ``(C, H, W)`` (:func:`check_image_shape`, one entry may be -1).
+
+    Examples
+    --------
+    >>> ImageShape().check((1, 8, 8), "input_shape")
+    """
+
+    bad_value = (8, 8)
+
+    def __init__(self, *, none: bool = False) -> None:
+        self.none = none
+
+    def _check(self, value: Any, name: str) -> None:
+        check_image_shape(value, name)
+
+
+#: A parameter that is deliberately not validated here (any value, or one a library
+#: underneath validates: skorch's iterators, callbacks, ...).
+NO_VALIDATION = "no_validation"
+
+
+def validate_params(estimator: Any) -> None:
+    """Check every parameter of ``estimator`` against its declared constraints.
+
+    The package's one validation mechanism for estimators (as scikit-learn's
+    ``_parameter_constraints``): each class declares ``_parameter_constraints``, a dict
+    ``{parameter: constraint or NO_VALIDATION}``, and calls this once, at the start of
+    ``fit``, before any work. The error names the parameter, what was given and what to
+    pass.
+
+    Examples
+    --------
+    >>> class Toy:
+    ...     _parameter_constraints = {"lr": Real(0.0, closed="neither")}
+    ...     lr = -1.0
+    >>> validate_params(Toy())
+    Traceback (most recent call last):
+    ...
+    sklearn_gen._validation.InvalidParameterError: lr must be in (0, inf), got -1.0.
+    """
+    for name, constraint in type(estimator)._parameter_constraints.items():
+        if constraint != NO_VALIDATION:
+            constraint.check(getattr(estimator, name), name)

@@ -83,7 +83,7 @@ def test_ce_stays_the_default_and_softmax_proba(digits):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"loss": "sigmoid"}, "loss must be 'ce'"),
+        ({"loss": "sigmoid"}, "loss must be one of 'ce', 'bce'"),
         ({"loss": "bce", "criterion": torch.nn.MultiMarginLoss}, "loss='bce' sets the criterion"),
         ({"init": "he"}, "init must be one of"),
     ],

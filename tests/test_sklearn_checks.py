@@ -8,6 +8,7 @@ other test files do not repeat them.
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -19,6 +20,7 @@ from sklearn_gen import (
     NetworkClassifier,
     RandomPretraining,
 )
+from sklearn_gen._validation import NO_VALIDATION, InvalidParameterError
 from sklearn_gen.networks._linear_gd import GradientDescentLinearClassifier
 from sklearn_gen.randomization import (
     CenterCrop,
@@ -79,6 +81,56 @@ def _network(seed: int = 0) -> NetworkClassifier:
     return NetworkClassifier(
         "mlp", module__hidden=(16,), lr=0.1, max_epochs=20, device="cpu", random_state=seed
     )
+
+
+ESTIMATORS = [
+    KernelInterpolator(),
+    KernelInterpolationRegressor(),
+    FiniteSampleReLU(random_state=0),
+    FiniteSampleReLURegressor(random_state=0),
+    GradientDescentLinearClassifier(),
+    NetworkClassifier("mlp", module__hidden=(16,), lr=0.1, max_epochs=2, device="cpu"),
+    RandomPretraining(
+        NetworkClassifier("mlp", module__hidden=(16,), max_epochs=2, device="cpu"),
+        pretrain_epochs=1,
+    ),
+    LabelNoise(LogisticRegression()),
+    PixelShuffle(),
+    RandomPixels(),
+    GaussianPixels(),
+    CenterCrop(input_shape=(1, 2, 2), size=1),
+    PerImageWhitening(),
+]
+
+
+def _own_parameters(estimator) -> set[str]:
+    """The constructor's parameters (not skorch's prefixed ``module__...`` settings)."""
+    return {name for name in estimator.get_params(deep=False) if "__" not in name.strip("_")}
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_every_parameter_has_a_declared_constraint(estimator):
+    # fails when a parameter is added to an estimator without a constraint (or a
+    # deliberate NO_VALIDATION): the one validation mechanism covers every parameter
+    assert set(type(estimator)._parameter_constraints) == _own_parameters(estimator)
+
+
+def _bad_values():
+    for estimator in ESTIMATORS:
+        for name, constraint in type(estimator)._parameter_constraints.items():
+            if constraint != NO_VALIDATION:
+                yield pytest.param(estimator, name, id=f"{type(estimator).__name__}-{name}")
+
+
+@pytest.mark.parametrize(("estimator", "name"), list(_bad_values()))
+def test_fit_refuses_a_bad_value_of_each_parameter_naming_it(estimator, name):
+    bad = clone(estimator).set_params(
+        **{name: type(estimator)._parameter_constraints[name].bad_value}
+    )
+    X = np.random.RandomState(0).rand(12, 4)
+    y = np.arange(12) % 2
+    with pytest.raises(InvalidParameterError, match=name):
+        bad.fit(X, y)
 
 
 @parametrize_with_checks(

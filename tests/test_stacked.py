@@ -235,6 +235,34 @@ def test_the_margin_fraction_and_bce_rules_stop_a_pack_where_a_single_fit_stops(
     assert "margin_fraction" in nets[0].history[0]
 
 
+@pytest.mark.parametrize("hidden", [(32,), (16, 8)])
+def test_the_chain_fast_path_is_the_generic_step(digits, hidden):
+    # the hand-written chain step (kept: bench_packs.py measures it faster on the CPU)
+    # against the generic one (vmap of functional_call, autograd), on the same stacked
+    # weights and batches: logits, per-member losses and every gradient agree
+    from types import SimpleNamespace
+
+    X, _, y, _ = digits
+    nets = [small(random_state=s, module__hidden=hidden).fit(X, y) for s in range(3)]
+    stack = _stacked._Stack([SimpleNamespace(net=n) for n in nets])
+    criterion = nets[0].criterion_
+    chain = _stacked._ChainStep.of(nets[0].module_, criterion)
+    assert chain is not None
+    generic = _stacked._VmapStep(stack, criterion)
+    rng = np.random.RandomState(0)
+    for _ in range(3):  # three batches, each member its own rows
+        index = torch.as_tensor(rng.randint(0, len(X), (3, 64)))
+        xb, yb = torch.as_tensor(X)[index], torch.as_tensor(y)[index]
+        fast, slow = chain(stack.params, xb, yb), generic(stack.params, xb, yb)
+        # float32, products summed in another order: relative 1e-5 of values of order 1
+        torch.testing.assert_close(fast[0], slow[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fast[1], slow[1], rtol=1e-5, atol=1e-5)
+        for a, b in zip(fast[2], slow[2], strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+        # the chain's forward alone (the stopping rules' evaluation) gives the same logits
+        torch.testing.assert_close(chain.forward(stack.params, xb), fast[0])
+
+
 def test_packed_and_separate_training_agree_statistically(digits):
     X, X_test, y, y_test = digits
     nets = [small(random_state=s, max_epochs=8, module__hidden=(64,)) for s in range(4)]

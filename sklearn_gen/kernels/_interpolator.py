@@ -14,7 +14,7 @@ import functools
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -31,7 +31,16 @@ from sklearn_gen._device import (
     resolve_memory_budget,
     seed_generator,
 )
-from sklearn_gen._validation import check_int, check_real
+from sklearn_gen._validation import (
+    Custom,
+    Int,
+    InvalidParameterError,
+    Options,
+    Real,
+    Seed,
+    check_real,
+    validate_params,
+)
 from sklearn_gen.kernels._gram import (
     GramOperator,
     cross_matmul,
@@ -105,6 +114,45 @@ def _gram_diagonal_max(kernel: Kernel, rows: Rows, block_size: int) -> float:
     )
 
 
+def _check_kernel(value: Any, name: str) -> None:
+    if not (callable(value) or (isinstance(value, str) and value in KERNELS)):
+        raise InvalidParameterError(
+            f"{name} must be one of {list(KERNELS)} or a callable, got {value!r}."
+        )
+
+
+def _check_gamma(value: Any, name: str) -> None:
+    if not (isinstance(value, str) and value == "scale"):
+        check_real(value, name, 0.0, closed="neither")
+
+
+def _check_kernel_params(value: Any, name: str) -> None:
+    if not isinstance(value, dict):
+        raise InvalidParameterError(f"{name} must be a dict or None, got {value!r}.")
+
+
+def _check_device(value: Any, name: str) -> None:
+    if not isinstance(value, str | torch.device):
+        raise InvalidParameterError(f"{name} must be a string or torch.device, got {value!r}.")
+
+
+def _check_dtype(value: Any, name: str) -> None:
+    try:
+        resolve_dtype(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidParameterError(str(error)) from None
+
+
+def _check_scratch_dir(value: Any, name: str) -> None:
+    if not isinstance(value, str | os.PathLike):
+        raise InvalidParameterError(f"{name} must be a folder path or None, got {value!r}.")
+
+
+def _check_progress(value: Any, name: str) -> None:
+    if value not in PROGRESS_VALUES or not isinstance(value, str | bool):
+        raise InvalidParameterError(f"{name} must be 'auto', True or False, got {value!r}.")
+
+
 class _BaseKernelInterpolation(BaseEstimator):
     """Shared machinery of the classifier and the regressor (targets as a 2-D array)."""
 
@@ -146,33 +194,28 @@ class _BaseKernelInterpolation(BaseEstimator):
         self.progress = progress
 
     # ------------------------------------------------------------------ validation
+    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "kernel": Custom(_check_kernel, bad_value="gaussian"),
+        "gamma": Custom(_check_gamma, none=True, bad_value=-1.0),
+        "degree": Real(0.0),
+        "coef0": Real(),
+        "kernel_params": Custom(_check_kernel_params, none=True, bad_value=[1]),
+        "solver": Options(*_SOLVERS),
+        "tol": Real(0.0, closed="neither"),
+        "max_iter": Int(1, none=True),
+        "n_components": Int(1, none=True),
+        "device": Custom(_check_device, bad_value=3),
+        "dtype": Custom(_check_dtype, bad_value="float8"),
+        "block_size": Int(1),
+        "memory_budget": Real(0.0, closed="neither", none=True),
+        "random_state": Seed(),
+        "scratch_dir": Custom(_check_scratch_dir, none=True, bad_value=3),
+        "progress": Custom(_check_progress, bad_value="sometimes"),
+    }
+
     def _check_params(self) -> None:
-        if not (callable(self.kernel) or (isinstance(self.kernel, str) and self.kernel in KERNELS)):
-            raise ValueError(
-                f"kernel must be one of {list(KERNELS)} or a callable, got {self.kernel!r}."
-            )
-        if not (isinstance(self.gamma, str) and self.gamma == "scale"):
-            _check_real("gamma", self.gamma, positive=True, allow_none=True)
-        _check_real("degree", self.degree, positive=False)
-        if self.degree < 0:
-            raise ValueError(f"degree must be >= 0, got {self.degree!r}.")
-        _check_real("coef0", self.coef0, positive=False)
-        if self.kernel_params is not None and not isinstance(self.kernel_params, dict):
-            raise TypeError(f"kernel_params must be a dict or None, got {self.kernel_params!r}.")
-        if self.solver not in _SOLVERS:
-            raise ValueError(f"solver must be one of {list(_SOLVERS)}, got {self.solver!r}.")
-        _check_real("tol", self.tol, positive=True)
-        _check_int("max_iter", self.max_iter, allow_none=True)
-        _check_int("n_components", self.n_components, allow_none=True)
-        _check_int("block_size", self.block_size, allow_none=False)
-        _check_real("memory_budget", self.memory_budget, positive=True, allow_none=True)
-        resolve_dtype(self.dtype)
-        if self.progress not in PROGRESS_VALUES or not isinstance(self.progress, str | bool):
-            raise ValueError(f"progress must be 'auto', True or False, got {self.progress!r}.")
-        if self.scratch_dir is not None and not isinstance(self.scratch_dir, str | os.PathLike):
-            raise TypeError(f"scratch_dir must be a folder path or None, got {self.scratch_dir!r}.")
-        if not isinstance(self.device, str | torch.device):
-            raise TypeError(f"device must be a string or torch.device, got {self.device!r}.")
+        validate_params(self)
 
     def _check_square(self, X: np.ndarray) -> None:
         if self.kernel == "precomputed" and X.shape[0] != X.shape[1]:
@@ -462,20 +505,6 @@ def _warn_singular(detail: str) -> None:
         SingularKernelWarning,
         stacklevel=4,
     )
-
-
-def _check_real(name: str, value: Any, *, positive: bool, allow_none: bool = False) -> None:
-    """:func:`sklearn_gen._validation.check_real`, with None allowed where it means a default."""
-    if value is None and allow_none:
-        return
-    check_real(value, name, 0.0 if positive else None, closed="neither" if positive else "both")
-
-
-def _check_int(name: str, value: Any, *, allow_none: bool) -> None:
-    """:func:`sklearn_gen._validation.check_int` (>= 1), with None allowed where it is a default."""
-    if value is None and allow_none:
-        return
-    check_int(value, name)
 
 
 _PARAMS_DOC = """

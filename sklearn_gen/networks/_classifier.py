@@ -7,7 +7,7 @@ import inspect
 import numbers
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -20,12 +20,16 @@ from skorch.callbacks import Callback, EpochTimer, LRScheduler, PrintLog
 
 from sklearn_gen._device import available_memory, format_bytes, resolve_device
 from sklearn_gen._validation import (
+    NO_VALIDATION,
+    Bool,
+    Custom,
+    Int,
     InvalidParameterError,
-    check_bool,
-    check_choice,
-    check_int,
-    check_real,
+    Options,
+    Real,
+    Seed,
     draw_seed,
+    validate_params,
 )
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
 from sklearn_gen.networks._callbacks import (
@@ -43,6 +47,71 @@ _BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 _AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 #: Values of ``NetworkClassifier(init=...)``.
 _INITS = ("default", "xavier", "xavier_normal")
+
+
+#: skorch's own parameters: skorch validates them (or they take any value).
+_SKORCH_PARAMETERS = (
+    "_params_to_validate",
+    "callbacks",
+    "classes",
+    "compile",
+    "dataset",
+    "device",
+    "iterator_train",
+    "iterator_valid",
+    "predict_nonlinearity",
+    "torch_load_kwargs",
+    "train_split",
+    "use_caching",
+    "verbose",
+    "warm_start",
+)
+
+
+def _check_module(value: Any, name: str) -> None:
+    if isinstance(value, str):
+        try:
+            get_architecture(value)
+        except ValueError as error:
+            raise InvalidParameterError(f"{name}: {error}") from None
+    elif not (isinstance(value, torch.nn.Module) or callable(value)):
+        raise InvalidParameterError(
+            f"{name} must be an architecture name, a torch.nn.Module class or instance, "
+            f"got {value!r}."
+        )
+
+
+def _check_shape(value: Any, name: str) -> None:
+    if not isinstance(value, (tuple, list)) or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in value
+    ):
+        raise InvalidParameterError(
+            f"{name} must be a tuple of positive integers such as (C, H, W), got {value!r}."
+        )
+
+
+def _check_criterion(value: Any, name: str) -> None:
+    cls = value if isinstance(value, type) else type(value)
+    if not issubclass(cls, torch.nn.Module):
+        raise InvalidParameterError(
+            f"{name} must be a torch loss module (class or instance), such as "
+            f"torch.nn.CrossEntropyLoss, got {value!r}."
+        )
+    if issubclass(cls, torch.nn.NLLLoss):
+        raise InvalidParameterError(
+            f"{name}=NLLLoss expects log-probabilities, but NetworkClassifier modules output "
+            "logits (NLLLoss on logits trains nothing); use torch.nn.CrossEntropyLoss, which "
+            "applies log-softmax itself."
+        )
+
+
+def _check_batch_size(value: Any, name: str) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or (value < 1 and value != -1)
+    ):
+        raise InvalidParameterError(f"{name} must be a positive integer or -1, got {value!r}.")
 
 
 class NetworkClassifier(NeuralNetClassifier):
@@ -255,40 +324,40 @@ class NetworkClassifier(NeuralNetClassifier):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ validation
-    def _check_params(self) -> None:
-        def real(name: str, low: float, high: float, *, low_open: bool, allow_none=False):
-            value = getattr(self, name)
-            if value is None and allow_none:
-                return
-            check_real(
-                value,
-                name,
-                None if low == -np.inf else low,
-                None if high == np.inf else high,
-                closed="right" if low_open else "both",
-            )
+    #: The declared constraints of the parameters (:func:`~sklearn_gen._validation.
+    #: validate_params`); skorch's own parameters are left to skorch.
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "module": Custom(_check_module, bad_value=3),
+        "input_shape": Custom(_check_shape, none=True, bad_value=(3, 0)),
+        "criterion": Custom(_check_criterion, bad_value="cross-entropy"),
+        "loss": Options(*LOSS_FUNCTIONS),
+        "optimizer": NO_VALIDATION,
+        "lr": Real(0.0, closed="right"),
+        "momentum": Real(0.0),
+        "weight_decay": Real(0.0),
+        "max_epochs": Int(1),
+        "batch_size": Custom(_check_batch_size, bad_value=0),
+        "dropout": Real(0.0, 1.0),
+        "batch_norm": Bool(none=True),
+        "augment": Bool(),
+        "augment_padding": Int(0),
+        "init": Options(*_INITS),
+        "init_scale": Real(0.0, closed="right"),
+        "lr_decay": Real(0.0, closed="right", none=True),
+        "precision": Options(*_AUTOCAST_DTYPES),
+        "channels_last": Bool(),
+        "stop_on_interpolation": Bool(),
+        "stop_margin": Real(none=True),
+        "stop_margin_fraction": Real(0.0, 1.0, closed="right"),
+        "stop_train_loss": Real(0.0, none=True),
+        "stop_mode": Options("all", "any"),
+        "random_state": Seed(),
+        **dict.fromkeys(_SKORCH_PARAMETERS, NO_VALIDATION),
+    }
 
-        real("lr", 0.0, np.inf, low_open=True)
-        real("momentum", 0.0, np.inf, low_open=False)
-        real("weight_decay", 0.0, np.inf, low_open=False)
-        real("dropout", 0.0, 1.0, low_open=False)
-        real("init_scale", 0.0, np.inf, low_open=True)
-        real("lr_decay", 0.0, np.inf, low_open=True, allow_none=True)
-        real("stop_margin", -np.inf, np.inf, low_open=False, allow_none=True)
-        real("stop_margin_fraction", 0.0, 1.0, low_open=True)
-        real("stop_train_loss", 0.0, np.inf, low_open=False, allow_none=True)
-        check_int(self.max_epochs, "max_epochs", 1)
-        check_int(self.augment_padding, "augment_padding", 0)
-        bs = self.batch_size
-        if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or (bs < 1 and bs != -1):
-            raise ValueError(f"batch_size must be a positive integer or -1, got {bs!r}.")
-        check_choice(self.stop_mode, "stop_mode", ("all", "any"))
-        if self.loss not in LOSS_FUNCTIONS:
-            raise ValueError(
-                f"loss must be 'ce' (softmax cross-entropy, or criterion) or 'bce' (sigmoid "
-                f"one-vs-all cross-entropy on one-hot targets), got {self.loss!r}."
-            )
-        check_choice(self.init, "init", _INITS)
+    def _check_params(self) -> None:
+        """The declared constraints, then the rules that tie parameters together."""
+        validate_params(self)
         crit = self.criterion
         crit_cls = crit if isinstance(crit, type) else type(crit)
         if self.loss == "bce" and crit_cls is not torch.nn.CrossEntropyLoss:
@@ -296,37 +365,8 @@ class NetworkClassifier(NeuralNetClassifier):
                 f"loss='bce' sets the criterion itself, but criterion={crit!r} was given: "
                 "leave criterion at its default, or use loss='ce' with your criterion."
             )
-        if issubclass(crit_cls, torch.nn.NLLLoss):
-            raise ValueError(
-                "criterion=NLLLoss expects log-probabilities, but NetworkClassifier modules "
-                "output logits (NLLLoss on logits trains nothing); use "
-                "torch.nn.CrossEntropyLoss, which applies log-softmax itself."
-            )
-        if self.input_shape is not None:
-            shape = self.input_shape
-            if not isinstance(shape, (tuple, list)) or not all(
-                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in shape
-            ):
-                raise InvalidParameterError(
-                    f"input_shape must be a tuple of positive integers such as (C, H, W), "
-                    f"got {shape!r}."
-                )
         if self.augment and (self.input_shape is None or len(self.input_shape) != 3):
             raise ValueError("augment=True needs images: set input_shape=(C, H, W).")
-        if isinstance(self.module, str):
-            get_architecture(self.module)  # unknown names fail here, before any work
-        elif not (isinstance(self.module, torch.nn.Module) or callable(self.module)):
-            raise TypeError(
-                "module must be an architecture name, a torch.nn.Module class or instance, "
-                f"got {self.module!r}."
-            )
-        if self.batch_norm not in (None, True, False):
-            raise ValueError(f"batch_norm must be None, True or False, got {self.batch_norm!r}.")
-        if self.precision not in _AUTOCAST_DTYPES:
-            raise ValueError(
-                f"precision must be one of {sorted(_AUTOCAST_DTYPES)}, got {self.precision!r}."
-            )
-        check_bool(self.channels_last, "channels_last")
         if self.channels_last and (self.input_shape is None or len(self.input_shape) != 3):
             raise ValueError("channels_last=True needs images: set input_shape=(C, H, W).")
         if (

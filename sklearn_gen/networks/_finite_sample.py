@@ -27,8 +27,7 @@ generalization. Nothing here is meant to generalize.
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -37,6 +36,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sklearn_gen._validation import Real, Seed, validate_params
 
 __all__ = ["FiniteSampleReLU", "FiniteSampleReLURegressor"]
 
@@ -64,12 +65,11 @@ class _BaseFiniteSampleReLU(BaseEstimator):
         self.tol = tol
 
     # ------------------------------------------------------------------ validation
+    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"tol": Real(0.0), "random_state": Seed()}
+
     def _check_params(self) -> None:
-        tol = self.tol
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-            raise TypeError(f"tol must be a real number, got {tol!r}.")
-        if not np.isfinite(tol) or tol < 0:
-            raise ValueError(f"tol must be finite and >= 0, got {tol!r}.")
+        validate_params(self)
 
     def _validate_X(self, X: Any) -> np.ndarray:
         return validate_data(self, X, reset=False, dtype=np.float64, order="C")

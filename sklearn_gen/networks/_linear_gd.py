@@ -11,13 +11,14 @@ solves a regularized problem to convergence.
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sklearn_gen._validation import Int, Options, Real, validate_params
 
 __all__ = ["GradientDescentLinearClassifier"]
 
@@ -71,19 +72,15 @@ class GradientDescentLinearClassifier(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.n_steps = n_steps
 
+    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "loss": Options(*_LOSSES),
+        "learning_rate": Real(0.0, closed="neither"),
+        "n_steps": Int(1),
+    }
+
     def _check_params(self) -> None:
-        if self.loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {_LOSSES}, got {self.loss!r}.")
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-            raise TypeError(f"learning_rate must be a positive real number, got {lr!r}.")
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning_rate must be positive and finite, got {lr!r}.")
-        steps = self.n_steps
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
-            raise TypeError(f"n_steps must be an integer, got {steps!r}.")
-        if steps < 1:
-            raise ValueError(f"n_steps must be >= 1, got {steps!r}.")
+        validate_params(self)
 
     def fit(self, X: Any, y: Any) -> GradientDescentLinearClassifier:
         """Run ``n_steps`` full-batch gradient steps from ``w = 0`` on ``(X, y)``.

@@ -808,26 +808,34 @@ class _ChainStep:
             return None
         return cls(steps)
 
+    @torch.no_grad()
+    def forward(self, params: dict, xb: torch.Tensor, saved: list | None = None) -> torch.Tensor:
+        """The members' logits of ``xb`` (members x batch x ...): one ``bmm`` per layer;
+        ``saved`` collects what the backward pass reads."""
+        a = xb
+        fresh = False  # whether ``a`` is an intermediate that may be changed in place
+        for step in self.steps:
+            if step[0] == "flatten":
+                a = a.reshape(a.shape[0], a.shape[1], -1)
+            elif step[0] == "linear":
+                if saved is not None:
+                    saved.append(a)
+                a = torch.bmm(a, params[step[1]].transpose(1, 2))
+                if step[2] is not None:  # (faster than baddbmm's fused bias here)
+                    a.add_(params[step[2]].unsqueeze(1))
+                fresh = True
+            else:
+                a = a.relu_() if fresh else a.relu()
+                fresh = True
+                if saved is not None:
+                    saved.append(a)
+        return a
+
     def __call__(self, params: dict, xb: torch.Tensor, yb: torch.Tensor):
         """``(logits, per-member losses, gradients in the order of params)``."""
         with torch.no_grad():
-            a = xb
-            fresh = False  # whether ``a`` is an intermediate that may be changed in place
-            saved = []
-            for step in self.steps:
-                if step[0] == "flatten":
-                    a = a.reshape(a.shape[0], a.shape[1], -1)
-                elif step[0] == "linear":
-                    saved.append(a)
-                    a = torch.bmm(a, params[step[1]].transpose(1, 2))
-                    if step[2] is not None:  # (faster than baddbmm's fused bias here)
-                        a.add_(params[step[2]].unsqueeze(1))
-                    fresh = True
-                else:
-                    a = a.relu_() if fresh else a.relu()
-                    fresh = True
-                    saved.append(a)
-            logits = a
+            saved: list = []
+            logits = self.forward(params, xb, saved)
             batch = logits.shape[1]
             log_p = torch.log_softmax(logits, -1)
             target = yb.unsqueeze(2)
@@ -909,6 +917,7 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
         if member.scheduler is not None:
             member.scheduler.on_train_begin(member.net)
     step = _ChainStep.of(first.module_, criterion)
+    chain = step
     vectorize = step is not None or device.type == "cuda" or _VMAP_ON_CPU
     if step is None:
         step = _VmapStep(stack, criterion) if vectorize else _LoopStep(stack, criterion)
@@ -949,7 +958,7 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
         per_batch = torch.stack(batch_losses, 1).tolist()
         accuracy = (correct.double() / n).tolist()
         evaluated = [i for i, m in enumerate(active) if m.rules.enabled]
-        full = _evaluate(stack, evaluated, X, y_active, vectorize) if evaluated else {}
+        full = _evaluate(stack, evaluated, X, y_active, vectorize, chain) if evaluated else {}
         seconds = time.perf_counter() - start_time
 
         done = []
@@ -969,8 +978,11 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
 
 
 @torch.no_grad()
-def _evaluate(stack: _Stack, which: list[int], X, y_active, vectorize: bool) -> dict[int, dict]:
-    """The stopping statistics on the whole training set (eval mode) per member."""
+def _evaluate(
+    stack: _Stack, which: list[int], X, y_active, vectorize: bool, chain: _ChainStep | None
+) -> dict[int, dict]:
+    """The stopping statistics on the whole training set (eval mode) per member (through
+    the chain's batched products when the members are plain chains)."""
     index = torch.as_tensor(which, device=X.device)
     if len(which) == len(stack.members):
         params, buffers, targets = stack.params, stack.buffers, y_active
@@ -978,7 +990,12 @@ def _evaluate(stack: _Stack, which: list[int], X, y_active, vectorize: bool) -> 
         params = {k: v.index_select(0, index) for k, v in stack.params.items()}
         buffers = {k: v.index_select(0, index) for k, v in stack.buffers.items()}
         targets = y_active.index_select(0, index)
-    if vectorize:
+    if chain is not None:
+
+        def forward(params, buffers, x):
+            return chain.forward(params, x.expand(len(which), *x.shape))
+
+    elif vectorize:
         forward = vmap(stack.forward, in_dims=(0, 0, None))
     else:
 

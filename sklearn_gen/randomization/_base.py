@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import validate_data
+
+from sklearn_gen._validation import validate_params
 
 
 class FlatImageTransformer(TransformerMixin, BaseEstimator):
@@ -14,8 +16,9 @@ class FlatImageTransformer(TransformerMixin, BaseEstimator):
 
     ``X`` is validated with sklearn's ``validate_data`` (2-D, float32 or float64 kept,
     other numbers cast to float64, no NaN or infinity, no sparse matrix); at ``transform``
-    the number of features must be the one seen in ``fit``. The default ``fit`` only
-    validates ``X`` and records its width (the stateless transformers use it as is).
+    the number of features must be the one seen in ``fit``, where the parameters are
+    checked against ``_parameter_constraints``. The default ``fit`` only validates and
+    records the width of ``X`` (the stateless transformers use it as is).
     """
 
     def fit(self, X: Any, y: Any = None) -> FlatImageTransformer:
@@ -35,7 +38,13 @@ class FlatImageTransformer(TransformerMixin, BaseEstimator):
         self._validate(X, reset=True)
         return self
 
+    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`),
+    #: checked when ``fit`` validates ``X``.
+    _parameter_constraints: ClassVar[dict[str, Any]] = {}
+
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        if reset:
+            validate_params(self)
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
 
     def __sklearn_tags__(self):

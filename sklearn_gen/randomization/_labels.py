@@ -14,7 +14,7 @@ import hashlib
 import numbers
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
@@ -23,6 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from sklearn_gen._validation import Custom, InvalidParameterError, Real, Seed, validate_params
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.randomization._validation import check_probability
 
@@ -199,6 +200,14 @@ def _estimator_has(attr: str) -> Callable[[Any], bool]:
     return check
 
 
+def _check_estimator(value: Any, name: str) -> None:
+    if not hasattr(value, "fit"):
+        raise InvalidParameterError(
+            f"{name} must be an estimator with a fit method, got {value!r} of type "
+            f"{type(value).__name__}."
+        )
+
+
 class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Train a classifier on partially corrupted labels (Zhang et al. 2017, Sec. 2).
 
@@ -274,6 +283,13 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     True
     """
 
+    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": Custom(_check_estimator, bad_value=3),
+        "p": Real(0.0, 1.0),
+        "random_state": Seed(),
+    }
+
     def __init__(
         self,
         estimator: Any,
@@ -309,12 +325,7 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # themselves (``sklearn_gen.networks.fit_pack`` trains many at once).
     def _corrupted_labels(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Validate, then ``(classes, y_fit, changed)``: the corruption ``fit`` trains on."""
-        if not hasattr(self.estimator, "fit"):
-            raise TypeError(
-                "estimator must be an estimator with a fit method, got "
-                f"{self.estimator!r} of type {type(self.estimator).__name__}."
-            )
-        check_probability(self.p)
+        validate_params(self)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         check_classification_targets(y)

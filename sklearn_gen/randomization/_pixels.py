@@ -19,7 +19,7 @@ composes with any estimator in a ``Pipeline``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import ndtri
@@ -27,6 +27,7 @@ from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_gen._validation import Bool, ImageShape, Seed
 from sklearn_gen.randomization._base import FlatImageTransformer
 from sklearn_gen.randomization._streams import (
     row_blocks,
@@ -86,6 +87,8 @@ class PixelShuffle(FlatImageTransformer):
     >>> shuffle.get_feature_names_out().tolist()
     ['x2', 'x3', 'x1', 'x0']
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"random_state": Seed()}
 
     def __init__(self, random_state: int | np.random.RandomState | None = None) -> None:
         self.random_state = random_state
@@ -177,6 +180,8 @@ class RandomPixels(OneToOneFeatureMixin, FlatImageTransformer):
     """
     )
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"random_state": Seed()}
+
     def __init__(self, random_state: int | np.random.RandomState | None = None) -> None:
         self.random_state = random_state
 
@@ -258,6 +263,12 @@ class GaussianPixels(OneToOneFeatureMixin, FlatImageTransformer):
     """
     )
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "input_shape": ImageShape(none=True),
+        "per_channel": Bool(),
+        "random_state": Seed(),
+    }
+
     def __init__(
         self,
         random_state: int | np.random.RandomState | None = None,
@@ -269,8 +280,6 @@ class GaussianPixels(OneToOneFeatureMixin, FlatImageTransformer):
         self.input_shape = input_shape
 
     def _channel_shape(self, n_features: int) -> tuple[int, int, int] | None:
-        if not isinstance(self.per_channel, bool | np.bool_):
-            raise TypeError(f"per_channel must be a bool, got {self.per_channel!r}.")
         if self.input_shape is None:
             if self.per_channel:
                 raise ValueError(

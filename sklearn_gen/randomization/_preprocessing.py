@@ -10,13 +10,32 @@ transformers on flat, channels-first images.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 
+from sklearn_gen._validation import Custom, ImageShape, InvalidParameterError
 from sklearn_gen.randomization._base import FlatImageTransformer
 from sklearn_gen.randomization._validation import check_image_shape, feature_names_in
+
+
+def _check_size(value: Any, name: str) -> tuple[int, int]:
+    """``value`` as ``(height, width)``: a positive int or a pair of them."""
+    size = value
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        size = (size, size)
+    if (
+        not isinstance(size, tuple | list)
+        or len(size) != 2
+        or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in size
+        )
+    ):
+        raise InvalidParameterError(
+            f"{name} must be a positive int or a pair of positive ints (h, w), got {value!r}."
+        )
+    return int(size[0]), int(size[1])
 
 
 class CenterCrop(FlatImageTransformer):
@@ -57,6 +76,11 @@ class CenterCrop(FlatImageTransformer):
     ['x5', 'x6']
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "input_shape": ImageShape(),
+        "size": Custom(_check_size, bad_value=0),
+    }
+
     def __init__(self, input_shape: tuple[int, int, int], size: int | tuple[int, int]) -> None:
         self.input_shape = input_shape
         self.size = size
@@ -64,20 +88,7 @@ class CenterCrop(FlatImageTransformer):
     def _box(self, n_features: int | None) -> tuple[tuple[int, int, int], int, int, int, int]:
         """``(C, H, W)``, and top, left, height and width of the crop."""
         shape = check_image_shape(self.input_shape, n_features)
-        size = self.size
-        if isinstance(size, numbers.Integral) and not isinstance(size, bool):
-            size = (size, size)
-        if (
-            not isinstance(size, tuple | list)
-            or len(size) != 2
-            or not all(
-                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in size
-            )
-        ):
-            raise ValueError(
-                f"size must be a positive int or a pair of positive ints (h, w), got {self.size!r}."
-            )
-        height, width = int(size[0]), int(size[1])
+        height, width = _check_size(self.size, "size")
         _, rows, cols = shape
         if height > rows or width > cols:
             raise ValueError(

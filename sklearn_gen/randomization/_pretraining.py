@@ -11,9 +11,8 @@ equal training loss.
 from __future__ import annotations
 
 import copy
-import numbers
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import clone
@@ -21,8 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from sklearn_gen._validation import Int, validate_params
 from sklearn_gen.randomization._labels import LabelNoise, corrupt_labels
-from sklearn_gen.randomization._validation import check_probability
 
 #: Parameters switched off while pretraining (a stopping rule would end it early).
 _STOPPING_OFF = {"stop_on_interpolation": False, "stop_margin": None, "stop_train_loss": None}
@@ -88,6 +87,12 @@ class RandomPretraining(LabelNoise):
     (2, 5)
     """
 
+    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **LabelNoise._parameter_constraints,
+        "pretrain_epochs": Int(1),
+    }
+
     def __init__(
         self,
         estimator: Any,
@@ -107,9 +112,6 @@ class RandomPretraining(LabelNoise):
                 "training (a max_epochs parameter and partial_fit), such as "
                 f"NetworkClassifier; got {type(est).__name__}."
             )
-        epochs = self.pretrain_epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-            raise ValueError(f"pretrain_epochs must be a positive integer, got {epochs!r}.")
         return params
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> RandomPretraining:
@@ -127,8 +129,8 @@ class RandomPretraining(LabelNoise):
         -------
         self : RandomPretraining
         """
+        validate_params(self)
         params = self._check_estimator()
-        check_probability(self.p)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         check_classification_targets(y)
