@@ -198,6 +198,15 @@ def test_regularization_ablation(digits):
     fig = plot_regularization_ablation(frame)
     assert isinstance(fig, Figure)
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    # one panel per level, two bars (train, test) per setting, at the frame's means
+    assert len(fig.axes) == frame["p"].nunique()
+    first = fig.axes[0]
+    settings = list(dict.fromkeys(frame["setting"]))
+    assert [t.get_text() for t in first.get_xticklabels()] == settings
+    heights = [patch.get_height() for patch in first.patches]
+    assert len(heights) == 2 * len(settings)
+    means = frame[frame["p"] == frame["p"].min()].groupby("setting")["train_accuracy"].mean()
+    np.testing.assert_allclose(heights[: len(settings)], means.reindex(settings), rtol=1e-12)
 
 
 def test_regularization_ablation_bad_inputs(digits):

@@ -27,6 +27,10 @@ from sklearn_gen.measures._worst_case import (
     worst_case_sharpness,
 )
 
+# rel=1e-5 where two float32 computations of one quantity meet: float32 keeps ~7 digits
+# and sums of a few hundred terms in another order (another CPU's vector width, another
+# batch shape) move the last 1-2 of them; 1e-6 (pytest.approx's default) is too tight.
+
 MEASURES = (epsilon_sharpness, worst_case_sharpness)
 
 
@@ -160,7 +164,7 @@ def test_alpha_straddles_max_drop(fitted, digits, magnitude_aware):
     settings = {"magnitude_aware": magnitude_aware, "random_state": 0}
     alpha = worst_case_sharpness(fitted, X, y, return_alpha=True, **settings)
     assert 0 < alpha < math.inf
-    assert worst_case_sharpness(fitted, X, y, **settings) == pytest.approx(1 / alpha**2)
+    assert worst_case_sharpness(fitted, X, y, **settings) == pytest.approx(1 / alpha**2, rel=1e-5)
 
     problem = _worst_case(fitted, X, y, **settings)
     clean = _correct(fitted.module_, X, y)

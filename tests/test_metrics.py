@@ -125,7 +125,12 @@ def test_scorers_pickle_and_names():
     for name, scorer in SCORERS.items():
         again = pickle.loads(pickle.dumps(scorer))
         assert repr(again) == repr(scorer), name
-    assert get_scorer("accuracy") is not None
+    # sklearn's own names pass through: the accuracy scorer scores a fitted model
+    from sklearn.linear_model import LogisticRegression
+
+    X_toy, y_toy = np.eye(4), np.array([0, 1, 0, 1])
+    toy = LogisticRegression().fit(X_toy, y_toy)
+    assert get_scorer("accuracy")(toy, X_toy, y_toy) == toy.score(X_toy, y_toy)
     with pytest.raises(ValueError, match="neither"):
         get_scorer("neg_nonsense")
     with pytest.raises(TypeError, match="callable"):
@@ -183,7 +188,7 @@ def test_flatness_bad_parameters(digits, params):
 
 
 @pytest.fixture(scope="module")
-def test_convnet():
+def fitted_convnet():
     """The ConvNet of tests/test_network_classifier.py, on the same digits split."""
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
@@ -202,8 +207,8 @@ def test_convnet():
     return net, X, y
 
 
-def test_flatness_spread_over_seeds_and_its_standard_error(test_convnet):
-    net, X, y = test_convnet
+def test_flatness_spread_over_seeds_and_its_standard_error(fitted_convnet):
+    net, X, y = fitted_convnet
     results = [pac_bayes_flatness(net, X, y, random_state=s, return_std=True) for s in range(5)]
     sigmas = np.array([sigma for sigma, _ in results])
     stds = np.array([std for _, std in results])
@@ -222,8 +227,8 @@ def test_flatness_spread_over_seeds_and_its_standard_error(test_convnet):
     assert SCORERS["neg_jiang_pac_bayes_flatness"](net, X, y) == pytest.approx(-jiang)
 
 
-def test_flatness_draws_are_spread_over_the_samples(test_convnet):
-    net, X, y = test_convnet
+def test_flatness_draws_are_spread_over_the_samples(fitted_convnet):
+    net, X, y = fitted_convnet
     # more draws per sample narrow the error bar (a binomial error: about 1 / sqrt(draws))
     _, wide = pac_bayes_flatness(net, X, y, draws_per_sample=1, return_std=True)
     _, narrow = pac_bayes_flatness(net, X, y, draws_per_sample=8, return_std=True)
@@ -234,10 +239,10 @@ def test_flatness_draws_are_spread_over_the_samples(test_convnet):
     assert few == pytest.approx(many, rel=0.15)
 
 
-def test_flatness_groups_one_by_one_or_batched_agree(test_convnet, monkeypatch):
+def test_flatness_groups_one_by_one_or_batched_agree(fitted_convnet, monkeypatch):
     # plain forward passes per group (groups of 16 samples or more) and vmap's batched
     # groups compute the same predictions: the same flatness either way
-    net, X, y = test_convnet
+    net, X, y = fitted_convnet
     by_group = pac_bayes_flatness(net, X, y, n_draws=64, return_std=True)
     monkeypatch.setattr(_sharpness, "_LOOP_SAMPLES", 10**9)  # always vmap
     batched = pac_bayes_flatness(net, X, y, n_draws=64, return_std=True)

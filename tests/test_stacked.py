@@ -67,7 +67,8 @@ def test_one_epoch_members_match_their_separate_fits(digits):
         small(random_state=3, momentum=0.0),
     ]
     alone = [clone(n).fit(X, y) for n in nets]
-    assert fit_pack(nets, X, y) is not None
+    fitted = fit_pack(nets, X, y)
+    assert [id(f) for f in fitted] == [id(n) for n in nets]  # the estimators, in order
     for packed, single in zip(nets, alone, strict=True):
         assert_same_network(packed, single, X_test)
         batches_p = packed.history[-1, "batches"]
