@@ -260,8 +260,14 @@ def test_the_chain_fast_path_is_the_generic_step(digits, hidden):
         torch.testing.assert_close(fast[1], slow[1], rtol=1e-5, atol=1e-5)
         for a, b in zip(fast[2], slow[2], strict=True):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
-        # the chain's forward alone (the stopping rules' evaluation) gives the same logits
+        # the chain's forward alone gives the same logits, and on rows every member reads
+        # (the stopping rules' pass) the members' own logits of them
         torch.testing.assert_close(chain.forward(stack.params, xb), fast[0])
+        rows = torch.as_tensor(X[:50])
+        shared = chain.forward(stack.params, rows.expand(len(nets), *rows.shape))
+        for k, net in enumerate(nets):
+            own = net.module_(rows)
+            torch.testing.assert_close(shared[k], own, rtol=1e-5, atol=1e-5)
 
 
 def test_packed_and_separate_training_agree_statistically(digits):

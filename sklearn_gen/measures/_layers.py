@@ -115,9 +115,11 @@ class Layer:
 
     @property
     def positions(self) -> int:
-        """How many times each row of :attr:`matrix` is applied: the positions it slides
-        over (a diagonal layer's spatial size, a Linear layer's leading dimensions; 1 for
-        a Linear layer on flat inputs). Convolutions answer the number of output pixels."""
+        """How many times each row of :attr:`matrix` is applied.
+
+        The positions it slides over: a diagonal layer's spatial size, a Linear layer's
+        leading dimensions (1 on flat inputs), a convolution's number of output pixels.
+        """
         shape = self.input_shape if self.kind == "linear" else self.output_shape
         spatial = shape[:-1] if self.kind == "linear" else shape[1:]
         return int(np.prod(spatial)) if spatial else 1
