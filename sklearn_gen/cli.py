@@ -137,7 +137,10 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("experiment", help="experiment name (see 'sklearn-gen list')")
+    parser.add_argument(
+        "experiment",
+        help="experiment name (see 'sklearn-gen list'), or 'all': every study and one report",
+    )
     parser.add_argument(
         "--data",
         default=None,
@@ -247,32 +250,86 @@ def _dask_client(address: str):
         raise OSError(f"cannot connect to the Dask scheduler at {address!r}: {exc}") from None
 
 
+def _check_run_arguments(args: argparse.Namespace) -> str | None:
+    """Why the command line cannot run, before any work (None when it can)."""
+    if args.n_jobs is not None and args.n_jobs == 0:
+        return "--n-jobs must not be 0."
+    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
+        if value is not None and value < 1:
+            return f"{flag} must be a positive number of rows, got {value}."
+    if not 0 <= args.seed <= MAX_SEED:
+        return f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}."
+    if args.pack_size is not None and args.pack_size < 1:
+        return f"--pack-size must be a positive number of networks, got {args.pack_size}."
+    if args.threads is not None and args.threads < 1:
+        return f"--threads must be a positive number of threads, got {args.threads}."
+    return None
+
+
+def _settings(args: argparse.Namespace, out: Path, preset: str):
+    from sklearn_gen.studies._runs import Settings
+
+    return Settings(
+        quick=args.quick,
+        device=args.device,
+        n_jobs=args.n_jobs,
+        seed=args.seed,
+        progress=not args.quiet,
+        cache_dir=None if args.no_resume else str(out / ".cache"),
+        n_train=args.n_train,
+        n_test=args.n_test,
+        threads=args.threads,
+        preset=preset,
+    )
+
+
+class _SchedulerError(Exception):
+    """The Dask scheduler of ``--scheduler`` cannot be reached (or Dask is missing)."""
+
+
+def _compute(run, data, settings, args: argparse.Namespace):
+    """The run's frame, on this machine's workers or on the Dask cluster."""
+    from sklearn_gen.studies._common import configuration_threads
+    from sklearn_gen.studies._study import configuration_packs
+
+    if args.scheduler is None:
+        with configuration_threads(args.threads), configuration_packs(args.pack_size):
+            return run.compute(data, settings)
+    try:
+        client = _dask_client(args.scheduler)
+    except (ImportError, OSError, TimeoutError, ValueError) as exc:
+        raise _SchedulerError(str(exc)) from None
+    import joblib
+
+    with (
+        client,
+        joblib.parallel_backend("dask"),
+        configuration_threads(args.threads),
+        configuration_packs(args.pack_size),
+    ):
+        return run.compute(data, settings)
+
+
 def _run_experiment(args: argparse.Namespace) -> int:
     from sklearn_gen._device import resolve_device
     from sklearn_gen.datasets._registry import DATA_NAMES, load_dataset
-    from sklearn_gen.studies._common import configuration_threads
     from sklearn_gen.studies._report import write_report
-    from sklearn_gen.studies._runs import RUNS, Settings
-    from sklearn_gen.studies._study import configuration_packs
+    from sklearn_gen.studies._runs import RUNS
 
+    problem = _check_run_arguments(args)
+    if problem is not None:
+        return _fail(problem)
+    if args.experiment == ALL:
+        return _run_all(args)
     run = RUNS.get(args.experiment)
     if run is None:
-        return _fail(f"unknown experiment {args.experiment!r}; choose one of: {', '.join(RUNS)}.")
-    if args.n_jobs is not None and args.n_jobs == 0:
-        return _fail("--n-jobs must not be 0.")
-    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
-        if value is not None and value < 1:
-            return _fail(f"{flag} must be a positive number of rows, got {value}.")
-    if not 0 <= args.seed <= MAX_SEED:
-        return _fail(f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}.")
+        return _fail(
+            f"unknown experiment {args.experiment!r}; choose one of: {', '.join(RUNS)}, or {ALL!r}."
+        )
     if args.preset not in run.presets:
         return _fail(
             f"{run.name} has no preset {args.preset!r}; it takes: {', '.join(run.presets)}."
         )
-    if args.pack_size is not None and args.pack_size < 1:
-        return _fail(f"--pack-size must be a positive number of networks, got {args.pack_size}.")
-    if args.threads is not None and args.threads < 1:
-        return _fail(f"--threads must be a positive number of threads, got {args.threads}.")
     out = Path(args.out) if args.out else Path("results") / run.name
     problem = _check_out(out)
     if problem is not None:
@@ -287,38 +344,70 @@ def _run_experiment(args: argparse.Namespace) -> int:
         data = run.prepare(load_dataset(spec, random_state=args.seed))
     except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
         return _fail(str(exc))
-    settings = Settings(
-        quick=args.quick,
-        device=args.device,
-        n_jobs=args.n_jobs,
-        seed=args.seed,
-        progress=not args.quiet,
-        cache_dir=None if args.no_resume else str(out / ".cache"),
-        n_train=args.n_train,
-        n_test=args.n_test,
-        threads=args.threads,
-        preset=args.preset,
-    )
-    if args.scheduler is None:
-        with configuration_threads(args.threads), configuration_packs(args.pack_size):
-            frame = run.compute(data, settings)
-    else:
-        try:
-            client = _dask_client(args.scheduler)
-        except (ImportError, OSError, TimeoutError, ValueError) as exc:
-            return _fail(str(exc))
-        import joblib
-
-        with (
-            client,
-            joblib.parallel_backend("dask"),
-            configuration_threads(args.threads),
-            configuration_packs(args.pack_size),
-        ):
-            frame = run.compute(data, settings)
+    settings = _settings(args, out, args.preset)
+    try:
+        frame = _compute(run, data, settings, args)
+    except _SchedulerError as exc:
+        return _fail(str(exc))
     paths = write_report(run, frame, data, settings, out)
     if not args.quiet:
         for path in paths:
+            print(path)
+    return 0
+
+
+#: The experiment name that runs every study into one report.
+ALL = "all"
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    """Every study, each into OUT/<study> (resumable like one), then OUT/report.md and
+    OUT/report.html with the claims ledger first. ``--data`` goes to the studies that take
+    it (the others run on their own data); ``--preset`` to the studies that have it."""
+    import time
+
+    from sklearn_gen._device import resolve_device
+    from sklearn_gen.datasets._registry import DATA_NAMES, load_dataset
+    from sklearn_gen.studies._report import write_ledger_report, write_report
+    from sklearn_gen.studies._runs import RUNS
+
+    if args.preset != "default" and not any(args.preset in r.presets for r in RUNS.values()):
+        return _fail(f"no study has the preset {args.preset!r}.")
+    out = Path(args.out) if args.out else Path("results") / ALL
+    problem = _check_out(out)
+    if problem is not None:
+        return _fail(problem)
+    try:
+        resolve_device(args.device)
+    except (ValueError, TypeError) as exc:
+        return _fail(str(exc))
+    loaded: dict[str, object] = {}
+    finished = []
+    for run in RUNS.values():
+        kind = (args.data or "").partition(":")[0]
+        spec = args.data if args.data and kind in run.data_kinds else run.default_data
+        if kind and kind not in DATA_NAMES:
+            return _fail(f"unknown --data {args.data!r}.")
+        preset = args.preset if args.preset in run.presets else "default"
+        try:
+            if spec not in loaded:
+                loaded[spec] = load_dataset(spec, random_state=args.seed)
+            data = run.prepare(loaded[spec])
+        except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
+            return _fail(f"{run.name}: {exc}")
+        folder = out / run.name
+        settings = _settings(args, folder, preset)
+        start = time.perf_counter()
+        try:
+            frame = _compute(run, data, settings, args)
+        except _SchedulerError as exc:
+            return _fail(str(exc))
+        paths = write_report(run, frame, data, settings, folder)
+        finished.append((run, frame, paths, spec, preset, time.perf_counter() - start))
+        if not args.quiet:
+            print(f"{run.name}: {time.perf_counter() - start:.0f} s -> {folder}")
+    for path in write_ledger_report(finished, out, quick=args.quick, seed=args.seed):
+        if not args.quiet:
             print(path)
     return 0
 

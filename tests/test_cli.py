@@ -212,3 +212,38 @@ def test_liao_preset_quick_trains_every_level_to_the_common_loss(tmp_path):
     summary = (out / "summary.md").read_text()
     assert "normalized test loss is a linear function" in summary
     assert "More random pretraining" in summary
+
+
+def test_run_all_writes_every_study_and_one_ledger(tmp_path, monkeypatch):
+    # two of the registered studies (the cheapest), each into its folder, then the ledger
+    from sklearn_gen.studies import _runs
+
+    chosen = {name: _runs.RUNS[name] for name in ("expressivity", "linear-example")}
+    monkeypatch.setattr(_runs, "RUNS", chosen)
+    out = tmp_path / "all"
+    assert main(["run", "all", "--quick", "--quiet", "--out", str(out), "--threads", "1"]) == 0
+    for name in chosen:
+        assert (out / name / "summary.md").is_file() and (out / name / "results.csv").is_file()
+    report = (out / "report.md").read_text()
+    ledger = report[report.index("## Claims ledger") : report.index("## The studies")]
+    rows = [line for line in ledger.splitlines() if line.startswith("| ") and "---" not in line]
+    header, claims = rows[0], rows[1:]
+    assert header.startswith("| paper | claim | the paper's number | this run | verdict | study")
+    expected = sum(
+        len(run.verdicts(pd.read_csv(out / n / "results.csv"))) for n, run in chosen.items()
+    )
+    assert len(claims) == expected >= 3
+    assert {c.rsplit("|", 2)[-2].strip() for c in claims} == set(chosen)
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == len(list(out.glob("*/*.png"))) >= 2
+    # resumable: a second run reads the cached configurations and writes the same ledger
+    assert main(["run", "all", "--quick", "--quiet", "--out", str(out), "--threads", "1"]) == 0
+    again = (out / "report.md").read_text()
+    assert again[again.index("## Claims ledger") : again.index("## The studies")] == ledger
+
+
+def test_run_all_refuses_bad_arguments_before_any_work(tmp_path, capsys):
+    assert main(["run", "all", "--n-jobs", "0", "--out", str(tmp_path)]) == 2
+    assert "--n-jobs must not be 0" in capsys.readouterr().err
+    assert main(["run", "all", "--preset", "nosuch", "--out", str(tmp_path)]) == 2
+    assert not list(tmp_path.iterdir())  # nothing was run

@@ -54,7 +54,8 @@ def randomization_frame(n_repeats: int, levels, error_of_p, random_fit=1.0, conv
 def test_randomization_claims_supported_with_repeats():
     frame = randomization_frame(3, (0.0, 0.5, 1.0), lambda p: 0.05 + 0.8 * p)
     verdicts = RUNS["randomization"].verdicts(frame)
-    assert [v.status for v in verdicts] == [SUPPORTED] * 3
+    assert [v.status for v in verdicts] == [SUPPORTED] * 4
+    assert "Rademacher" in verdicts[3].claim  # the random-label fits' bound, last
     assert "Spearman rho" in verdicts[1].evidence and verdicts[1].paper
     assert "[" in verdicts[2].evidence  # the factor carries its interval
 
@@ -177,3 +178,104 @@ def test_error_rates_get_intervals_inside_zero_one():
     assert rate_interval([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
     assert rate_interval([0.3]) == (0.3, 0.3, 0.3)
     assert np.isnan(rate_interval([np.nan])[0])
+
+
+# ------------------------------------------------------------------ the claims of issue 25
+def test_rademacher_bound_from_the_random_label_fits():
+    from sklearn_gen.studies._runs import _rademacher_verdict
+
+    fitted = _rademacher_verdict(pd.Series([1.0, 1.0, 0.995]))
+    assert fitted.status == SUPPORTED and "0.990" in fitted.evidence  # lowest 2a - 1
+    half = _rademacher_verdict(pd.Series([0.6, 0.55, 0.62]))
+    assert half.status == NOT_SUPPORTED
+
+
+def _ablation(aug: list[float], wd: list[float], bn: list[float]) -> pd.DataFrame:
+    rows = []
+    for repeat, (a, w, b) in enumerate(zip(aug, wd, bn, strict=True)):
+        for setting, acc in (
+            ("baseline", 0.90),
+            ("+augment", a),
+            ("+weight_decay", w),
+            ("+batch_norm", b),
+        ):
+            rows.append({"repeat": repeat, "setting": setting, "p": 0.0, "test_accuracy": acc})
+    return pd.DataFrame(rows)
+
+
+def test_augmentation_against_weight_decay_and_batch_norm_paired_over_repeats():
+    from sklearn_gen.studies._runs import _regularizer_comparisons
+
+    aug_wins = _regularizer_comparisons(
+        _ablation([0.94, 0.95, 0.93], [0.905, 0.90, 0.91], [0.905, 0.895, 0.90])
+    )
+    assert [v.status for v in aug_wins] == [SUPPORTED, SUPPORTED]
+    assert "89.31%" in aug_wins[0].paper
+    wd_wins = _regularizer_comparisons(
+        _ablation([0.90, 0.905, 0.90], [0.93, 0.94, 0.935], [0.96, 0.95, 0.97])
+    )
+    assert [v.status for v in wd_wins] == [NOT_SUPPORTED, NOT_SUPPORTED]
+    mixed = _regularizer_comparisons(_ablation([0.93, 0.89, 0.91], [0.91, 0.92, 0.90], [0.9] * 3))
+    assert mixed[0].status == INCONCLUSIVE and "holds 0" in mixed[0].reason
+
+
+def test_minimum_norm_claim_pairs_the_preprocessings_of_each_repeat():
+    from sklearn_gen.studies._runs import _min_norm_verdict
+
+    rows = []
+    for repeat in range(3):
+        for prep, norm, err in (
+            ("none", 40.0 + repeat, 0.012),
+            ("whitening", 44.0 + repeat, 0.010),
+        ):
+            rows.append(
+                {
+                    "model": "kernel",
+                    "preprocessing": prep,
+                    "p": 0.0,
+                    "repeat": repeat,
+                    "rkhs_norm": norm,
+                    "test_error": err + 0.001 * repeat,
+                }
+            )
+    (claim,) = _min_norm_verdict(pd.DataFrame(rows))
+    assert claim.status == SUPPORTED
+    assert "40.0 -> 44.0" not in claim.evidence and "41.0 -> 45.0" in claim.evidence
+    flipped = pd.DataFrame(rows).assign(
+        rkhs_norm=lambda f: np.where(f["preprocessing"] == "none", 50.0, 40.0) + f["repeat"]
+    )
+    assert _min_norm_verdict(flipped)[0].status == NOT_SUPPORTED
+
+
+def _normalized(second_slope: float) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for factor, levels, slope in (
+        ("pretraining", (0.0, 0.5, 1.0), 1.0),
+        ("init_scale", (1.0, 2.0, 3.0), second_slope),
+    ):
+        for repeat in range(2):
+            for i, level in enumerate(levels):
+                x = 2.30 + 0.01 * i + 0.002 * repeat + (0.03 if factor == "init_scale" else 0)
+                rows.append(
+                    {
+                        "factor": factor,
+                        "level": level,
+                        "repeat": repeat,
+                        "converged": True,
+                        "train_loss": 0.01,
+                        "test_loss": 0.3 + 0.1 * i + 0.01 * repeat,
+                        "normalized_train_loss": x,
+                        "normalized_test_loss": 0.5 + slope * (x - 2.3) + rng.normal(0, 1e-4),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_initialization_claims_judge_the_trend_and_one_line_for_both_factors():
+    verdicts = RUNS["normalized-loss"].verdicts(_normalized(second_slope=1.0))
+    init, line = verdicts[-2], verdicts[-1]
+    assert "larger initialization" in init.claim and init.status == SUPPORTED
+    assert "One line" in line.claim and line.status == SUPPORTED
+    two_lines = RUNS["normalized-loss"].verdicts(_normalized(second_slope=-2.0))[-1]
+    assert two_lines.status == NOT_SUPPORTED and "F-test" in two_lines.reason

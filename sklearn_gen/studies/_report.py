@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sklearn_gen.datasets._registry import Dataset
     from sklearn_gen.studies._runs import Run, Settings
 
-__all__ = ["write_report"]
+__all__ = ["ledger_rows", "write_ledger_report", "write_report"]
 
 
 def _used_rows(frame: pd.DataFrame) -> list[str]:
@@ -91,3 +91,135 @@ def write_report(
     text = _summary(run, frame, data, settings)
     paths.append(atomic_write(out / "summary.md", lambda p: p.write_text(text)))
     return paths
+
+
+# ------------------------------------------------------------------ the report of `run all`
+def ledger_rows(finished: list) -> list[dict[str, str]]:
+    """One row per claim of every finished run: paper, claim, the paper's number, this run,
+    the verdict, the study.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_gen.studies._runs import RUNS
+    >>> frame = pd.DataFrame({"n": [10], "d": [2], "n_params": [22], "repeat": [0],
+    ...                       "train_accuracy": [1.0]})
+    >>> row, = ledger_rows([(RUNS["expressivity"], frame, [], "digits", "default", 1.0)])
+    >>> row["verdict"], row["study"]
+    ('supported', 'expressivity')
+    """
+    rows = []
+    for run, frame, *_ in finished:
+        for verdict in run.verdicts(frame):
+            rows.append(
+                {
+                    "paper": run.paper,
+                    "claim": verdict.claim,
+                    "the paper's number": verdict.paper or "-",
+                    "this run": verdict.evidence,
+                    "verdict": verdict.outcome_text
+                    + (f" ({verdict.reason})" if verdict.reason and not verdict.supported else ""),
+                    "study": run.name,
+                }
+            )
+    return rows
+
+
+def _markdown_ledger(rows: list[dict[str, str]]) -> list[str]:
+    columns = ["paper", "claim", "the paper's number", "this run", "verdict", "study"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [row[c].replace("|", "\\|") for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _counts(rows: list[dict[str, str]]) -> str:
+    from sklearn_gen.studies._verdicts import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+
+    n = {
+        key: sum(r["verdict"].startswith(key) for r in rows)
+        for key in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+    }
+    return (
+        f"{len(rows)} claims: {n[SUPPORTED]} supported, {n[NOT_SUPPORTED]} not supported, "
+        f"{n[INCONCLUSIVE]} inconclusive at this scale"
+    )
+
+
+def write_ledger_report(
+    finished: list, out: Path, *, quick: bool = False, seed: int = 0
+) -> list[Path]:
+    """``report.md`` and ``report.html`` of ``sklearn-gen run all`` in ``out``.
+
+    The first table is the claims ledger (every claim of every study: paper | claim | the
+    paper's number | this run (statistic [interval]) | verdict | study), then each study's
+    data, wall time and figures; the HTML page holds the figures inline (base64 PNG), so it
+    is one self-contained file.
+
+    Parameters
+    ----------
+    finished : list of tuple
+        ``(run, frame, paths, data, preset, seconds)`` per finished study.
+    out : path-like
+        The folder of the report (the studies' folders are inside it).
+    quick, seed : bool, int
+        The command line's settings, stated in the report.
+
+    Returns
+    -------
+    list of Path
+        The two files written.
+    """
+    import base64
+    import datetime
+    import html
+
+    out = Path(out)
+    rows = ledger_rows(finished)
+    total = sum(item[5] for item in finished)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    head = (
+        f"sklearn_gen {__version__}, {'quick' if quick else 'default'} settings, seed {seed}, "
+        f"{when}; {len(finished)} studies in {total / 60:.1f} min of wall time."
+    )
+    md = ["# What of the three papers holds here: every claim, judged", "", head, ""]
+    md += [_counts(rows), "", "## Claims ledger", "", *_markdown_ledger(rows), ""]
+    page = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>sklearn_gen report</title>",
+        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-"
+        "collapse:collapse}td,th{border:1px solid #ccc;padding:4px;vertical-align:top;"
+        "font-size:90%}img{max-width:100%}</style></head><body>",
+        "<h1>What of the three papers holds here: every claim, judged</h1>",
+        f"<p>{html.escape(head)}</p><p>{html.escape(_counts(rows))}</p>",
+        "<h2>Claims ledger</h2><table><tr>"
+        + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+        + "</tr>"
+        if rows
+        else "<h2>Claims ledger</h2><table>",
+    ]
+    for row in rows:
+        page.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>")
+    page.append("</table>")
+    md.append("## The studies")
+    for run, frame, paths, data, preset, seconds in finished:
+        folder = Path(paths[0]).parent
+        title = f"{run.name} ({run.paper})"
+        line = (
+            f"{run.description}; data {data}, preset {preset}, {len(frame)} rows, "
+            f"{seconds:.0f} s; [summary]({folder.name}/summary.md)"
+        )
+        md += ["", f"### {title}", "", line, ""]
+        page.append(f"<h3>{html.escape(title)}</h3><p>{html.escape(line)}</p>")
+        for path in paths:
+            path = Path(path)
+            if path.suffix == ".png":
+                md.append(f"![{path.stem}]({folder.name}/{path.name})")
+                encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+                page.append(f"<img alt='{path.stem}' src='data:image/png;base64,{encoded}'>")
+    page.append("</body></html>")
+    text, markup = "\n".join(md) + "\n", "\n".join(page) + "\n"
+    return [
+        atomic_write(out / "report.md", lambda p: p.write_text(text)),
+        atomic_write(out / "report.html", lambda p: p.write_text(markup)),
+    ]

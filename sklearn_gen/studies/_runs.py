@@ -24,11 +24,13 @@ from sklearn_gen.studies._verdicts import (
     NOT_SUPPORTED,
     SUPPORTED,
     Verdict,
+    bootstrap_interval,
     chance_band,
     direction,
     format_interval,
     mean_interval,
     outcome,
+    paired_outcome,
     rate_interval,
     slope_interval,
     trend_outcome,
@@ -207,6 +209,15 @@ def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 
 def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    verdicts = _randomization_claims(frame)
+    curves = frame[frame["panel"] == "curves"]
+    random = curves[curves["condition"] == "random labels"].groupby("repeat").last()
+    if len(random):
+        verdicts.append(_rademacher_verdict(random["train_accuracy"]))
+    return verdicts
+
+
+def _randomization_claims(frame: pd.DataFrame) -> list[Verdict]:
     curves = frame[frame["panel"] == "curves"]
     corruption = frame[frame["panel"] == "corruption"]
     verdicts = []
@@ -276,6 +287,31 @@ def _randomization_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     return verdicts
 
 
+def _rademacher_verdict(random_accuracy: pd.Series) -> Verdict:
+    """Zhang et al. Sec. 2: fitting random labels puts the empirical Rademacher complexity
+    at its trivial bound, 1.
+
+    Split the classes into two halves: uniform random labels give uniform random signs
+    sigma_i, and the network's predicted half h(x_i) agrees with sigma_i on at least the
+    points whose random label it fits, a fraction a. So (1/n) sum_i sigma_i h(x_i) >=
+    2a - 1: a lower bound of the empirical Rademacher complexity (a sup over the class) for
+    that draw of signs; its mean over repeats estimates the expectation over draws.
+    """
+    bound = 2.0 * random_accuracy.astype(float) - 1.0
+    mean, low, high = bootstrap_interval(bound)
+    at_level = bool(bound.min() >= 2 * 0.99 - 1)
+    return Verdict(
+        "Fitting random labels puts the empirical Rademacher complexity of the network "
+        "class at its trivial bound, about 1 (Zhang et al. 2017, Sec. 2).",
+        f"lower bound 2a - 1 from the random-label training accuracy a (classes split in "
+        f"two halves): {format_interval(mean, low, high)} over {len(bound)} repeats (lowest "
+        f"{bound.min():.3f})",
+        SUPPORTED if at_level else (INCONCLUSIVE if high >= 0.98 else NOT_SUPPORTED),
+        "about 1: the networks fit random labels (Sec. 2)",
+        "every repeat's bound at least 0.98 (random labels fitted to 99%, Table 1's lowest 99.34%)",
+    )
+
+
 def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._randomization import (
         augment_padding_for,
@@ -339,6 +375,7 @@ def _ablation_verdicts(frame: pd.DataFrame) -> list[Verdict]:
             "binomial standard errors on the test set)",
         )
     ]
+    verdicts += _regularizer_comparisons(clean)
     noisy = frame[frame["p"] == 1.0]
     if len(noisy):
         # Table 1 fits random labels without data augmentation (its random-label rows have
@@ -373,6 +410,52 @@ def _ablation_verdicts(frame: pd.DataFrame) -> list[Verdict]:
                 "the chance band"
                 if fitted
                 else f"the epoch budget ran out before fitting p=1: {short}",
+            )
+        )
+    return verdicts
+
+
+def _regularizer_comparisons(clean: pd.DataFrame) -> list[Verdict]:
+    """Zhang et al. Sec. 3 on true labels, paired over repeats (each repeat's settings share
+    the split): augmentation helps more than weight decay; batch norm changes test accuracy
+    less than augmentation does."""
+    table = clean.pivot_table(index="repeat", columns="setting", values="test_accuracy")
+    verdicts: list[Verdict] = []
+    if not {"baseline", "+augment", "+weight_decay"} <= set(table.columns):
+        return verdicts
+    gain_aug = table["+augment"] - table["baseline"]
+    gain_wd = table["+weight_decay"] - table["baseline"]
+    diff = bootstrap_interval(gain_aug - gain_wd)
+    status, reason = paired_outcome(diff[1], diff[2], len(table))
+    verdicts.append(
+        Verdict(
+            "Data augmentation improves test accuracy more than weight decay does (Zhang et "
+            "al. 2017, Sec. 3 and Table 1).",
+            f"gain of augmentation {format_interval(*bootstrap_interval(gain_aug))}, of weight "
+            f"decay {format_interval(*bootstrap_interval(gain_wd))}; paired difference "
+            f"{format_interval(*diff)} over {len(table)} repeats",
+            status,
+            "Inception on CIFAR-10, Table 1: augmentation alone 89.31%, weight decay alone "
+            "86.03%, neither 85.75%",
+            reason or "paired difference of the gains over the baseline, bootstrap over repeats",
+        )
+    )
+    if "+batch_norm" in table.columns:
+        gain_bn = table["+batch_norm"] - table["baseline"]
+        margin = gain_aug - gain_bn.abs()
+        diff = bootstrap_interval(margin)
+        status, reason = paired_outcome(diff[1], diff[2], len(table))
+        verdicts.append(
+            Verdict(
+                "Batch normalization changes generalization little: its effect on test "
+                "accuracy is smaller than augmentation's (Zhang et al. 2017, Sec. 3).",
+                f"change with batch norm {format_interval(*bootstrap_interval(gain_bn))}; gain "
+                f"of augmentation minus |change with batch norm| {format_interval(*diff)} over "
+                f"{len(table)} repeats",
+                status,
+                "batch norm stabilizes training, with limited effect on generalization (Sec. "
+                "3; no table entry)",
+                reason or "the yardstick is augmentation's gain in the same repeats",
             )
         )
     return verdicts
@@ -431,6 +514,47 @@ def _kernel(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
+def _min_norm_verdict(frame: pd.DataFrame) -> list[Verdict]:
+    """Zhang et al. Sec. 5: the minimum-norm interpolant is not predictive of generalization
+    (whitened inputs give larger-norm interpolants that generalize better), paired over
+    repeats on the same splits."""
+    kernel = frame[(frame["model"] == "kernel") & (frame["p"] == frame["p"].min())]
+    if not {"none", "whitening"} <= set(kernel["preprocessing"]):
+        return []
+    by = kernel.pivot_table(
+        index="repeat", columns="preprocessing", values=["rkhs_norm", "test_error"]
+    )
+    norm = bootstrap_interval(by["rkhs_norm"]["whitening"] - by["rkhs_norm"]["none"])
+    error = bootstrap_interval(by["test_error"]["none"] - by["test_error"]["whitening"])
+    both = [
+        paired_outcome(norm[1], norm[2], len(by))[0],
+        paired_outcome(error[1], error[2], len(by))[0],
+    ]
+    status = (
+        SUPPORTED
+        if both == [SUPPORTED, SUPPORTED]
+        else (NOT_SUPPORTED if NOT_SUPPORTED in both else INCONCLUSIVE)
+    )
+    means = kernel.groupby("preprocessing")[["test_error", "rkhs_norm"]].mean()
+    return [
+        Verdict(
+            "The minimum-norm solution is not predictive of generalization: whitened inputs "
+            "give a larger-norm interpolant that generalizes better (Zhang et al. 2017, "
+            "Sec. 5).",
+            f"RKHS norm {means.loc['none', 'rkhs_norm']:.1f} -> "
+            f"{means.loc['whitening', 'rkhs_norm']:.1f} (paired increase "
+            f"{format_interval(*norm, 2)}), test error {means.loc['none', 'test_error']:.4f} -> "
+            f"{means.loc['whitening', 'test_error']:.4f} (paired decrease "
+            f"{format_interval(*error, 4)}) over {len(by)} repeats",
+            status,
+            "preprocessed inputs: a larger norm and a lower test error (Sec. 5; no number)",
+            "both paired intervals above 0"
+            if status != INCONCLUSIVE
+            else "an interval of a paired difference holds 0",
+        )
+    ]
+
+
 def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     kernel = frame[(frame["model"] == "kernel") & (frame["preprocessing"] == "none")]
     if not len(kernel):
@@ -459,6 +583,7 @@ def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
             "chance classifier: 1 - 1/k ± 3 binomial standard errors)",
         )
     ]
+    verdicts += _min_norm_verdict(frame)
     if kernel["p"].nunique() >= 2:
         rho, p_value, trend = trend_outcome(kernel["p"], kernel["test_error"])
         n_points = len(kernel)
@@ -506,12 +631,8 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
         batch_size=32,
         max_epochs=3000 if liao else 1000,
     )
-    return normalized_loss_study(
-        data.X,
-        data.y,
+    shared = dict(
         network=net,
-        levels=levels,
-        pretrain_epochs=epochs,
         test_size=test_size,
         n_repeats=repeats,
         n_jobs=settings.n_jobs,
@@ -519,9 +640,114 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
         progress=settings.progress,
         cache_dir=settings.cache_dir,
     )
+    frames = [
+        normalized_loss_study(
+            data.X, data.y, factor="pretraining", levels=levels, pretrain_epochs=epochs, **shared
+        )
+    ]
+    if not liao:  # Liao et al.'s Figs. 2 and 13: larger initializations, default included
+        init_levels = (1.0, 2.0) if settings.quick else _INIT_SCALES
+        frames.append(
+            normalized_loss_study(data.X, data.y, factor="init_scale", levels=init_levels, **shared)
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+#: The initialization scales of the normalized-loss run (1: the default initialization).
+_INIT_SCALES = (1.0, 1.5, 2.0, 2.5)
 
 
 def _normalized_verdicts(frame: pd.DataFrame) -> list[Verdict]:
+    factors = frame["factor"] if "factor" in frame else pd.Series("pretraining", frame.index)
+    verdicts = _pretraining_verdicts(frame[factors == "pretraining"])
+    init = frame[factors == "init_scale"]
+    if init["level"].nunique() >= 2:
+        verdicts.append(_init_scale_verdict(init))
+    if factors.nunique() >= 2:
+        verdicts.append(_one_line_verdict(frame, factors))
+    return verdicts
+
+
+def _init_scale_verdict(init: pd.DataFrame) -> Verdict:
+    """Liao et al. Figs. 2 and 13: a larger initialization, equal training loss, a worse
+    test loss (a one-sided trend test of the test loss on the scale)."""
+    rho, p_value, trend = trend_outcome(init["level"], init["test_loss"])
+    n_points = len(init)
+    enough = math.factorial(n_points) > 20
+    converged = bool(init["converged"].all())
+    means = "; ".join(
+        f"scale {lvl:g}: train {g['train_loss'].mean():.4f}, test "
+        f"{format_interval(*mean_interval(g['test_loss']))}"
+        for lvl, g in init.groupby("level")
+    )
+    return Verdict(
+        "A larger initialization gives the same training loss but a worse test loss (Liao "
+        "et al. 2018, Figs. 2 and 13).",
+        f"Spearman rho {rho:.2f}, one-sided permutation p = {p_value:.2g} over {n_points} "
+        f"networks; {means}",
+        trend if enough and converged else INCONCLUSIVE,
+        "equal training loss; test loss rises with the initialization's standard deviation "
+        "(CIFAR-10 and CIFAR-100)",
+        ""
+        if enough and converged and trend != INCONCLUSIVE
+        else (
+            "some networks did not reach the target training loss"
+            if not converged
+            else "no significant trend either way (one-sided permutation tests at 0.05)"
+            if enough
+            else f"{n_points} networks are too few for the trend test"
+        ),
+    )
+
+
+def _one_line_verdict(frame: pd.DataFrame, factors: pd.Series) -> Verdict:
+    """Liao et al., "Independence from Initialization": one line of normalized test loss on
+    normalized training loss for networks from pretraining, larger and default
+    initializations together. An F-test of one line for all against one line per factor."""
+    x = frame["normalized_train_loss"].to_numpy(float)
+    y = frame["normalized_test_loss"].to_numpy(float)
+    groups = factors.to_numpy()
+
+    def rss(mask: np.ndarray) -> float:
+        coef = np.polyfit(x[mask], y[mask], 1)
+        return float(np.sum((np.polyval(coef, x[mask]) - y[mask]) ** 2))
+
+    everyone = np.ones(len(x), dtype=bool)
+    pooled = rss(everyone)
+    separate = sum(rss(groups == g) for g in np.unique(groups))
+    n_groups = len(np.unique(groups))
+    df_extra, df_rest = 2 * (n_groups - 1), len(x) - 2 * n_groups
+    if df_rest <= 0:
+        return Verdict(
+            "One line holds for networks from random pretraining, larger and default "
+            "initializations together (Liao et al. 2018, Sec. 4).",
+            f"{len(x)} networks",
+            INCONCLUSIVE,
+            "one line (their Figs. 3 and 6)",
+            "too few networks for a line per factor",
+        )
+    f_value = ((pooled - separate) / df_extra) / max(separate / df_rest, 1e-300)
+    p_value = float(stats.f.sf(f_value, df_extra, df_rest))
+    r2 = 1.0 - pooled / float(np.sum((y - y.mean()) ** 2))
+    slope, low, high = slope_interval(x, y, log=False)
+    line = bool(low > 0)
+    status = NOT_SUPPORTED if p_value < 0.05 else (SUPPORTED if line else INCONCLUSIVE)
+    return Verdict(
+        "One line holds for networks from random pretraining, larger and default "
+        "initializations together (Liao et al. 2018, Sec. 4, independence from "
+        "initialization).",
+        f"pooled slope {format_interval(slope, low, high)}, R^2 {r2:.4f} over {len(x)} "
+        f"networks; one line per factor against one for all: F = {f_value:.2f}, p = "
+        f"{p_value:.2g}",
+        status,
+        "one line across pretraining, larger and default initialization (Figs. 3 and 6)",
+        "one line per factor fits significantly better (F-test at 0.05)"
+        if status == NOT_SUPPORTED
+        else ("" if line else "the pooled slope's interval holds 0"),
+    )
+
+
+def _pretraining_verdicts(frame: pd.DataFrame) -> list[Verdict]:
     from sklearn_gen.studies._fits import linear_fit
 
     fit = linear_fit(frame)
@@ -1070,7 +1296,8 @@ RUNS: dict[str, Run] = {
         Run(
             "normalized-loss",
             "Liao et al. 2018",
-            "random pretraining; normalized test loss vs normalized training loss",
+            "random pretraining and larger initializations; normalized test loss vs "
+            "normalized training loss",
             "digits",
             _IMAGE_DATA,
             _normalized,

@@ -19,9 +19,11 @@ __all__ = [
     "NOT_SUPPORTED",
     "SUPPORTED",
     "Verdict",
+    "bootstrap_interval",
     "chance_band",
     "direction",
     "mean_interval",
+    "paired_outcome",
     "rate_interval",
     "slope_interval",
     "trend_outcome",
@@ -127,23 +129,21 @@ def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     return mean, mean - float(half), mean + float(half)
 
 
-def rate_interval(
+def bootstrap_interval(
     values, level: float = 0.95, n_resamples: int = 2000
 ) -> tuple[float, float, float]:
-    """Mean of a rate (an error or an accuracy) over repeats, with a bootstrap interval.
+    """Mean over repeats, with the percentile bootstrap interval of the mean (seeded).
 
-    The repeats are resampled with replacement (seeded) and the interval is the percentile
-    interval of the resampled means, so it stays inside the range of the values, and so
-    inside [0, 1], where a t-interval of a few error rates near 0 reaches below 0. With one
-    value the interval is the value itself.
+    The repeats are resampled with replacement; the interval stays inside the range of
+    the values, so an error rate's stays inside [0, 1] (:func:`rate_interval`), and a
+    paired difference's inside the differences seen. With one value the interval is the
+    value itself.
 
     Examples
     --------
-    >>> mean, low, high = rate_interval([0.0, 0.02, 0.016])
-    >>> round(mean, 3), 0.0 <= low <= mean <= high <= 0.02
-    (0.012, True)
-    >>> mean_interval([0.0, 0.02, 0.016])[1] < 0  # the t-interval leaves [0, 1]
-    True
+    >>> mean, low, high = bootstrap_interval([0.01, 0.03, 0.02])
+    >>> round(mean, 3), 0.01 <= low <= mean <= high <= 0.03
+    (0.02, True)
     """
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
@@ -157,6 +157,44 @@ def rate_interval(
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail])
     return mean, float(low), float(high)
+
+
+def rate_interval(
+    values, level: float = 0.95, n_resamples: int = 2000
+) -> tuple[float, float, float]:
+    """Mean of a rate (an error or an accuracy) over repeats, with a bootstrap interval.
+
+    :func:`bootstrap_interval`: the percentile interval of the resampled means stays inside
+    [0, 1], where a t-interval of a few error rates near 0 reaches below 0.
+
+    Examples
+    --------
+    >>> mean, low, high = rate_interval([0.0, 0.02, 0.016])
+    >>> round(mean, 3), 0.0 <= low <= mean <= high <= 0.02
+    (0.012, True)
+    >>> mean_interval([0.0, 0.02, 0.016])[1] < 0  # the t-interval leaves [0, 1]
+    True
+    """
+    return bootstrap_interval(values, level, n_resamples)
+
+
+def paired_outcome(low: float, high: float, n_repeats: int) -> tuple[str, str]:
+    """The verdict of a paired difference that the claim says is positive: supported when
+    its interval (over ``n_repeats`` repeats) is above 0, not supported when below, else
+    inconclusive (with why).
+
+    Examples
+    --------
+    >>> paired_outcome(0.01, 0.03, 3)
+    ('supported', '')
+    """
+    if n_repeats < 2 or not (np.isfinite(low) and np.isfinite(high)):
+        return INCONCLUSIVE, "one repeat: no interval for the paired difference"
+    if low > 0:
+        return SUPPORTED, ""
+    if high < 0:
+        return NOT_SUPPORTED, ""
+    return INCONCLUSIVE, "the interval of the paired difference holds 0"
 
 
 def format_interval(mean: float, low: float, high: float, digits: int = 3) -> str:

@@ -137,18 +137,18 @@ def plot_normalized_loss_study(frame: pd.DataFrame) -> Figure:
     """
     columns = ["level", "train_loss", "test_loss", "normalized_train_loss", "normalized_test_loss"]
     frame = _check_frame(frame, columns, "plot_normalized_loss_study")
-    factor = str(frame["factor"].iloc[0]) if "factor" in frame.columns else "level"
-    levels = sorted(frame["level"].unique())
-    colors = _colors(len(levels))
+    factors = frame["factor"] if "factor" in frame.columns else pd.Series("level", frame.index)
+    groups = sorted({(str(f), float(v)) for f, v in zip(factors, frame["level"], strict=True)})
+    markers = dict(zip(dict.fromkeys(f for f, _ in groups), "os^Dv", strict=False))
+    colors = _colors(len(groups))
     fig = Figure(figsize=(10, 4), layout="constrained")
     left, right = fig.subplots(1, 2)
-    for level, color in zip(levels, colors, strict=True):
-        part = frame[frame["level"] == level]
+    for (factor, level), color in zip(groups, colors, strict=True):
+        part = frame[(factors == factor).to_numpy() & (frame["level"] == level).to_numpy()]
         label = f"{factor} = {level:g}"
-        left.scatter(part["train_loss"], part["test_loss"], color=color, label=label)
-        right.scatter(
-            part["normalized_train_loss"], part["normalized_test_loss"], color=color, label=label
-        )
+        style = {"color": color, "label": label, "marker": markers[factor]}
+        left.scatter(part["train_loss"], part["test_loss"], **style)
+        right.scatter(part["normalized_train_loss"], part["normalized_test_loss"], **style)
     left.set_xlabel("training loss")
     left.set_ylabel("test loss")
     left.set_title("Raw cross-entropy (equal training loss)")
