@@ -409,3 +409,23 @@ def test_mnist_rbf_interpolation_error(mnist_path):
     assert clf.score(X_train[:1000], y_train[:1000]) == 1.0
     test_error = 1.0 - clf.score(X_test, y_test)
     assert test_error <= 0.027, test_error
+
+
+def test_a_ridge_term_solves_kernel_ridge_regression():
+    # (K + ridge I) alpha = y: scikit-learn's KernelRidge (float64, its own solver) agrees
+    from sklearn.kernel_ridge import KernelRidge
+
+    from sklearn_gen import KernelInterpolationRegressor
+
+    rng = np.random.RandomState(0)
+    X, y, X_new = rng.rand(80, 3), rng.rand(80), rng.rand(20, 3)
+    for solver in ("cholesky", "eigh"):
+        ours = KernelInterpolationRegressor(
+            gamma=0.5, ridge=0.1, solver=solver, dtype="float64", device="cpu"
+        ).fit(X, y)
+        theirs = KernelRidge(alpha=0.1, kernel="rbf", gamma=0.5).fit(X, y)
+        np.testing.assert_allclose(
+            ours.predict(X_new), theirs.predict(X_new), rtol=1e-9, atol=1e-12
+        )
+    with pytest.raises(ValueError, match=r"ridge=0\.1 needs a dense solver"):
+        KernelInterpolationRegressor(ridge=0.1, solver="cg", device="cpu").fit(X, y)

@@ -279,3 +279,23 @@ def test_initialization_claims_judge_the_trend_and_one_line_for_both_factors():
     assert "One line" in line.claim and line.status == SUPPORTED
     two_lines = RUNS["normalized-loss"].verdicts(_normalized(second_slope=-2.0))[-1]
     assert two_lines.status == NOT_SUPPORTED and "F-test" in two_lines.reason
+
+
+def test_ridge_claim_weighs_the_best_ridge_against_the_test_noise():
+    from sklearn_gen.studies._runs import _ridge_verdict
+
+    def frame(gain: float) -> pd.DataFrame:
+        rows = []
+        for repeat in range(3):
+            base = 0.02 + 0.001 * repeat
+            rows.append({"model": "kernel", "ridge": 0.0, "test_error": base})
+            for r, g in ((0.01, gain / 2), (0.1, gain)):
+                rows.append({"model": "kernel ridge", "ridge": r, "test_error": base - g})
+            for row in rows[-3:]:
+                row.update(p=0.0, preprocessing="none", repeat=repeat, n_test=400)
+        return pd.DataFrame(rows)
+
+    (same,) = _ridge_verdict(frame(0.0))
+    assert same.status == SUPPORTED and "ridge 0.1" in same.evidence
+    (better,) = _ridge_verdict(frame(0.05))  # far above two standard errors at n_test=400
+    assert better.status == NOT_SUPPORTED

@@ -175,6 +175,7 @@ class _BaseKernelInterpolation(BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         scratch_dir: str | None = None,
         progress: str | bool = "auto",
+        ridge: float = 0.0,
     ) -> None:
         self.kernel = kernel
         self.gamma = gamma
@@ -192,6 +193,7 @@ class _BaseKernelInterpolation(BaseEstimator):
         self.random_state = random_state
         self.scratch_dir = scratch_dir
         self.progress = progress
+        self.ridge = ridge
 
     # ------------------------------------------------------------------ validation
     #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
@@ -209,6 +211,7 @@ class _BaseKernelInterpolation(BaseEstimator):
         "dtype": Custom(_check_dtype, bad_value="float8"),
         "block_size": Int(1),
         "memory_budget": Real(0.0, closed="neither", none=True),
+        "ridge": Real(0.0),
         "random_state": Seed(),
         "scratch_dir": Custom(_check_scratch_dir, none=True, bad_value=3),
         "progress": Custom(_check_progress, bad_value="sometimes"),
@@ -313,6 +316,12 @@ class _BaseKernelInterpolation(BaseEstimator):
         itemsize = torch.finfo(dtype).bits // 8
         needs = self._memory_needs(n, X.shape[1], Y.shape[1], itemsize)
         solver = self._choose_solver(needs, budget, n, device)
+        if self.ridge > 0 and solver in ("out_of_core", "cg"):
+            raise ValueError(
+                f"ridge={self.ridge} needs a dense solver ('cholesky' or 'eigh'), but "
+                f"solver={self.solver!r} runs {solver!r} for n={n}; set solver='cholesky' "
+                "(with the memory for it) or ridge=0."
+            )
         if solver == "out_of_core":
             scratch = check_scratch(self.scratch_dir, n, itemsize)
 
@@ -350,11 +359,14 @@ class _BaseKernelInterpolation(BaseEstimator):
     def _dense_gram(self, X: np.ndarray, dtype: torch.dtype, device: torch.device):
         """``K(X, X)`` (lower triangle) in a new ``(n, n)`` buffer, and the kernel used."""
         if self.kernel == "precomputed":
-            return torch.as_tensor(X, dtype=dtype).to(device).clone(), None
-        kernel, rows = self._rows(X, dtype, device)
-        buffer = torch.empty((len(rows), len(rows)), dtype=dtype, device=device)
-        with progress_bar(self.progress, len(rows), f"Gram n={len(rows)}", unit="rows") as bar:
-            fill_lower(buffer, kernel, rows, self.block_size, bar.update)
+            buffer, kernel = torch.as_tensor(X, dtype=dtype).to(device).clone(), None
+        else:
+            kernel, rows = self._rows(X, dtype, device)
+            buffer = torch.empty((len(rows), len(rows)), dtype=dtype, device=device)
+            with progress_bar(self.progress, len(rows), f"Gram n={len(rows)}", unit="rows") as bar:
+                fill_lower(buffer, kernel, rows, self.block_size, bar.update)
+        if self.ridge > 0:
+            buffer.diagonal().add_(self.ridge)
         return buffer, kernel
 
     def _rows(self, X: np.ndarray, dtype: torch.dtype, device: torch.device):
@@ -578,6 +590,11 @@ default="rbf"
         Progress bars (tqdm, on stderr) over the Gram matrix, the factorization and the
         refinement: ``"auto"`` shows a step's bar once it has run for a few seconds,
         True always, False never.
+    ridge : float, default=0.0
+        A ridge term added to the Gram matrix's diagonal: the solve is of
+        ``(K + ridge * I) alpha = Y`` (kernel ridge regression; 0, the default, is the
+        minimum-norm interpolant). Only the dense solvers ("cholesky", "eigh", and
+        "auto" when it picks cholesky) take it.
 """
 
 _ATTRS_DOC = """

@@ -23,7 +23,7 @@ COLUMNS: dict[str, str] = {
     "dropout": "regularization: whether the dropout switch was on in this setting; "
     "measure-ranking: the dropout rate",
     "batch_norm": "whether the batch-norm switch was on in this setting",
-    "model": "'kernel' (minimum-norm kernel interpolant) or 'network'",
+    "model": "'kernel' (minimum-norm kernel interpolant), 'kernel ridge' or 'network'",
     "preprocessing": "input preprocessing before the model ('none', 'whitening', ...)",
     "factor": "what makes the networks differ: 'pretraining' or 'init_scale'",
     "level": "level of the factor: label corruption of the pretraining, or the init scale",
@@ -82,6 +82,7 @@ COLUMNS: dict[str, str] = {
     "train_residual": "largest error of the exact fit on the class codes",
     "condition_number": "condition number (LAPACK 1-norm estimate) of the triangular system",
     "rkhs_norm": "RKHS norm of the kernel interpolant (NaN for networks)",
+    "ridge": "ridge term of a kernel ridge model (0: the interpolant; NaN for networks)",
     "product_norm": "product of the layers' norms",
     "distance_from_init": "distance of the trained weights from their initialization",
     "spectral_bound": "spectrally-normalized margin bound (Bartlett, Foster and Telgarsky 2017)",

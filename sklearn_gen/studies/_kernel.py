@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import PredefinedSplit
 from sklearn.pipeline import Pipeline
 
-from sklearn_gen._validation import check_int, draw_seed
+from sklearn_gen._validation import check_int, check_real, draw_seed
 from sklearn_gen.kernels import KernelInterpolator
 from sklearn_gen.metrics import SCORERS
 from sklearn_gen.randomization import LabelNoise, PerImageWhitening
@@ -39,6 +39,7 @@ __all__ = ["kernel_interpolation"]
 #: The columns of the frame returned by :func:`kernel_interpolation`, in order.
 KERNEL_COLUMNS = [
     "model",
+    "ridge",
     "preprocessing",
     "p",
     "repeat",
@@ -106,6 +107,7 @@ def kernel_interpolation(
     network: BaseEstimator | bool | None = None,
     preprocessings: Sequence[str | tuple[str, Any]] = ("none", "whitening"),
     corruption_levels: Sequence[float] = (0.0,),
+    ridges: Sequence[float] = (),
     test_size: float | int | PredefinedSplit = 0.25,
     n_repeats: int = 1,
     input_shape: tuple[int, ...] | None = None,
@@ -147,6 +149,11 @@ default=("none", "whitening")
         preprocessing of CIFAR-10); a ``(name, transformer)`` pair adds any transformer.
     corruption_levels : sequence of float, default=(0.0,)
         Label corruption probabilities ``p`` in [0, 1].
+    ridges : sequence of float, default=()
+        Ridge terms (each > 0) of extra kernel models, ``model="kernel ridge"``: the same
+        kernel solving ``(K + ridge * I) alpha = y`` (Zhang et al.: "adding regularization
+        does not improve" the interpolant). The interpolant's rows have ``ridge`` 0, the
+        network's NaN.
     test_size : float, int or PredefinedSplit, default=0.25
         As in :func:`sklearn.model_selection.train_test_split`; or the data's official
         split, a one-fold :class:`~sklearn.model_selection.PredefinedSplit`
@@ -164,10 +171,10 @@ default=("none", "whitening")
     -------
     pandas.DataFrame
         One row per model x preprocessing x ``p`` x repeat, with columns ``model``
-        ("kernel" or "network"), ``preprocessing``, ``p``, ``repeat``, ``n_train``,
-        ``n_test``, ``train_accuracy`` (on the labels the model was trained on, corrupted
-        ones included), ``test_error`` (on clean test labels), ``rkhs_norm`` (of the
-        kernel interpolant; NaN for networks) and ``fit_seconds``.
+        ("kernel", "kernel ridge" or "network"), ``ridge``, ``preprocessing``, ``p``,
+        ``repeat``, ``n_train``, ``n_test``, ``train_accuracy`` (on the labels the model
+        was trained on, corrupted ones included), ``test_error`` (on clean test labels),
+        ``rkhs_norm`` (of the kernel's solution; NaN for networks) and ``fit_seconds``.
 
     References
     ----------
@@ -180,12 +187,12 @@ default=("none", "whitening")
     >>> X, y = load_digits(return_X_y=True)
     >>> frame = kernel_interpolation(X[:600] / 16, y[:600], network=False,
     ...                              corruption_levels=(0.0, 0.5))
-    >>> frame[["model", "preprocessing", "p", "train_accuracy"]]
-        model preprocessing    p  train_accuracy
-    0  kernel          none  0.0             1.0
-    1  kernel          none  0.5             1.0
-    2  kernel     whitening  0.0             1.0
-    3  kernel     whitening  0.5             1.0
+    >>> frame[["model", "ridge", "preprocessing", "p", "train_accuracy"]]
+        model  ridge preprocessing    p  train_accuracy
+    0  kernel    0.0          none  0.0             1.0
+    1  kernel    0.0          none  0.5             1.0
+    2  kernel    0.0     whitening  0.0             1.0
+    3  kernel    0.0     whitening  0.5             1.0
     >>> bool((frame["test_error"] < 0.1).groupby(frame["p"]).all()[0.0])
     True
     """
@@ -199,22 +206,30 @@ default=("none", "whitening")
         kernel_estimator = KernelInterpolator(kernel="rbf", gamma="scale")
     if not hasattr(kernel_estimator, "fit"):
         raise ValueError(f"kernel_estimator must be an estimator, got {kernel_estimator!r}.")
-    models: list[tuple[str, BaseEstimator]] = [("kernel", kernel_estimator)]
+    ridges = [check_real(r, "ridges", 0.0, closed="neither") for r in np.atleast_1d(ridges)]
+    if ridges and "ridge" not in kernel_estimator.get_params():
+        raise ValueError(
+            f"ridges needs a kernel_estimator with a ridge parameter (KernelInterpolator), "
+            f"got {type(kernel_estimator).__name__}."
+        )
+    models: list[tuple[str, float, BaseEstimator]] = [("kernel", 0.0, kernel_estimator)]
+    models += [("kernel ridge", r, clone(kernel_estimator).set_params(ridge=r)) for r in ridges]
     if network is None or network is True:
         network = zhang_network(input_shape)
     if network is not False:
         if not hasattr(network, "fit"):
             raise ValueError(f"network must be an estimator or False, got {network!r}.")
-        models.append(("network", network))
+        models.append(("network", np.nan, network))
     grid = [
         {
             "model": [model],
+            "ridge": [ridge],
             "preprocessing": [name],
             "estimator__preprocessing": ["passthrough" if step is None else step],
             "estimator__model": [estimator],
             "p": levels,
         }
-        for model, estimator in models
+        for model, ridge, estimator in models
         for name, step in pairs
     ]
     study = Study(
@@ -223,7 +238,7 @@ default=("none", "whitening")
         grid,
         scoring={"accuracy": "accuracy", "fitted_accuracy": SCORERS["accuracy_on_fitted_labels"]},
         n_repeats=n_repeats,
-        labels=("model", "preprocessing"),
+        labels=("model", "ridge", "preprocessing"),
         # one corruption of the labels and one initialization per level and repeat, shared
         # by the models and preprocessings: a paired comparison
         seed_by=("p",),

@@ -69,6 +69,11 @@ def plot_kernel_interpolation(frame: pd.DataFrame) -> Figure:
     frame = _check_frame(
         frame, ["model", "preprocessing", "p", "test_error"], "plot_kernel_interpolation"
     )
+    if "ridge" in frame.columns:  # one bar per ridge term of the kernel ridge models
+        ridge = frame["model"] == "kernel ridge"
+        frame = frame.assign(
+            model=frame["model"].where(~ridge, "kernel ridge " + frame["ridge"].map("{:g}".format))
+        )
     preprocessings = list(dict.fromkeys(frame["preprocessing"]))
     models = list(dict.fromkeys(frame["model"]))
     levels = sorted(frame["p"].unique())
