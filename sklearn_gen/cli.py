@@ -1,9 +1,9 @@
 """The ``sklearn-gen`` command line.
 
-``sklearn-gen run <experiment>`` runs one of the papers' experiments and writes
+``sklearn-gen run <study>`` runs one of the papers' studies and writes
 ``results.csv``, one PNG per figure and ``summary.md``; ``sklearn-gen list`` names them.
 ``sklearn-gen --version`` prints the package version and ``sklearn-gen info`` describes the
-environment the experiments would run in: library versions, the torch device that
+environment the studies would run in: library versions, the torch device that
 ``device="auto"`` picks, thread pools and free memory. Each subcommand is one entry of
 ``_COMMANDS``: a function adding its arguments to a subparser and a function running it.
 
@@ -138,15 +138,15 @@ def _run_list(args: argparse.Namespace) -> int:
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "experiment",
-        help="experiment name (see 'sklearn-gen list'), or 'all': every study and one report",
+        "study",
+        help="study name (see 'sklearn-gen list'), or 'all': every study and one report",
     )
     parser.add_argument(
         "--data",
         default=None,
         help=(
             "digits | mnist[:PATH] | fashion-mnist[:PATH] | cifar10[:PATH] | cifar100:PATH | "
-            "cifar100-coarse:PATH | hyperspheres (default: the experiment's own); without "
+            "cifar100-coarse:PATH | hyperspheres (default: the study's own); without "
             "PATH the OpenML copy is fetched into scikit-learn's data home"
         ),
     )
@@ -310,7 +310,7 @@ def _compute(run, data, settings, args: argparse.Namespace):
         return run.compute(data, settings)
 
 
-def _run_experiment(args: argparse.Namespace) -> int:
+def _run_study(args: argparse.Namespace) -> int:
     from sklearn_gen._device import resolve_device
     from sklearn_gen.datasets._registry import DATA_NAMES, load_dataset
     from sklearn_gen.studies._report import write_report
@@ -319,13 +319,11 @@ def _run_experiment(args: argparse.Namespace) -> int:
     problem = _check_run_arguments(args)
     if problem is not None:
         return _fail(problem)
-    if args.experiment == ALL:
+    if args.study == ALL:
         return _run_all(args)
-    run = RUNS.get(args.experiment)
+    run = RUNS.get(args.study)
     if run is None:
-        return _fail(
-            f"unknown experiment {args.experiment!r}; choose one of: {', '.join(RUNS)}, or {ALL!r}."
-        )
+        return _fail(f"unknown study {args.study!r}; choose one of: {', '.join(RUNS)}, or {ALL!r}.")
     if args.preset not in run.presets:
         return _fail(
             f"{run.name} has no preset {args.preset!r}; it takes: {', '.join(run.presets)}."
@@ -356,7 +354,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The experiment name that runs every study into one report.
+#: The study name that runs every study into one report.
 ALL = "all"
 
 
@@ -415,13 +413,13 @@ def _run_all(args: argparse.Namespace) -> int:
 _COMMANDS: tuple[_Command, ...] = (
     _Command(
         name="run",
-        help="run an experiment: results.csv, figures (PNG) and summary.md",
+        help="run a study (or all): results.csv, figures (PNG) and summary.md",
         add_arguments=_add_run_arguments,
-        run=_run_experiment,
+        run=_run_study,
     ),
     _Command(
         name="list",
-        help="list the experiments",
+        help="list the studies",
         add_arguments=_add_list_arguments,
         run=_run_list,
     ),

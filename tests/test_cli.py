@@ -181,7 +181,7 @@ def test_out_in_a_read_only_folder_is_a_one_line_error(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "nope"], "unknown experiment 'nope'"),
+        (["run", "nope"], "unknown study 'nope'"),
         (["run", "kernel", "--data", "mnist:/does/not/exist"], "does not exist"),
         (["run", "kernel", "--data", "mnist"], "mnist:PATH"),
         (["run", "kernel", "--data", "cifar"], "unknown data 'cifar'"),
@@ -247,3 +247,16 @@ def test_run_all_refuses_bad_arguments_before_any_work(tmp_path, capsys):
     assert "--n-jobs must not be 0" in capsys.readouterr().err
     assert main(["run", "all", "--preset", "nosuch", "--out", str(tmp_path)]) == 2
     assert not list(tmp_path.iterdir())  # nothing was run
+
+
+def test_every_study_states_the_papers_scale_with_a_command_that_parses():
+    from sklearn_gen.cli import build_parser
+    from sklearn_gen.studies._runs import PAPER_SCALE, RUNS
+
+    assert set(PAPER_SCALE) == set(RUNS)
+    parser = build_parser()
+    for name, (scale, command) in PAPER_SCALE.items():
+        assert scale and command.startswith(f"sklearn-gen run {name}")
+        args = parser.parse_args(command.split()[1:])
+        assert args.preset in RUNS[name].presets
+        assert args.data is None or args.data.partition(":")[0] in RUNS[name].data_kinds

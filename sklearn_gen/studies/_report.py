@@ -175,6 +175,8 @@ def write_ledger_report(
     import datetime
     import html
 
+    from sklearn_gen.studies._verdicts import INCONCLUSIVE
+
     out = Path(out)
     rows = ledger_rows(finished)
     total = sum(item[5] for item in finished)
@@ -201,6 +203,21 @@ def write_ledger_report(
     for row in rows:
         page.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>")
     page.append("</table>")
+    inconclusive = [r for r in rows if r["verdict"].startswith(INCONCLUSIVE)]
+    if inconclusive:
+        from sklearn_gen.studies._runs import PAPER_SCALE
+
+        md += ["## Inconclusive at this scale: the paper's scale, and the command for it", ""]
+        page.append("<h2>Inconclusive at this scale: the paper's scale, and the command</h2><ul>")
+        for row in inconclusive:
+            scale, command = PAPER_SCALE.get(row["study"], ("", ""))
+            md.append(f"- {row['claim']} The paper: {scale}. Run: `{command}`")
+            page.append(
+                f"<li>{html.escape(row['claim'])} The paper: {html.escape(scale)}. Run: "
+                f"<code>{html.escape(command)}</code></li>"
+            )
+        md.append("")
+        page.append("</ul>")
     md.append("## The studies")
     for run, frame, paths, data, preset, seconds in finished:
         folder = Path(paths[0]).parent

@@ -1307,6 +1307,44 @@ def _measure_ranking_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 #: The ``--data`` names of image sets, which every image experiment takes.
 _IMAGE_DATA = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar100-coarse")
 
+#: For each study: the scale the paper worked at, and the command that runs the study there
+#: (what a claim "inconclusive at this scale" needs; ``run all``'s report says it).
+PAPER_SCALE: dict[str, tuple[str, str]] = {
+    "randomization": (
+        "CIFAR-10 (50,000 images) and ImageNet; Inception, AlexNet, MLPs",
+        "sklearn-gen run randomization --data cifar10:PATH --device cuda",
+    ),
+    "regularization": (
+        "CIFAR-10, Inception, Table 1",
+        "sklearn-gen run regularization --data cifar10:PATH --device cuda",
+    ),
+    "kernel": (
+        "MNIST, 60,000 training points, and CIFAR-10",
+        "sklearn-gen run kernel --data mnist:PATH",
+    ),
+    "normalized-loss": (
+        "CIFAR-10 and CIFAR-100, a 5-layer ConvNet, 30 epochs of pretraining",
+        "sklearn-gen run normalized-loss --preset liao2018 --data mnist:PATH",
+    ),
+    "bounds": (
+        "MNIST, m up to 60,000, depth-5 width-1024 networks",
+        "sklearn-gen run bounds --preset nagarajan2019 --data mnist:PATH --device cuda",
+    ),
+    "hyperspheres": (
+        "d = 1,000, width 100,000, m up to 65,536",
+        "sklearn-gen run hyperspheres --preset nagarajan2019 --device cuda",
+    ),
+    "linear-example": (
+        "the construction at any m (a theorem; their D grows with m)",
+        "sklearn-gen run linear-example",
+    ),
+    "measure-ranking": (
+        "over 10,000 NiNs on CIFAR-10 and SVHN, 7 axes of 3 values",
+        "sklearn-gen run measure-ranking --preset jiang2020 --data cifar10:PATH --device cuda",
+    ),
+    "expressivity": ("a theorem: any n and d", "sklearn-gen run expressivity"),
+}
+
 RUNS: dict[str, Run] = {
     run.name: run
     for run in (
