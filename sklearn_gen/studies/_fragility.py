@@ -27,9 +27,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from sklearn_gen._validation import check_int, check_real
 from sklearn_gen.studies._correlation import _as_frame, _column
-from sklearn_gen.studies._ranking import _prepare, _tau_b
+from sklearn_gen.studies._ranking import _prepare, _tau_b, check_resampling
 
 __all__ = ["FRAGILITY_CHANGES", "fragility_audit"]
 
@@ -143,13 +142,7 @@ def fragility_audit(
     >>> table[["measure", "n_changes", "fragility"]].values.tolist()
     [['steady', 1, 0.0], ['fragile', 1, 1.0]]
     """
-    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", 0)
-    confidence = check_real(confidence, "confidence", 0.0, 1.0, closed="neither")
-    if isinstance(measures, str):
-        measures = [measures]
-    measures = list(measures)
-    if not measures:
-        raise ValueError("measures must name at least one column.")
+    measures, n_bootstrap, confidence = check_resampling(measures, n_bootstrap, confidence)
     if isinstance(changes, str) or not isinstance(changes, Sequence):
         raise TypeError(f"changes must be a sequence of column names, got {changes!r}.")
     present = [c for c in changes if c in _as_frame(frame).columns]

@@ -212,6 +212,19 @@ def _sign_errors(
 
 
 # ------------------------------------------------------------------------------ public
+def check_resampling(
+    measures: str | Sequence[str], n_bootstrap: Any, confidence: Any
+) -> tuple[list[str], int, float]:
+    """The measure columns as a non-empty list, ``n_bootstrap`` and ``confidence`` checked:
+    the arguments every criterion with bootstrap intervals takes."""
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", 0)
+    confidence = check_real(confidence, "confidence", 0.0, 1.0, closed="neither")
+    measures = [measures] if isinstance(measures, str) else list(measures)
+    if not measures:
+        raise ValueError("measures must name at least one column.")
+    return measures, n_bootstrap, confidence
+
+
 def _prepare(
     frame: Any, gap: Any, hyperparameters: Sequence[str] | None
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
@@ -409,13 +422,7 @@ def rank_measures(
     """
     max_conditioning = check_int(max_conditioning, "max_conditioning", 0)
     min_gap = check_real(min_gap_difference, "min_gap_difference", 0.0)
-    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", 0)
-    confidence = check_real(confidence, "confidence", 0.0, 1.0, closed="neither")
-    if isinstance(measures, str):
-        measures = [measures]
-    measures = list(measures)
-    if not measures:
-        raise ValueError("measures must name at least one column.")
+    measures, n_bootstrap, confidence = check_resampling(measures, n_bootstrap, confidence)
     data, gap_values, keys = _prepare(frame, gap, hyperparameters)
     grid = _Grid(keys, max_conditioning)
     rng = check_random_state(random_state)

@@ -107,6 +107,19 @@ def outcome(supported: bool) -> str:
     return SUPPORTED if supported else NOT_SUPPORTED
 
 
+def _finite(values) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+    """The finite values, and the (mean, low, high) to return when they hold no spread:
+    NaN for none, the value itself for one."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return values, (float("nan"), float("nan"), float("nan"))
+    if len(values) < 2:
+        mean = float(values.mean())
+        return values, (mean, mean, mean)
+    return values, None
+
+
 def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t interval of the mean over repeats.
 
@@ -118,13 +131,10 @@ def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     >>> mean, round(low, 3), round(high, 3)
     (2.0, -0.484, 4.484)
     """
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan"), float("nan")
+    values, point = _finite(values)
+    if point is not None:
+        return point
     mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean, mean
     half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * stats.sem(values)
     return mean, mean - float(half), mean + float(half)
 
@@ -145,13 +155,10 @@ def bootstrap_interval(
     >>> round(mean, 3), 0.01 <= low <= mean <= high <= 0.03
     (0.02, True)
     """
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan"), float("nan")
+    values, point = _finite(values)
+    if point is not None:
+        return point
     mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean, mean
     rng = np.random.default_rng(0)
     means = values[rng.integers(0, len(values), (n_resamples, len(values)))].mean(axis=1)
     tail = (1.0 - level) / 2.0
