@@ -28,7 +28,12 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from sklearn_gen.studies._correlation import _as_frame, _column
-from sklearn_gen.studies._ranking import _prepare, _tau_b, check_resampling
+from sklearn_gen.studies._ranking import (
+    _prepare,
+    _tau_b,
+    check_resampling,
+    percentile_interval,
+)
 
 __all__ = ["FRAGILITY_CHANGES", "fragility_audit"]
 
@@ -159,7 +164,6 @@ def fragility_audit(
     rng = check_random_state(random_state)
     everyone = np.arange(len(data))
     resamples = [np.sort(rng.randint(0, len(data), len(data))) for _ in range(n_bootstrap)]
-    tail = (1.0 - confidence) / 2.0
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -167,8 +171,7 @@ def fragility_audit(
             values = _column(data, name, "measure").to_numpy(dtype=float)
             flips, n_changes = _flips(values, gap_values, steps, everyone)
             draws = [_share(_flips(values, gap_values, steps, index)[0]) for index in resamples]
-            finite = np.asarray([d for d in draws if np.isfinite(d)])
-            low, high = np.quantile(finite, [tail, 1.0 - tail]) if len(finite) else (np.nan, np.nan)
+            low, high = percentile_interval(draws, confidence)
             row: dict[str, Any] = {
                 "measure": name,
                 "n_changes": n_changes,

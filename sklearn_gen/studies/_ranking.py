@@ -225,6 +225,16 @@ def check_resampling(
     return measures, n_bootstrap, confidence
 
 
+def percentile_interval(draws: Sequence[float], confidence: float) -> tuple[float, float]:
+    """The percentile interval of the finite bootstrap draws (NaN when none is finite)."""
+    finite = np.asarray([d for d in draws if np.isfinite(d)], dtype=float)
+    if not len(finite):
+        return float("nan"), float("nan")
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(finite, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 def _prepare(
     frame: Any, gap: Any, hyperparameters: Sequence[str] | None
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
@@ -427,7 +437,6 @@ def rank_measures(
     grid = _Grid(keys, max_conditioning)
     rng = check_random_state(random_state)
     resamples = [rng.randint(0, len(data), len(data)) for _ in range(n_bootstrap)]
-    tail = (1.0 - confidence) / 2.0
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -444,11 +453,8 @@ def rank_measures(
                 for criterion in INTERVAL_CRITERIA:
                     draws[criterion].append(boot[criterion])
             for criterion in INTERVAL_CRITERIA:
-                finite = np.asarray([v for v in draws[criterion] if np.isfinite(v)])
-                low, high = (
-                    np.quantile(finite, [tail, 1.0 - tail]) if len(finite) else (np.nan, np.nan)
-                )
-                row[f"{criterion}_low"], row[f"{criterion}_high"] = float(low), float(high)
+                low, high = percentile_interval(draws[criterion], confidence)
+                row[f"{criterion}_low"], row[f"{criterion}_high"] = low, high
             rows.append(row)
     table = pd.DataFrame(rows)
     return table.sort_values(
@@ -530,9 +536,4 @@ def compare_measures(
                 _criteria(a[index], gap_values[index], codes, grid)[criterion]
                 - _criteria(b[index], gap_values[index], codes, grid)[criterion]
             )
-    finite = np.asarray([d for d in draws if np.isfinite(d)])
-    if not len(finite):
-        return float(point), float("nan"), float("nan")
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(finite, [tail, 1.0 - tail])
-    return float(point), float(low), float(high)
+    return (float(point), *percentile_interval(draws, confidence))
