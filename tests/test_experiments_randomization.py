@@ -283,3 +283,25 @@ def test_plots_refuse_other_frames():
     )
     with pytest.raises(ValueError, match="expressivity"):
         plot_regularization_ablation(frame)
+
+
+def test_the_held_out_baseline_scores_every_epoch(digits):
+    # heldout=0.25: one more setting, the baseline on 3/4 of its training split, scored on
+    # the other quarter after every epoch; its best and final held-out accuracies
+    X, y = digits
+    frame = regularization_ablation(
+        X,
+        y,
+        estimator=_net(max_epochs=8, stop_on_interpolation=False),
+        switches=["weight_decay"],
+        corruption_levels=(0.0, 1.0),
+        heldout=0.25,
+    )
+    held = frame[frame["setting"] == "baseline, held out"]
+    assert len(held) == 1 and held["p"].iloc[0] == 0.0  # the lowest level only
+    row = held.iloc[0]
+    assert 0.0 < row["heldout_final_accuracy"] <= row["heldout_best_accuracy"] <= 1.0
+    assert 1 <= row["heldout_best_epoch"] <= 8
+    assert frame.loc[frame["setting"] != "baseline, held out", "heldout_best_accuracy"].isna().all()
+    with pytest.raises(ValueError, match="heldout"):
+        regularization_ablation(X, y, heldout=1.0)

@@ -299,3 +299,26 @@ def test_ridge_claim_weighs_the_best_ridge_against_the_test_noise():
     assert same.status == SUPPORTED and "ridge 0.1" in same.evidence
     (better,) = _ridge_verdict(frame(0.05))  # far above two standard errors at n_test=400
     assert better.status == NOT_SUPPORTED
+
+
+def test_early_stopping_gain_against_the_held_out_noise():
+    from sklearn_gen.studies._runs import _early_stopping_verdict
+
+    def frame(best: list[float], final: list[float]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "setting": "baseline, held out",
+                "p": 0.0,
+                "repeat": range(3),
+                "n_train": 1000,
+                "heldout_best_accuracy": best,
+                "heldout_final_accuracy": final,
+                "heldout_best_epoch": [5, 6, 7],
+                "epochs": [40, 40, 40],
+            }
+        )
+
+    (helps,) = _early_stopping_verdict(frame([0.95, 0.96, 0.95], [0.80, 0.82, 0.81]))
+    assert helps.status == SUPPORTED and "5/40" in helps.evidence
+    (never,) = _early_stopping_verdict(frame([0.9, 0.9, 0.9], [0.9, 0.9, 0.9]))
+    assert never.status == NOT_SUPPORTED

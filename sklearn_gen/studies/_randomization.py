@@ -42,8 +42,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import PredefinedSplit
 from sklearn.pipeline import Pipeline
+from skorch.dataset import ValidSplit
 
-from sklearn_gen._validation import check_image_shape, check_int, draw_seed
+from sklearn_gen._validation import check_image_shape, check_int, check_real, draw_seed
 from sklearn_gen._wrappers import innermost
 from sklearn_gen.metrics import SCORERS
 from sklearn_gen.networks import FiniteSampleReLU, NetworkClassifier
@@ -116,6 +117,9 @@ ABLATION_COLUMNS = [
     "n_train",
     "n_test",
     "n_classes",
+    "heldout_best_accuracy",
+    "heldout_final_accuracy",
+    "heldout_best_epoch",
     "fit_seconds",
 ]
 
@@ -160,6 +164,29 @@ def _fit_summary(model: Any) -> dict[str, Any]:
         "steps_to_fit": np.nan if steps is None else float(steps),
         "converged": getattr(final, "converged_", None),
     }
+
+
+class _HeldOut(ValidSplit):
+    """skorch's stratified ``ValidSplit``, shown by its settings (the study's records and
+    cache keys read it)."""
+
+    def __repr__(self) -> str:
+        return f"ValidSplit(cv={self.cv}, stratified={self.stratified})"
+
+
+def _ablation_summary(model: Any) -> dict[str, Any]:
+    """:func:`_fit_summary`, and the held-out accuracy after every epoch when the fit
+    held a part of its training split out: its best (and that epoch) and its last."""
+    summary = _fit_summary(model)
+    history = getattr(_final(model), "history_", None) or getattr(_final(model), "history", None)
+    scores = [row["valid_acc"] for row in history or [] if "valid_acc" in row]
+    best = int(np.argmax(scores)) if scores else -1
+    summary.update(
+        heldout_best_accuracy=float(scores[best]) if scores else np.nan,
+        heldout_final_accuracy=float(scores[-1]) if scores else np.nan,
+        heldout_best_epoch=float(best + 1) if scores else np.nan,
+    )
+    return summary
 
 
 def _epoch_records(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -454,6 +481,7 @@ def regularization_ablation(
     switches: Sequence[str] = ("weight_decay", "augment", "dropout", "batch_norm"),
     on_values: dict[str, Any] | None = None,
     corruption_levels: Sequence[float] = (0.0,),
+    heldout: float = 0.0,
     test_size: float | int | PredefinedSplit = 0.25,
     n_repeats: int = 1,
     n_jobs: int | None = None,
@@ -491,6 +519,13 @@ def regularization_ablation(
         batch norm True). The off values are 0, 0, False and False.
     corruption_levels : sequence of float, default=(0.0,)
         Label corruption levels (``LabelNoise``); add 1.0 for Table 1's random labels.
+    heldout : float, default=0.0
+        With ``0 < heldout < 1``, one more setting, ``"baseline, held out"``: the baseline
+        at the lowest corruption level, trained on ``1 - heldout`` of its training split
+        and scored after every epoch on the rest (a stratified held-out part, skorch's
+        ``ValidSplit``): ``heldout_best_accuracy`` (and its epoch) against
+        ``heldout_final_accuracy`` says what early stopping would have gained (Zhang et
+        al. Sec. 3). The other settings' held-out columns are NaN.
     test_size : float, int or PredefinedSplit, default=0.25
         As in :func:`randomization_test`.
     n_repeats : int, default=1
@@ -540,6 +575,7 @@ def regularization_ablation(
     n_repeats = check_int(n_repeats, "n_repeats")
     draw_seed(random_state)  # a bad random_state fails before any work
     switches = check_names(switches, tuple(REGULARIZATION_SWITCHES), "switch")
+    heldout = check_real(heldout, "heldout", 0.0, 1.0, closed="left")
     if not switches:
         raise ValueError("switches must name at least one regularizer.")
     on_values = {} if on_values is None else dict(on_values)
@@ -577,6 +613,14 @@ def regularization_ablation(
         }
         for setting, state in _ablation_settings(switches)
     ]
+    if heldout > 0:
+        baseline = dict(grid[0])
+        baseline.update(
+            setting=["baseline, held out"],
+            p=[min(levels)],
+            estimator__train_split=[_HeldOut(round(1.0 / heldout), stratified=True)],
+        )
+        grid.append(baseline)
     study = Study(
         "regularization ablation",
         LabelNoise(estimator, p=0.0),
@@ -586,7 +630,7 @@ def regularization_ablation(
         labels=("setting", *switches),
         # the same initialization for every setting of a repeat and level
         seed_by=("p",),
-        summary=_fit_summary,
+        summary=_ablation_summary,
     )
     frame = run_study(
         study,
