@@ -437,10 +437,14 @@ def _early_stopping_verdict(clean: pd.DataFrame) -> list[Verdict]:
         status, reason = INCONCLUSIVE, "one repeat: no interval"
     elif low > noise:
         status, reason = SUPPORTED, ""
-    elif helped == 0 and high <= noise:
-        status, reason = NOT_SUPPORTED, ""
+    elif bool((gain == 0).all()):
+        status, reason = NOT_SUPPORTED, "the last epoch was the best in every repeat"
     else:
-        status, reason = INCONCLUSIVE, f"the interval reaches below the noise {noise:.3f}"
+        status, reason = (
+            INCONCLUSIVE,
+            f"the gain's interval does not clear the noise {noise:.3f} of {n_heldout:.0f} "
+            "held-out points (an unpaired bound: conservative)",
+        )
     epochs = ", ".join(
         f"{int(b)}/{int(e)}"
         for b, e in zip(held["heldout_best_epoch"], held["epochs"], strict=True)
@@ -1367,8 +1371,8 @@ PAPER_SCALE: dict[str, tuple[str, str]] = {
         "sklearn-gen run kernel --data mnist:PATH",
     ),
     "normalized-loss": (
-        "CIFAR-10 and CIFAR-100, a 5-layer ConvNet, 30 epochs of pretraining",
-        "sklearn-gen run normalized-loss --preset liao2018 --data mnist:PATH",
+        "CIFAR-10 and CIFAR-100, a 5-layer ConvNet, 30 epochs of pretraining, 50,000 images",
+        "sklearn-gen run normalized-loss --data cifar10:PATH --n-train 50000 --device cuda",
     ),
     "bounds": (
         "MNIST, m up to 60,000, depth-5 width-1024 networks",
