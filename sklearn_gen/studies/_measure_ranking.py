@@ -208,8 +208,12 @@ def _shape_params(kind: str, width: int, depth: int) -> dict[str, list[Any]]:
     return {"module__width": [width], "module__depth": [depth]}
 
 
-def _default_network() -> NetworkClassifier:
-    return NetworkClassifier("mlp", momentum=0.9, max_epochs=200)
+def default_network(module: str = "mlp", **params: Any) -> NetworkClassifier:
+    """The zoo's template, declared once (``params`` override; the command line sets the
+    device, the seed and the epoch budget here, and the NiN of ``--preset jiang2020``)."""
+    settings: dict[str, Any] = {"momentum": 0.9, "max_epochs": 200}
+    settings.update(params)
+    return NetworkClassifier(module, **settings)
 
 
 def measure_ranking(
@@ -288,7 +292,7 @@ def measure_ranking(
     test_size = check_test_size(test_size)
     draw_seed(random_state)  # a bad random_state fails before any work
     if network is None:
-        network = _default_network()
+        network = default_network()
     if not isinstance(network, NetworkClassifier):
         raise TypeError(
             f"network must be a NetworkClassifier (the template of the zoo), got {network!r}."

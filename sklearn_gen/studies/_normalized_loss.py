@@ -88,15 +88,18 @@ def _check_target(target: Any) -> float:
     return float(target)
 
 
-def _default_network() -> NetworkClassifier:
-    return NetworkClassifier(
-        "mlp",
-        module__hidden=(256,),
-        module__bias=False,
-        lr=0.05,
-        batch_size=32,
-        max_epochs=1000,
-    )
+def default_network(**params: Any) -> NetworkClassifier:
+    """The study's network, declared once (``params`` override; the command line sets the
+    device, the seed, the width and the epoch budget here)."""
+    settings: dict[str, Any] = {
+        "module__hidden": (256,),
+        "module__bias": False,
+        "lr": 0.05,
+        "batch_size": 32,
+        "max_epochs": 1000,
+    }
+    settings.update(params)
+    return NetworkClassifier("mlp", **settings)
 
 
 def _final_network(model: Any) -> Any:
@@ -227,7 +230,7 @@ def normalized_loss_study(
     test_size = check_test_size(test_size)
     draw_seed(random_state)  # a bad random_state fails before any work
     if network is None:
-        network = _default_network()
+        network = default_network()
     params = network.get_params(deep=False) if hasattr(network, "get_params") else {}
     needed = {"stop_train_loss"} | ({"init_scale"} if factor == "init_scale" else set())
     if not hasattr(network, "fit") or not needed <= set(params):

@@ -129,24 +129,6 @@ def _zhang_network(settings: Settings, **params: Any):
     return zhang_network(device=settings.device, random_state=settings.seed, **params)
 
 
-def _network(data: Dataset, settings: Settings, **params: Any):
-    from sklearn_gen import NetworkClassifier
-
-    defaults: dict[str, Any] = dict(
-        module="mlp",
-        module__hidden=(128,) if settings.quick else (512,),
-        lr=0.1,
-        momentum=0.9,
-        batch_size=128,
-        device=settings.device,
-        random_state=settings.seed,
-    )
-    defaults.update(params)
-    if defaults["module"] != "mlp":  # the hidden widths are the MLP's
-        del defaults["module__hidden"]
-    return NetworkClassifier(**defaults)
-
-
 def _subset(
     data: Dataset, settings: Settings, quick: int, full: int | None, test_size: float = 0.25
 ) -> tuple[Dataset, float | int | PredefinedSplit]:
@@ -704,7 +686,7 @@ def _kernel_verdicts(frame: pd.DataFrame) -> list[Verdict]:
 
 # ------------------------------------------------------------------------ normalized loss
 def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.studies._normalized_loss import normalized_loss_study
+    from sklearn_gen.studies._normalized_loss import default_network, normalized_loss_study
 
     liao = settings.preset == "liao2018"
     if liao:
@@ -720,14 +702,11 @@ def _normalized(data: Dataset, settings: Settings) -> pd.DataFrame:
         rows, hidden, epochs, repeats = 2_000, (256,), 100, 2
         levels = (0.0, 0.25, 0.5, 0.75, 1.0)
     data, test_size = _subset(data, settings, rows, rows, test_size=0.5)
-    net = _network(
-        data,
-        settings,
+    net = default_network(
         module__hidden=hidden,
-        module__bias=False,
-        lr=0.05,
-        batch_size=32,
         max_epochs=3000 if liao else 1000,
+        device=settings.device,
+        random_state=settings.seed,
     )
     shared = dict(
         network=net,
@@ -1133,7 +1112,11 @@ _QUICK_RANKING_GRID = {"width": (16, 64), "lr": (0.1, 0.2)}
 
 
 def _measure_ranking(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.studies._measure_ranking import JIANG2020_AXES, measure_ranking
+    from sklearn_gen.studies._measure_ranking import (
+        JIANG2020_AXES,
+        default_network,
+        measure_ranking,
+    )
 
     jiang = settings.preset == "jiang2020"
     if jiang and data.input_shape is None:
@@ -1142,17 +1125,12 @@ def _measure_ranking(data: Dataset, settings: Settings) -> pd.DataFrame:
             "image shape: pass --data cifar10:PATH (the paper's) or another image set."
         )
     data, test_size = _subset(data, settings, 600, None, test_size=0.5)
+    own = {"device": settings.device, "random_state": settings.seed}
     if jiang:  # Jiang et al.'s zoo: NiNs, one network per grid point (3^6 x 2 = 1,458)
-        net = _network(
-            data,
-            settings,
-            module="nin",
-            input_shape=data.input_shape,
-            max_epochs=300,
-        )
+        net = default_network("nin", input_shape=data.input_shape, max_epochs=300, **own)
         grid: Any = JIANG2020_AXES
     else:
-        net = _network(data, settings, max_epochs=150 if settings.quick else 200)
+        net = default_network(max_epochs=150 if settings.quick else 200, **own)
         grid = _QUICK_RANKING_GRID if settings.quick else None
     return measure_ranking(
         data.X,
