@@ -593,7 +593,7 @@ def test_make_hyperspheres_bad_args(kwargs: dict[str, Any], match: str) -> None:
     ("argv", "message"),
     [
         (["run", "no_such_experiment"], "no_such_experiment"),
-        (["run"], "experiment"),
+        (["run"], "study"),
         (["list", "--bogus"], "--bogus"),
         (["info", "extra"], "extra"),
         (["run", "kernel", "--seed", "abc"], "seed"),

@@ -82,6 +82,12 @@ COLUMNS: dict[str, str] = {
     "train_residual": "largest error of the exact fit on the class codes",
     "condition_number": "condition number (LAPACK 1-norm estimate) of the triangular system",
     "rkhs_norm": "RKHS norm of the kernel interpolant (NaN for networks)",
+    "heldout_best_accuracy": (
+        "held-out accuracy at the best epoch (the 'baseline, held out' setting, trained on "
+        "80% of its training split; NaN for the others)"
+    ),
+    "heldout_final_accuracy": "held-out accuracy after the last epoch (same setting)",
+    "heldout_best_epoch": "the epoch of the best held-out accuracy (same setting)",
     "ridge": "ridge term of a kernel ridge model (0: the interpolant; NaN for networks)",
     "product_norm": "product of the layers' norms",
     "distance_from_init": "distance of the trained weights from their initialization",
