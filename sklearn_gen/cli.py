@@ -366,7 +366,7 @@ def _run_all(args: argparse.Namespace) -> int:
 
     from sklearn_gen._device import resolve_device
     from sklearn_gen.datasets._registry import DATA_NAMES, load_dataset
-    from sklearn_gen.studies._report import write_ledger_report, write_report
+    from sklearn_gen.studies._report import Finished, write_ledger_report, write_report
     from sklearn_gen.studies._runs import RUNS
 
     if args.preset != "default" and not any(args.preset in r.presets for r in RUNS.values()):
@@ -400,10 +400,12 @@ def _run_all(args: argparse.Namespace) -> int:
             frame = _compute(run, data, settings, args)
         except _SchedulerError as exc:
             return _fail(str(exc))
-        paths = write_report(run, frame, data, settings, folder)
-        finished.append((run, frame, paths, spec, preset, time.perf_counter() - start))
+        verdicts = run.verdicts(frame)  # once: the summary and the ledger both state them
+        paths = write_report(run, frame, data, settings, folder, verdicts)
+        seconds = time.perf_counter() - start
+        finished.append(Finished(run, frame, paths, spec, preset, seconds, verdicts))
         if not args.quiet:
-            print(f"{run.name}: {time.perf_counter() - start:.0f} s -> {folder}")
+            print(f"{run.name}: {seconds:.0f} s -> {folder}")
     for path in write_ledger_report(finished, out, quick=args.quick, seed=args.seed):
         if not args.quiet:
             print(path)

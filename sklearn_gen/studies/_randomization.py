@@ -174,12 +174,20 @@ class _HeldOut(ValidSplit):
         return f"ValidSplit(cv={self.cv}, stratified={self.stratified})"
 
 
+def _history(model: Any) -> Any:
+    """The per-epoch history of the innermost fitted network (empty when it has none)."""
+    final = _final(model)
+    history = getattr(final, "history_", None)
+    if history is None:
+        history = getattr(final, "history", None)
+    return history if history is not None else []
+
+
 def _ablation_summary(model: Any) -> dict[str, Any]:
     """:func:`_fit_summary`, and the held-out accuracy after every epoch when the fit
     held a part of its training split out: its best (and that epoch) and its last."""
     summary = _fit_summary(model)
-    history = getattr(_final(model), "history_", None) or getattr(_final(model), "history", None)
-    scores = [row["valid_acc"] for row in history or [] if "valid_acc" in row]
+    scores = [row["valid_acc"] for row in _history(model) if "valid_acc" in row]
     best = int(np.argmax(scores)) if scores else -1
     summary.update(
         heldout_best_accuracy=float(scores[best]) if scores else np.nan,
@@ -193,13 +201,9 @@ def _epoch_records(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The training curve of a fit of the "curves" panel: one record per epoch."""
     if params.get("panel") != "curves":
         return []
-    final = _final(model)
-    history = getattr(final, "history_", None)
-    if history is None:
-        history = getattr(final, "history", None)
     records: list[dict[str, Any]] = []
     step = 0
-    for record in history or []:
+    for record in _history(model):
         step += int(record.get("train_batch_count", 0))
         records.append(
             {

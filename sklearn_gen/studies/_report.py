@@ -7,7 +7,7 @@ never sees a half-written file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sklearn_gen.datasets._registry import Dataset
     from sklearn_gen.studies._runs import Run, Settings
 
-__all__ = ["ledger_rows", "write_ledger_report", "write_report"]
+__all__ = ["Finished", "ledger_rows", "write_ledger_report", "write_report"]
 
 
 def _used_rows(frame: pd.DataFrame) -> list[str]:
@@ -48,8 +48,9 @@ def _verdict_table(verdicts: list) -> str:
     return "\n".join(lines)
 
 
-def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -> str:
-    verdicts = run.verdicts(frame)
+def _summary(
+    run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings, verdicts: list
+) -> str:
     lines = [
         f"# {run.name}: {run.paper}",
         "",
@@ -73,9 +74,17 @@ def _summary(run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings) -
 
 
 def write_report(
-    run: Run, frame: pd.DataFrame, data: Dataset, settings: Settings, out: Path
+    run: Run,
+    frame: pd.DataFrame,
+    data: Dataset,
+    settings: Settings,
+    out: Path,
+    verdicts: list | None = None,
 ) -> list[Path]:
-    """Write the run's CSV, figures and summary into ``out``; return the paths."""
+    """Write the run's CSV, figures and summary into ``out``; return the paths.
+
+    ``verdicts``: the run's verdicts when the caller has them (``run all`` also puts them
+    in its ledger); None computes them."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -88,13 +97,27 @@ def write_report(
                 lambda p, fig=figure: fig.savefig(p, format="png", dpi=120, bbox_inches="tight"),
             )
         )
-    text = _summary(run, frame, data, settings)
+    if verdicts is None:
+        verdicts = run.verdicts(frame)
+    text = _summary(run, frame, data, settings, verdicts)
     paths.append(atomic_write(out / "summary.md", lambda p: p.write_text(text)))
     return paths
 
 
 # ------------------------------------------------------------------ the report of `run all`
-def ledger_rows(finished: list) -> list[dict[str, str]]:
+class Finished(NamedTuple):
+    """One study that ``run all`` ran: what its ledger rows and report section need."""
+
+    run: Run
+    frame: pd.DataFrame
+    paths: list[Path]
+    data: str
+    preset: str
+    seconds: float
+    verdicts: list
+
+
+def ledger_rows(finished: list[Finished]) -> list[dict[str, str]]:
     """One row per claim of every finished run: paper, claim, the paper's number, this run,
     the verdict, the study.
 
@@ -104,13 +127,15 @@ def ledger_rows(finished: list) -> list[dict[str, str]]:
     >>> from sklearn_gen.studies._runs import RUNS
     >>> frame = pd.DataFrame({"n": [10], "d": [2], "n_params": [22], "repeat": [0],
     ...                       "train_accuracy": [1.0]})
-    >>> row, = ledger_rows([(RUNS["expressivity"], frame, [], "digits", "default", 1.0)])
+    >>> run = RUNS["expressivity"]
+    >>> row, = ledger_rows([Finished(run, frame, [], "digits", "default", 1.0,
+    ...                              run.verdicts(frame))])
     >>> row["verdict"], row["study"]
     ('supported', 'expressivity')
     """
     rows = []
-    for run, frame, *_ in finished:
-        for verdict in run.verdicts(frame):
+    for run, verdicts in ((item.run, item.verdicts) for item in finished):
+        for verdict in verdicts:
             rows.append(
                 {
                     "paper": run.paper,
@@ -148,7 +173,7 @@ def _counts(rows: list[dict[str, str]]) -> str:
 
 
 def write_ledger_report(
-    finished: list, out: Path, *, quick: bool = False, seed: int = 0
+    finished: list[Finished], out: Path, *, quick: bool = False, seed: int = 0
 ) -> list[Path]:
     """``report.md`` and ``report.html`` of ``sklearn-gen run all`` in ``out``.
 
@@ -159,8 +184,8 @@ def write_ledger_report(
 
     Parameters
     ----------
-    finished : list of tuple
-        ``(run, frame, paths, data, preset, seconds)`` per finished study.
+    finished : list of Finished
+        One per finished study.
     out : path-like
         The folder of the report (the studies' folders are inside it).
     quick, seed : bool, int
@@ -179,7 +204,7 @@ def write_ledger_report(
 
     out = Path(out)
     rows = ledger_rows(finished)
-    total = sum(item[5] for item in finished)
+    total = sum(item.seconds for item in finished)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (
         f"sklearn_gen {__version__}, {'quick' if quick else 'default'} settings, seed {seed}, "
@@ -219,7 +244,7 @@ def write_ledger_report(
         md.append("")
         page.append("</ul>")
     md.append("## The studies")
-    for run, frame, paths, data, preset, seconds in finished:
+    for run, frame, paths, data, preset, seconds, _ in finished:
         folder = Path(paths[0]).parent
         title = f"{run.name} ({run.paper})"
         line = (
