@@ -42,6 +42,14 @@ from sklearn_gen.networks.architectures import SmallInception
 
 _SHAPE = (3, 28, 28)
 _SMOKE_SHAPE = (3, 12, 12)  # --smoke: SmallInception's smallest sensible input, fast on a CPU
+# --smoke: the iterative measures at a few Hessian-vector products each. At their defaults
+# (100 products in float64) they took 40 s of a 53 s smoke run on one CPU and over 500 s on
+# a slower one; the smoke run only checks that every scorer runs.
+_SMOKE_PARAMS = {
+    "neg_hessian_top_eigenvalue": {"n_iter": 3},
+    "neg_hessian_trace": {"n_probes": 3},
+    "neg_epsilon_sharpness": {"n_steps": 3},
+}
 
 
 def _sync(device: str) -> None:
@@ -226,8 +234,12 @@ def _kernel_ridge(n, n_predict, mnist, predictions, ours_seconds) -> None:
 
 
 # ---------------------------------------------------------------------------- (c) measures
-def section_measures(device: str, shape, n: int, epochs: int) -> None:
-    from sklearn_gen.metrics import SCORERS
+def section_measures(device: str, shape, n: int, epochs: int, smoke: bool = False) -> None:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sklearn_gen.metrics import SCORERS, MeasureScorer
 
     X, y = _images(n, shape, seed=1)
     net = NetworkClassifier(
@@ -249,9 +261,18 @@ def section_measures(device: str, shape, n: int, epochs: int) -> None:
     for name, scorer in SCORERS.items():
         if "rkhs" in name or "kernel" in name:
             continue
+        if smoke and name in _SMOKE_PARAMS:
+            scorer = MeasureScorer(
+                scorer.measure,
+                greater_is_better=scorer.greater_is_better,
+                **{**scorer.params, **_SMOKE_PARAMS[name]},
+            )
         start = time.perf_counter()
         try:
-            value = f"{scorer(net, X, y):.6g}"
+            with warnings.catch_warnings():
+                if smoke:  # too few products to converge, by design
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                value = f"{scorer(net, X, y):.6g}"
         except (ValueError, TypeError, NotImplementedError) as exc:
             value = f"n/a ({str(exc).splitlines()[0][:90]})"
         _sync(device)
@@ -330,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     section_training(args.device, shape, train_n, epochs, 16 if args.smoke else 128)
     section_kernels(args.device, sizes, n_predict, mnist)
-    section_measures(args.device, shape, measure_n, epochs)
+    section_measures(args.device, shape, measure_n, epochs, smoke=args.smoke)
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
