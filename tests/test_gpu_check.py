@@ -17,12 +17,17 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
 
 @pytest.mark.slow
 def test_gpu_check_smoke_on_cpu():
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--device", "cpu", "--smoke"],
-        capture_output=True,
-        text=True,
-        timeout=540,
-    )
+    # -u: on a timeout the lines printed so far (each measure prints its own time) say where
+    try:
+        done = subprocess.run(
+            [sys.executable, "-u", str(SCRIPT), "--device", "cpu", "--smoke"],
+            capture_output=True,
+            text=True,
+            timeout=420,
+        )
+    except subprocess.TimeoutExpired as exc:
+        printed = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        pytest.fail(f"gpu_check --smoke ran past 420 s; it printed:\n{printed}")
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
     for section in ("(a) SmallInception", "(b) KernelInterpolator", "(c) measures", "(d) pickle"):
