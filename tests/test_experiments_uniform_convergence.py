@@ -189,7 +189,7 @@ def test_nk_recipe_options_reach_the_network():
     # N&K's notebook recipe at toy scale: sigmoid cross-entropy, plain SGD, margin rule on
     # 90% of the points alone (no interpolation required)
     frame = hypersphere_projection(
-        (32,), dim=10, width=32, test_size=50, loss="bce", init="xavier", lr=0.5,
+        (32,), dim=10, width=32, test_size=50, criterion="bce", init="xavier", lr=0.5,
         momentum=0.0, margin=1.0, margin_fraction=0.9, max_epochs=40, device="cpu",
     )  # fmt: skip
     assert frame[["m", "train_error", "test_error", "projected_error"]].notna().all().all()

@@ -38,11 +38,11 @@ def _margins(net, X, y):
     return true - logits.max(axis=1)
 
 
-# ----------------------------------------------------------------------------- loss="bce"
+# ------------------------------------------------------------------------ criterion="bce"
 def test_bce_trains_digits_and_is_the_one_hot_sigmoid_loss(digits):
     X, y = digits
     net = NetworkClassifier(
-        "mlp", module__hidden=(64,), loss="bce", lr=1.0, max_epochs=25, random_state=0
+        "mlp", module__hidden=(64,), criterion="bce", lr=1.0, max_epochs=25, random_state=0
     ).fit(X, y)
     assert isinstance(net.criterion_, OneHotBCEWithLogitsLoss)
     assert net.score(X, y) >= 0.98  # measured 0.994
@@ -62,7 +62,7 @@ def test_bce_trains_digits_and_is_the_one_hot_sigmoid_loss(digits):
 
 def test_bce_predict_proba_is_finite_for_very_negative_logits(blobs):
     X, y = blobs
-    net = NetworkClassifier("mlp", module__hidden=(4,), loss="bce", max_epochs=1)
+    net = NetworkClassifier("mlp", module__hidden=(4,), criterion="bce", max_epochs=1)
     net.set_params(random_state=0).fit(X, y)
     with torch.no_grad():  # logits near -1e5: every sigmoid underflows to 0 in float64
         net.module_[-1].weight.mul_(100.0)
@@ -76,7 +76,7 @@ def test_bce_predict_proba_is_finite_for_very_negative_logits(blobs):
 def test_ce_stays_the_default_and_softmax_proba(digits):
     X, y = digits
     net = NetworkClassifier("mlp", module__hidden=(16,), max_epochs=1, random_state=0)
-    assert net.loss == "ce"
+    assert net.criterion == "ce"
     net.fit(X[:200], y[:200])
     assert isinstance(net.criterion_, torch.nn.CrossEntropyLoss)
     logits = net.logits(X[:5]).astype(np.float64)
@@ -87,8 +87,8 @@ def test_ce_stays_the_default_and_softmax_proba(digits):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"loss": "sigmoid"}, "loss must be one of 'ce', 'bce'"),
-        ({"loss": "bce", "criterion": torch.nn.MultiMarginLoss}, "loss='bce' sets the criterion"),
+        ({"criterion": "sigmoid"}, r"criterion must be one of \['bce', 'ce'\] or a torch loss"),
+        ({"criterion": torch.optim.SGD}, "criterion must be one of"),
         ({"init": "he"}, "init must be one of"),
     ],
 )
@@ -103,7 +103,7 @@ def test_bad_loss_and_init_are_refused_before_work(blobs, params, match):
 def test_bce_loss_rule_uses_the_sigmoid_loss(blobs):
     X, y = blobs
     net = NetworkClassifier(
-        "mlp", module__hidden=(8,), loss="bce", lr=0.5, max_epochs=300,
+        "mlp", module__hidden=(8,), criterion="bce", lr=0.5, max_epochs=300,
         stop_train_loss=0.1, random_state=0,
     ).fit(X, y)  # fmt: skip
     last = net.history[-1, "train_loss_full"]
@@ -113,6 +113,24 @@ def test_bce_loss_rule_uses_the_sigmoid_loss(blobs):
     )
     assert last <= 0.1 and net.converged_
     assert all(v > 0.1 for v in net.history[:-1, "train_loss_full"])
+
+
+def test_a_loss_class_is_the_criterion_and_the_stopping_rules_training_loss(blobs):
+    # criterion is the one name of the training loss: a torch loss class (its arguments
+    # through criterion__), trained on and bounded by stop_train_loss
+    X, y = blobs
+    net = NetworkClassifier(
+        "mlp", module__hidden=(8,), criterion=torch.nn.MultiMarginLoss,
+        criterion__margin=2.0, lr=0.5, max_epochs=300, stop_train_loss=0.1, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert isinstance(net.criterion_, torch.nn.MultiMarginLoss) and net.criterion_.margin == 2.0
+    logits = torch.as_tensor(net.logits(X))
+    expected = torch.nn.functional.multi_margin_loss(logits, torch.as_tensor(y), margin=2.0)
+    assert net.history[-1, "train_loss_full"] == pytest.approx(expected.item(), rel=1e-5)
+    assert net.converged_ and net.history[-1, "train_loss_full"] <= 0.1
+    assert all(v > 0.1 for v in net.history[:-1, "train_loss_full"])
+    with pytest.raises(ValueError, match=r"unexpected argument.* loss"):  # one name
+        NetworkClassifier("mlp", loss="bce").fit(X, y)
 
 
 # ----------------------------------------------------------------------------- margin on q

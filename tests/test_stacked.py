@@ -218,7 +218,7 @@ def test_the_margin_fraction_and_bce_rules_stop_a_pack_where_a_single_fit_stops(
         small(random_state=1, max_epochs=60, stop_margin=2.0, stop_margin_fraction=0.9),
     ]
     bce = [
-        small(random_state=s, loss="bce", lr=0.5, max_epochs=40, stop_train_loss=0.1)
+        small(random_state=s, criterion="bce", lr=0.5, max_epochs=40, stop_train_loss=0.1)
         for s in (0, 1)
     ]
     alone = [clone(n).fit(X, y) for n in nets + bce]
@@ -354,8 +354,7 @@ def test_pack_keys_group_what_can_share_a_pack():
 _OTHER_VALUES = {
     "module": "deep_fc",
     "input_shape": (1, 8, 8),
-    "criterion": torch.nn.MultiMarginLoss,
-    "loss": "bce",
+    "criterion": "bce",
     "optimizer": torch.optim.Adam,
     "batch_size": 16,
     "dropout": 0.5,
@@ -456,10 +455,10 @@ def test_bad_inputs_raise_before_any_training(digits):
         fit_pack([small(), small(dropout=0.5)], X, y)
     with pytest.raises(ValueError, match="estimator 1 differs from estimator 0 in batch_size"):
         fit_pack([small(), small(batch_size=16)], X, y)
-    # the loss is shared by a pack: a mixed-loss pack would train one member with the
+    # the criterion is shared by a pack: a mixed-loss pack would train one member with the
     # other's criterion (a silent wrong answer), so it is refused, naming the parameter
-    with pytest.raises(ValueError, match="estimator 1 differs from estimator 0 in loss"):
-        fit_pack([small(loss="bce"), small(loss="ce")], X, y)
+    with pytest.raises(ValueError, match="estimator 1 differs from estimator 0 in criterion"):
+        fit_pack([small(criterion="bce"), small(criterion="ce")], X, y)
     with pytest.raises(ValueError, match="one label vector per estimator: got 3 for 2"):
         fit_pack([small(), small()], X, [y, y, y])
     with pytest.raises(TypeError, match="ys must be a list of label vectors"):

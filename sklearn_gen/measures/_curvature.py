@@ -26,7 +26,7 @@ chunks of at most 512 samples, each weighted by its share of the samples, so mem
 bounded whatever the size of ``X``. One product costs about two forward and backward
 passes over the data. The loss is the softmax cross-entropy of the logits whatever
 criterion trained the network (the objective of :class:`~sklearn_gen.NetworkClassifier`
-with ``loss="ce"``).
+with ``criterion="ce"``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ computation on the model:
   stopping rule, ``NetworkClassifier`` also records ``train_loss_full``, the loss of the
   whole training set at the end of the epoch (``key="train_loss_full"``). Either is the
   loss the net is trained with: the softmax cross-entropy by default, the one-vs-all
-  sigmoid cross-entropy with ``loss="bce"``;
+  sigmoid cross-entropy with ``criterion="bce"``;
 - ``steps_to_loss(level=c)`` is the number of steps until the end of the first epoch
   whose loss is ``<= c``: the sum of the batch counts of the epochs up to and including
   it. The history is read at epoch resolution, so this is the step count at the end of

@@ -10,8 +10,8 @@ mode, no augmentation):
   99% of the points: their code trains until the fraction of points below the margin is at
   most ``1 - q``, which is this rule);
 * ``loss`` - training loss at most a target (Liao et al. 2018 compare networks at equal
-  training loss): the softmax cross-entropy, or the sigmoid (one-vs-all) cross-entropy of
-  the network's ``loss="bce"``.
+  training loss): the loss of the network's own criterion (the softmax cross-entropy by
+  default, the sigmoid one-vs-all cross-entropy with ``criterion="bce"``).
 
 When several rules are enabled, training stops once all of them hold (``mode="all"``) or
 once any holds (``mode="any"``).
@@ -32,9 +32,6 @@ __all__ = [
     "margins",
     "one_hot_bce_with_logits",
 ]
-
-#: Loss names of :class:`StoppingRules` (and of ``NetworkClassifier(loss=...)``).
-LOSS_FUNCTIONS = ("ce", "bce")
 
 
 def one_hot_bce_with_logits(
@@ -173,15 +170,12 @@ class StoppingRules(Callback):
         The fraction of points for the margin rule; the recorded ``margin_quantile`` is
         the ``1 - margin_fraction`` quantile of the margins.
     train_loss : float or None, default=None
-        Stop when the training loss (of ``loss``) is at most this value.
+        Stop when the training loss (the network's criterion, over the whole training set)
+        is at most this value.
     mode : {"all", "any"}, default="all"
         Combine the enabled rules with "and" or with "or".
     chunk_size : int, default=4096
         Samples per forward pass of the evaluation.
-    loss : {"ce", "bce"}, default="ce"
-        The training loss that is recorded and that ``train_loss`` bounds: softmax cross-entropy
-        or sigmoid (one-vs-all) cross-entropy on one-hot targets, averaged over the entries
-        (:func:`one_hot_bce_with_logits`).
 
     Examples
     --------
@@ -198,7 +192,6 @@ class StoppingRules(Callback):
         train_loss: float | None = None,
         mode: str = "all",
         chunk_size: int = 4096,
-        loss: str = "ce",
     ) -> None:
         self.interpolate = interpolate
         self.margin = margin
@@ -206,7 +199,6 @@ class StoppingRules(Callback):
         self.train_loss = train_loss
         self.mode = mode
         self.chunk_size = chunk_size
-        self.loss = loss
 
     @property
     def enabled(self) -> list[str]:
@@ -261,15 +253,22 @@ class StoppingRules(Callback):
         needed = math.ceil(self.margin_fraction * stats["n_samples"] - 1e-9)
         return stats["n_reached"] >= needed
 
-    def summed_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The summed training loss of ``loss`` (bce: over all entries)."""
-        if self.loss == "bce":
-            return one_hot_bce_with_logits(logits, y, reduction="sum")
-        return torch.nn.functional.cross_entropy(logits, y, reduction="sum")
+    @staticmethod
+    def summed_loss(
+        criterion: torch.nn.Module, logits: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
+        """``criterion``'s loss of a chunk, times the chunk's samples (its "sum").
 
-    def summarize(
-        self, loss_sum: float, n_correct: int, sample_margins: torch.Tensor, n_outputs: int
-    ) -> dict:
+        The chunk's mean (a criterion with ``reduction="sum"`` as it is) times its size:
+        divided by the training-set size, the chunks' means weighted by their sizes, as
+        skorch's ``train_loss`` weights its batches. The softmax cross-entropy gives the
+        mean over the points; ``criterion="bce"`` the mean over all ``n * n_classes``
+        entries, its training loss.
+        """
+        value = criterion(logits, y)
+        return value if getattr(criterion, "reduction", "mean") == "sum" else value * y.shape[0]
+
+    def summarize(self, loss_sum: float, n_correct: int, sample_margins: torch.Tensor) -> dict:
         """The statistics :meth:`decide` reads, from one pass over the training set.
 
         Parameters
@@ -280,8 +279,6 @@ class StoppingRules(Callback):
             Correctly classified training points.
         sample_margins : torch.Tensor of shape (n_samples,)
             Every training point's margin (:func:`margins`).
-        n_outputs : int
-            Logits per point (bce averages over them too).
 
         Returns
         -------
@@ -292,8 +289,7 @@ class StoppingRules(Callback):
         """
         n = int(sample_margins.shape[0])
         stats = {
-            # bce is averaged over all n * n_classes entries, as the training loss is
-            "loss": float(loss_sum) / (n * (n_outputs if self.loss == "bce" else 1)),
+            "loss": float(loss_sum) / n,
             "accuracy": int(n_correct) / n,
             # the q-quantile that at least a fraction q of the points reach: the (1-q) quantile
             "margin_quantile": torch.quantile(
@@ -319,30 +315,26 @@ class StoppingRules(Callback):
         Returns
         -------
         dict
-            ``loss`` (mean training loss of ``loss``), ``accuracy``,
+            ``loss`` (the mean training loss of the net's criterion), ``accuracy``,
             ``margin_quantile``, ``n_samples``, and, when ``margin`` is set, ``n_reached``
             and ``margin_fraction`` (points, and their fraction, with margin >= ``margin``).
         """
         from sklearn_gen.networks._batches import _tensors_of
 
-        if self.loss not in LOSS_FUNCTIONS:
-            raise ValueError(f"loss must be one of {LOSS_FUNCTIONS}, got {self.loss!r}.")
         X, y = _tensors_of(dataset)
-        module = net.module_
+        module, criterion = net.module_, net.criterion_
         was_training = module.training
         module.eval()
         try:
             total_loss = torch.zeros((), dtype=torch.float64, device=X.device)
             correct = torch.zeros((), dtype=torch.long, device=X.device)
             all_margins = []
-            n_outputs = 1
             for start in range(0, len(X), self.chunk_size):
                 logits = module(X[start : start + self.chunk_size]).float()
                 yb = y[start : start + self.chunk_size]
-                n_outputs = logits.shape[1]
-                total_loss += self.summed_loss(logits, yb)
+                total_loss += self.summed_loss(criterion, logits, yb)
                 correct += (logits.argmax(1) == yb).sum()
                 all_margins.append(margins(logits, yb))
         finally:
             module.train(was_training)
-        return self.summarize(total_loss.item(), correct.item(), torch.cat(all_margins), n_outputs)
+        return self.summarize(total_loss.item(), correct.item(), torch.cat(all_margins))

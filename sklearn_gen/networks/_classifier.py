@@ -33,7 +33,6 @@ from sklearn_gen._validation import (
 )
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
 from sklearn_gen.networks._callbacks import (
-    LOSS_FUNCTIONS,
     BatchAccuracy,
     StoppingRules,
     one_hot_bce_with_logits,
@@ -91,11 +90,18 @@ def _check_shape(value: Any, name: str) -> None:
 
 
 def _check_criterion(value: Any, name: str) -> None:
+    if isinstance(value, str):
+        if value not in _CRITERIA:
+            raise InvalidParameterError(
+                f"{name} must be one of {sorted(_CRITERIA)} or a torch loss module (class or "
+                f"instance) such as torch.nn.MultiMarginLoss, got {value!r}."
+            )
+        return
     cls = value if isinstance(value, type) else type(value)
     if not issubclass(cls, torch.nn.Module):
         raise InvalidParameterError(
-            f"{name} must be a torch loss module (class or instance), such as "
-            f"torch.nn.CrossEntropyLoss, got {value!r}."
+            f"{name} must be one of {sorted(_CRITERIA)} or a torch loss module (class or "
+            f"instance) such as torch.nn.MultiMarginLoss, got {value!r}."
         )
     if issubclass(cls, torch.nn.NLLLoss):
         raise InvalidParameterError(
@@ -118,7 +124,7 @@ class NetworkClassifier(NeuralNetClassifier):
     """A skorch network classifier preconfigured for generalization experiments.
 
     The module outputs logits and is trained with ``CrossEntropyLoss`` (or, with
-    ``loss="bce"``, the sigmoid one-vs-all cross-entropy of Nagarajan & Kolter) by SGD with
+    ``criterion="bce"``, the sigmoid one-vs-all cross-entropy of Nagarajan & Kolter) by SGD with
     momentum; ``train_split=None`` (cross-validation folds own the split; pass a skorch
     ``ValidSplit`` for an internal one); data is converted to tensors once per ``fit``,
     kept on the device and cut into batches by index (no per-item ``Dataset`` access).
@@ -136,16 +142,16 @@ class NetworkClassifier(NeuralNetClassifier):
     input_shape : tuple of int or None, default=None
         ``(C, H, W)``: flat rows of ``X`` are reshaped to images of this shape (channels
         first). ``None`` keeps ``X`` flat, which suits fully connected modules.
-    criterion : type of torch.nn.Module, default=torch.nn.CrossEntropyLoss
-        The loss on logits. ``NLLLoss`` is refused: on logits it trains nothing.
-    loss : {"ce", "bce"}, default="ce"
-        ``"ce"`` trains with ``criterion`` (softmax cross-entropy by default). ``"bce"``
-        trains with the sigmoid (one-vs-all) cross-entropy of the logits against one-hot
+    criterion : {"ce", "bce"}, type of torch.nn.Module or torch.nn.Module, default="ce"
+        The training loss on the logits (skorch's ``criterion``, the package's one name for
+        it). ``"ce"``: softmax cross-entropy (:class:`torch.nn.CrossEntropyLoss`).
+        ``"bce"``: the sigmoid (one-vs-all) cross-entropy of the logits against one-hot
         targets, averaged over the ``n_samples * n_classes`` entries, as Nagarajan & Kolter
-        (2019)'s code does (TensorFlow's ``sigmoid_cross_entropy_with_logits``); it sets the
-        criterion itself, so ``criterion`` must keep its default. Either way ``predict`` is
-        the argmax of the logits, and the stopping rules' ``train_loss_full`` (and
-        ``stop_train_loss``) use the training loss.
+        (2019)'s code does (TensorFlow's ``sigmoid_cross_entropy_with_logits``;
+        :class:`OneHotBCEWithLogitsLoss`). Or any torch loss class (its arguments through
+        ``criterion__name=value``) or instance; ``NLLLoss`` is refused: on logits it trains
+        nothing. Either way ``predict`` is the argmax of the logits, and the stopping
+        rules' ``train_loss_full`` (and ``stop_train_loss``) are this loss.
     optimizer : type of torch.optim.Optimizer, default=torch.optim.SGD
     lr : float, default=0.01
     momentum : float, default=0.9
@@ -200,7 +206,8 @@ class NetworkClassifier(NeuralNetClassifier):
         level: the recorded ``margin_quantile`` is the ``1 - stop_margin_fraction``
         quantile.)
     stop_train_loss : float or None, default=None
-        Stop once the training loss (``loss``) is at most this value (Liao et al. 2018).
+        Stop once the training loss (``criterion``) is at most this value (Liao et al.
+        2018).
     stop_mode : {"all", "any"}, default="all"
         With several rules: stop when all hold, or when any holds.
     train_split : callable or None, default=None
@@ -249,7 +256,7 @@ class NetworkClassifier(NeuralNetClassifier):
     margin 10), scaled down here to margin 2 on 90% of 500 digits:
 
     >>> nk = NetworkClassifier("mlp", module__hidden=(64,), module__bias=False,
-    ...                        init="xavier", loss="bce", lr=1.0, momentum=0.0,
+    ...                        init="xavier", criterion="bce", lr=1.0, momentum=0.0,
     ...                        batch_size=64, stop_margin=2.0, stop_margin_fraction=0.9,
     ...                        max_epochs=100, random_state=0).fit(X[:500] / 16, y[:500])
     >>> nk.converged_, nk.history[-1, "margin_fraction"] >= 0.9
@@ -261,8 +268,7 @@ class NetworkClassifier(NeuralNetClassifier):
         module: str | type[torch.nn.Module] = "mlp",
         *,
         input_shape: tuple[int, ...] | None = None,
-        criterion: type[torch.nn.Module] = torch.nn.CrossEntropyLoss,
-        loss: str = "ce",
+        criterion: str | type[torch.nn.Module] | torch.nn.Module = "ce",
         optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
         lr: float = 0.01,
         momentum: float = 0.9,
@@ -304,7 +310,6 @@ class NetworkClassifier(NeuralNetClassifier):
             **kwargs,
         )
         self.input_shape = input_shape
-        self.loss = loss
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.dropout = dropout
@@ -330,7 +335,6 @@ class NetworkClassifier(NeuralNetClassifier):
         "module": Custom(_check_module, bad_value=3),
         "input_shape": Custom(_check_shape, none=True, bad_value=(3, 0)),
         "criterion": Custom(_check_criterion, bad_value="cross-entropy"),
-        "loss": Options(*LOSS_FUNCTIONS),
         "optimizer": NO_VALIDATION,
         "lr": Real(0.0, closed="right"),
         "momentum": Real(0.0),
@@ -358,13 +362,6 @@ class NetworkClassifier(NeuralNetClassifier):
     def _check_params(self) -> None:
         """The declared constraints, then the rules that tie parameters together."""
         validate_params(self)
-        crit = self.criterion
-        crit_cls = crit if isinstance(crit, type) else type(crit)
-        if self.loss == "bce" and crit_cls is not torch.nn.CrossEntropyLoss:
-            raise ValueError(
-                f"loss='bce' sets the criterion itself, but criterion={crit!r} was given: "
-                "leave criterion at its default, or use loss='ce' with your criterion."
-            )
         if self.augment and (self.input_shape is None or len(self.input_shape) != 3):
             raise ValueError("augment=True needs images: set input_shape=(C, H, W).")
         if self.channels_last and (self.input_shape is None or len(self.input_shape) != 3):
@@ -426,7 +423,6 @@ class NetworkClassifier(NeuralNetClassifier):
             "margin_fraction": self.stop_margin_fraction,
             "train_loss": self.stop_train_loss,
             "mode": self.stop_mode,
-            "loss": self.loss,
         }
 
     @property
@@ -492,11 +488,10 @@ class NetworkClassifier(NeuralNetClassifier):
         return self
 
     def initialize_criterion(self) -> NetworkClassifier:
-        """Build skorch's criterion, or the one-hot sigmoid cross-entropy for ``loss="bce"``."""
-        if self.loss == "bce":
-            self.criterion_ = OneHotBCEWithLogitsLoss()
-            return self
-        return super().initialize_criterion()
+        """Build ``criterion`` (a name of :data:`_CRITERIA`, a class or an instance)."""
+        criterion = _CRITERIA.get(self.criterion, self.criterion)
+        self.criterion_ = self.initialized_instance(criterion, self.get_params_for("criterion"))
+        return self
 
     def get_params_for_optimizer(self, prefix: str, named_parameters) -> tuple[list, dict]:
         """Skorch's optimizer arguments, with ``momentum`` and ``weight_decay`` where accepted."""
@@ -797,7 +792,7 @@ class NetworkClassifier(NeuralNetClassifier):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities: softmax of the logits, or normalized sigmoids for ``"bce"``.
 
-        With ``loss="ce"`` the rows are ``softmax(f(x))``. With ``loss="bce"`` each output
+        The rows are ``softmax(f(x))``. With ``criterion="bce"`` each output
         was trained as a one-vs-all probability ``sigmoid(f_k(x))``; the rows are those
         sigmoids divided by their sum (computed as ``softmax(log sigmoid(f(x)))``, stable
         for very negative logits). Both are increasing in each logit, so the argmax of a row
@@ -808,7 +803,7 @@ class NetworkClassifier(NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes)
         """
         logits = torch.as_tensor(self.logits(X)).double()
-        if self.loss == "bce":
+        if isinstance(self.criterion_, OneHotBCEWithLogitsLoss):
             logits = torch.nn.functional.logsigmoid(logits)
         return torch.softmax(logits, dim=1).numpy()
 
@@ -846,7 +841,7 @@ class NetworkClassifier(NeuralNetClassifier):
 class OneHotBCEWithLogitsLoss(torch.nn.Module):
     """Sigmoid (one-vs-all) cross-entropy of logits against one-hot class indices.
 
-    The criterion of ``NetworkClassifier(loss="bce")``: class indices ``y`` become one-hot
+    The criterion of ``NetworkClassifier(criterion="bce")``: class indices ``y`` become one-hot
     rows and :func:`torch.nn.functional.binary_cross_entropy_with_logits` is averaged over
     all ``n_samples * n_classes`` entries.
 
@@ -885,3 +880,10 @@ def _init_arguments(cls: Any) -> set[str]:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return {p.name for p in params} | {"input_shape", "n_classes", "dropout", "batch_norm"}
     return {p.name for p in params}
+
+
+#: The names ``NetworkClassifier(criterion=...)`` takes, and the loss class of each.
+_CRITERIA: dict[str, type[torch.nn.Module]] = {
+    "ce": torch.nn.CrossEntropyLoss,
+    "bce": OneHotBCEWithLogitsLoss,
+}

@@ -51,6 +51,7 @@ import time
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ from torch.optim.sgd import sgd
 from sklearn_gen._device import format_bytes, resolve_device, resolve_memory_budget
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.networks._batches import crop_flip_augmenter
-from sklearn_gen.networks._callbacks import margins
+from sklearn_gen.networks._callbacks import StoppingRules, margins
 from sklearn_gen.networks._classifier import NetworkClassifier
 from sklearn_gen.networks.architectures import _Chain
 from sklearn_gen.randomization import LabelNoise
@@ -160,8 +161,10 @@ def _network_refusal(net: NetworkClassifier) -> str | None:
             return f"{name} is set: a pack reproduces SGD's lr, momentum and weight_decay only"
         if name.startswith(_REFUSED_PREFIXES):
             return f"{name} is set, which a pack does not honour"
-    if not isinstance(net.criterion, type):
-        return "criterion is an instance; pass a loss class (criterion__... for its arguments)"
+    if isinstance(net.criterion, torch.nn.Module):
+        return (
+            "criterion is an instance; pass a loss name or class (criterion__... for its arguments)"
+        )
     if net.precision != "fp32":
         return f"precision={net.precision!r}: a pack trains in float32 only"
     if net.dropout:
@@ -242,7 +245,7 @@ def pack_key(estimator: Any) -> Hashable | None:
     a pack carries per member (:data:`PER_MEMBER`: ``lr``, ``momentum``, ``weight_decay``,
     ``lr_decay``, ``max_epochs``, ``init_scale``, the stopping rules, ``random_state``,
     ``verbose``), and ``LabelNoise``'s ``p`` and ``random_state``. So the architecture,
-    the loss, the batch size, the initialization scheme, the device and any parameter
+    the criterion, the batch size, the initialization scheme, the device and any parameter
     added later are compared. Members of a pack must also share their training inputs
     ``X``, which the caller knows (see :func:`group_packs`).
 
@@ -264,7 +267,7 @@ def pack_key(estimator: Any) -> Hashable | None:
     >>> b = LabelNoise(NetworkClassifier("mlp", lr=0.01, random_state=1), p=0.5)
     >>> pack_key(a) == pack_key(b)
     True
-    >>> pack_key(a) == pack_key(NetworkClassifier("mlp", loss="bce"))
+    >>> pack_key(a) == pack_key(NetworkClassifier("mlp", criterion="bce"))
     False
     """
     if pack_refusal(estimator) is not None:
@@ -1029,8 +1032,9 @@ def _evaluate(
                 ]
             )
 
-    rules = stack.members[which[0]].rules  # one loss per pack (pack_refusal compares it)
-    loss_sum = vmap(rules.summed_loss)
+    # one criterion per pack (pack_refusal compares it)
+    criterion = stack.members[which[0]].net.criterion_
+    loss_sum = vmap(partial(StoppingRules.summed_loss, criterion))
     chunk = max(1, _EVAL_SAMPLES // len(which))
     n = len(X)
     total = torch.zeros(len(which), dtype=torch.float64, device=X.device)
@@ -1048,9 +1052,7 @@ def _evaluate(
         stack.base.train()
     all_margins = torch.cat(all_margins, 1)
     return {
-        i: stack.members[i].rules.summarize(
-            total[j].item(), correct[j].item(), all_margins[j], logits.shape[-1]
-        )
+        i: stack.members[i].rules.summarize(total[j].item(), correct[j].item(), all_margins[j])
         for j, i in enumerate(which)
     }
 

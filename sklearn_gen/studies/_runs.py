@@ -903,7 +903,7 @@ def _bounds(data: Dataset, settings: Settings) -> pd.DataFrame:
         # of the training points have margin 10
         params = dict(
             depth=6, width=128 if settings.quick else 1024, margin=10.0, margin_fraction=0.99,
-            loss="bce", init="xavier", lr=0.1, momentum=0.0, batch_size=64,
+            criterion="bce", init="xavier", lr=0.1, momentum=0.0, batch_size=64,
             max_epochs=1000,
         )  # fmt: skip
     return bounds_vs_sample_size(
@@ -985,7 +985,7 @@ def _hyperspheres(data: Dataset, settings: Settings) -> pd.DataFrame:
             n_repeats=1 if settings.quick else 2,
             test_size=1024 if settings.quick else 4096,
             lr=0.5, momentum=0.0, batch_size=64, margin=8.0, margin_fraction=0.99,
-            loss="bce", max_epochs=500,
+            criterion="bce", max_epochs=500,
         )  # fmt: skip
     return hypersphere_projection(
         **params,

@@ -110,7 +110,7 @@ def hypersphere_projection(
     batch_size: int = 64,
     margin: float | None = 5.0,
     margin_fraction: float = 1.0,
-    loss: str = "ce",
+    criterion: str = "ce",
     init: str = "default",
     max_epochs: int = 300,
     device: str = "auto",
@@ -159,7 +159,7 @@ def hypersphere_projection(
     margin_fraction : float, default=1.0
         With 1, the fit must also reach zero training error; below 1 (N&K's notebook:
         0.99) the margin rule alone stops it.
-    loss : {"ce", "bce"}, default="ce"
+    criterion : {"ce", "bce"}, default="ce"
         The network's loss: softmax, or N&K's sigmoid one-vs-all cross-entropy.
     init : {"default", "xavier", "xavier_normal"}, default="default"
         The network's initialization.
@@ -201,7 +201,7 @@ def hypersphere_projection(
         "stop_on_interpolation": margin is None or margin_fraction >= 1.0,
         "stop_margin": None if margin is None else float(margin),
         "stop_margin_fraction": float(margin_fraction),
-        "loss": loss,
+        "criterion": criterion,
         "init": init,
         "device": device,
     }
@@ -240,7 +240,7 @@ def bounds_vs_sample_size(
     width: int = 256,
     margin: float = 10.0,
     margin_fraction: float = 0.99,
-    loss: str = "ce",
+    criterion: str = "ce",
     init: str = "default",
     test_size: float | int | PredefinedSplit = 0.25,
     n_repeats: int = 1,
@@ -285,7 +285,7 @@ def bounds_vs_sample_size(
     margin : float, default=10.0
     margin_fraction : float, default=0.99
         Training stops once this fraction of the training points has margin ``margin``.
-    loss : {"ce", "bce"}, default="ce"
+    criterion : {"ce", "bce"}, default="ce"
         The network's loss: softmax, or N&K's sigmoid one-vs-all cross-entropy.
     init : {"default", "xavier", "xavier_normal"}, default="default"
         The network's initialization (N&K: Xavier).
@@ -358,7 +358,7 @@ def bounds_vs_sample_size(
         "max_epochs": max_epochs,
         "stop_margin": float(margin),
         "stop_margin_fraction": float(margin_fraction),
-        "loss": loss,
+        "criterion": criterion,
         "init": init,
         "device": device,
     }
