@@ -11,10 +11,10 @@ is vacuous. Runs in seconds.
 """
 
 # %%
-from sklearn_gen.studies import nagarajan_linear_example
+from sklearn_gen.studies import linear_example
 from sklearn_gen.studies.plotting import plot_linear_example
 
-frame = nagarajan_linear_example(sample_sizes=(16, 32, 64, 128, 256), n_repeats=5)
+frame = linear_example(sample_sizes=(16, 32, 64, 128, 256), n_repeats=5)
 columns = ["test_error", "population_error", "s_prime_error", "train_error"]
 print(frame.groupby("m")[columns].agg(["mean", "std"]).round(4).to_string())
 

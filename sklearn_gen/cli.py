@@ -186,9 +186,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("default", "nagarajan2019", "liao2018", "jiang2020"),
         default="default",
         help="settings: the package's defaults; 'nagarajan2019', the authors' own "
-        "(bounds, hyperspheres); 'liao2018', Liao et al.'s pretraining protocol at "
-        "MNIST scale (normalized-loss); 'jiang2020', Jiang et al.'s NiN zoo, 3 values per "
-        "axis (measure-ranking; for a GPU or a Dask cluster)",
+        "(bounds-vs-sample-size, hypersphere-projection); 'liao2018', Liao et al.'s "
+        "pretraining protocol at MNIST scale (normalized-loss-study); 'jiang2020', Jiang et "
+        "al.'s NiN zoo, 3 values per axis (measure-ranking; for a GPU or a Dask cluster)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help=f"random seed, 0 to {MAX_SEED} (default: 0)"

@@ -596,8 +596,8 @@ def test_make_hyperspheres_bad_args(kwargs: dict[str, Any], match: str) -> None:
         (["run"], "study"),
         (["list", "--bogus"], "--bogus"),
         (["info", "extra"], "extra"),
-        (["run", "kernel", "--seed", "abc"], "seed"),
-        (["run", "kernel", "--n-jobs", "x"], "n-jobs"),
+        (["run", "kernel-interpolation", "--seed", "abc"], "seed"),
+        (["run", "kernel-interpolation", "--n-jobs", "x"], "n-jobs"),
     ],
 )
 def test_cli_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
@@ -606,14 +606,14 @@ def test_cli_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureF
 
 
 def test_cli_mnist_folder_without_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["run", "kernel", "--quick", "--data", f"mnist:{tmp_path}"]) == 2
+    assert main(["run", "kernel-interpolation", "--quick", "--data", f"mnist:{tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sklearn-gen: error:") and "t10k" in err
 
 
 def test_cli_corrupt_mnist(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     folder = _write_mnist(tmp_path, _idx((2, 28, 28), bytes(100)), _idx((2,), bytes(2)))
-    assert main(["run", "kernel", "--quick", "--data", f"mnist:{folder}"]) == 2
+    assert main(["run", "kernel-interpolation", "--quick", "--data", f"mnist:{folder}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sklearn-gen: error:") and "truncated" in err
 

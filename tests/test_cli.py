@@ -139,7 +139,9 @@ def _read_only_folder(tmp_path: Path) -> Path:
     pytest.skip("no read-only folder available")
 
 
-@pytest.mark.parametrize("experiment", ["expressivity", "hyperspheres", "kernel"])
+@pytest.mark.parametrize(
+    "experiment", ["expressivity", "hypersphere-projection", "kernel-interpolation"]
+)
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -182,10 +184,10 @@ def test_out_in_a_read_only_folder_is_a_one_line_error(tmp_path, capsys):
     ("argv", "message"),
     [
         (["run", "nope"], "unknown study 'nope'"),
-        (["run", "kernel", "--data", "mnist:/does/not/exist"], "does not exist"),
-        (["run", "kernel", "--data", "mnist"], "mnist:PATH"),
-        (["run", "kernel", "--data", "cifar"], "unknown data 'cifar'"),
-        (["run", "kernel", "--device", "tpu"], "device='tpu'"),
+        (["run", "kernel-interpolation", "--data", "mnist:/does/not/exist"], "does not exist"),
+        (["run", "kernel-interpolation", "--data", "mnist"], "mnist:PATH"),
+        (["run", "kernel-interpolation", "--data", "cifar"], "unknown data 'cifar'"),
+        (["run", "kernel-interpolation", "--device", "tpu"], "device='tpu'"),
     ],
 )
 def test_run_errors_are_one_line(argv, message, capsys):
@@ -202,7 +204,7 @@ def test_liao_preset_quick_trains_every_level_to_the_common_loss(tmp_path):
     # common training loss (p = 0 stops where the rule is first met, before 60 epochs),
     # the summary judges both claims, and the full preset's settings are documented
     out = tmp_path / "liao"
-    arguments = ["run", "normalized-loss", "--preset", "liao2018", "--quick", "--quiet"]
+    arguments = ["run", "normalized-loss-study", "--preset", "liao2018", "--quick", "--quiet"]
     assert main([*arguments, "--out", str(out)]) == 0
     frame = pd.read_csv(out / "results.csv")
     assert sorted(frame["level"]) == [0.0, 0.5, 1.0] and frame["converged"].all()

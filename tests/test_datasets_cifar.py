@@ -297,7 +297,7 @@ def test_cli_randomization_quick_on_cifar10_files(tmp_path, cifar_files):
     folder = tmp_path / "cifar-10-batches-py"
     cifar_files.write_cifar10_folder(folder, n_per_batch=12, n_test=10)
     out = tmp_path / "out"
-    argv = ["run", "randomization", "--quick", "--quiet", "--data", f"cifar10:{folder}"]
+    argv = ["run", "randomization-test", "--quick", "--quiet", "--data", f"cifar10:{folder}"]
     assert main([*argv, "--n-test", "8", "--out", str(out)]) == 0
     frame = pd.read_csv(out / "results.csv")
     assert set(frame["n_train"]) == {60} and set(frame["n_test"]) == {8}

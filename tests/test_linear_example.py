@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from sklearn_gen.datasets import make_linear_counterexample, negate_noise, signal_direction
 from sklearn_gen.networks._linear_gd import GradientDescentLinearClassifier
-from sklearn_gen.studies import nagarajan_linear_example
+from sklearn_gen.studies import linear_example
 from sklearn_gen.studies.plotting import plot_linear_example
 
 
@@ -96,9 +96,7 @@ def test_test_error_falls_with_m_while_s_prime_stays_misclassified():
     # The exact error of these weights is Phi(-sqrt(128 m / 160) / 8) = 0.36, 0.24, 0.079.
     # Measured over random_state 0..9: mean test error 0.33-0.40, 0.22-0.275, 0.06-0.093,
     # falling with m for every seed; S' error 1.0 in every fit.
-    frame = nagarajan_linear_example(
-        (10, 40, 160), n_repeats=2, noise_ratio=128, n_test=300, random_state=0
-    )
+    frame = linear_example((10, 40, 160), n_repeats=2, noise_ratio=128, n_test=300, random_state=0)
     assert len(frame) == 6 and set(frame["n_noise"]) == {20_480}
     means = frame.groupby("m").mean()
     assert (np.diff(means["test_error"]) < 0).all()
@@ -111,7 +109,7 @@ def test_test_error_falls_with_m_while_s_prime_stays_misclassified():
 def test_per_m_scaling_is_the_theorem_construction():
     # D = 64 m and ||x1|| = 2 / sqrt(m) at every m: exact test error Phi(-sqrt(64) / 8) =
     # Phi(-1) = 0.159 at each size (measured 0.155-0.163), every point of S' misclassified.
-    frame = nagarajan_linear_example(
+    frame = linear_example(
         (16, 32), n_repeats=2, scaling="per_m", noise_ratio=64, n_test=100, random_state=0
     )
     assert frame.groupby("m")["n_noise"].first().tolist() == [1024, 2048]
@@ -132,13 +130,13 @@ def test_per_m_scaling_is_the_theorem_construction():
 )
 def test_study_bad_params(params, error, match):
     with pytest.raises(error, match=match):
-        nagarajan_linear_example(**params)
+        linear_example(**params)
 
 
 def test_study_is_reproducible_and_figure_has_its_curves():
     kwargs = dict(sample_sizes=(8, 16), n_repeats=2, noise_ratio=16, n_test=50, random_state=3)
-    frame = nagarajan_linear_example(**kwargs)
-    assert frame.equals(nagarajan_linear_example(**kwargs))
+    frame = linear_example(**kwargs)
+    assert frame.equals(linear_example(**kwargs))
     fig = plot_linear_example(frame)
     assert isinstance(fig, Figure)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]

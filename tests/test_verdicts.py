@@ -53,7 +53,7 @@ def randomization_frame(n_repeats: int, levels, error_of_p, random_fit=1.0, conv
 
 def test_randomization_claims_supported_with_repeats():
     frame = randomization_frame(3, (0.0, 0.5, 1.0), lambda p: 0.05 + 0.8 * p)
-    verdicts = RUNS["randomization"].verdicts(frame)
+    verdicts = RUNS["randomization-test"].verdicts(frame)
     assert [v.status for v in verdicts] == [SUPPORTED] * 4
     assert "Rademacher" in verdicts[3].claim  # the random-label fits' bound, last
     assert "Spearman rho" in verdicts[1].evidence and verdicts[1].paper
@@ -63,19 +63,19 @@ def test_randomization_claims_supported_with_repeats():
 def test_randomization_claims_inconclusive_at_small_scale():
     # one repeat of three levels: too few fits for the trend test, no interval
     frame = randomization_frame(1, (0.0, 0.5, 1.0), lambda p: 0.05 + 0.8 * p)
-    verdicts = RUNS["randomization"].verdicts(frame)
+    verdicts = RUNS["randomization-test"].verdicts(frame)
     assert verdicts[0].status == SUPPORTED
     assert verdicts[1].status == INCONCLUSIVE and "too few" in verdicts[1].reason
     assert verdicts[2].status == INCONCLUSIVE
     # random labels not fitted within the budget: inconclusive, with the reason
     unfit = randomization_frame(3, (0.0, 1.0), lambda p: 0.1, random_fit=0.8, converged=False)
-    first = RUNS["randomization"].verdicts(unfit)[0]
+    first = RUNS["randomization-test"].verdicts(unfit)[0]
     assert first.status == INCONCLUSIVE and "epoch budget" in first.reason
 
 
 def test_flat_test_error_is_not_supported():
     frame = randomization_frame(3, (0.0, 0.5, 1.0), lambda p: 0.5 - 0.1 * p)
-    assert RUNS["randomization"].verdicts(frame)[1].status == NOT_SUPPORTED
+    assert RUNS["randomization-test"].verdicts(frame)[1].status == NOT_SUPPORTED
 
 
 def ablation_frame(base_accuracy: float, noisy_accuracy: float, noisy_fit: float = 1.0):
@@ -98,12 +98,12 @@ def ablation_frame(base_accuracy: float, noisy_accuracy: float, noisy_fit: float
 
 
 def test_regularization_claims():
-    verdicts = RUNS["regularization"].verdicts(ablation_frame(0.97, 0.10))
+    verdicts = RUNS["regularization-ablation"].verdicts(ablation_frame(0.97, 0.10))
     assert [v.status for v in verdicts] == [SUPPORTED, SUPPORTED]
     assert "85.75%" in verdicts[0].paper and "chance band" in verdicts[0].evidence
-    near_chance = RUNS["regularization"].verdicts(ablation_frame(0.11, 0.10))
+    near_chance = RUNS["regularization-ablation"].verdicts(ablation_frame(0.11, 0.10))
     assert near_chance[0].status == NOT_SUPPORTED
-    unfit = RUNS["regularization"].verdicts(ablation_frame(0.97, 0.10, noisy_fit=0.6))
+    unfit = RUNS["regularization-ablation"].verdicts(ablation_frame(0.97, 0.10, noisy_fit=0.6))
     assert unfit[1].status == INCONCLUSIVE
 
 
@@ -130,7 +130,7 @@ def _hypersphere_frame(rows):
 
 
 def test_hypersphere_verdict_judges_the_largest_m_and_shows_the_others():
-    verdict = RUNS["hyperspheres"].verdicts
+    verdict = RUNS["hypersphere-projection"].verdicts
     # the issue's replica of the authors' notebook at dimension 500: S' holds at m = 4096,
     # no longer at 8192 (test 0.023, S' 0.50, about chance)
     frame = _hypersphere_frame(
@@ -152,7 +152,7 @@ def test_hypersphere_verdict_judges_the_largest_m_and_shows_the_others():
 
 
 def test_a_claim_met_in_direction_but_not_in_level_says_so():
-    verdict = RUNS["hyperspheres"].verdicts
+    verdict = RUNS["hypersphere-projection"].verdicts
     (direction_only,) = verdict(_hypersphere_frame([(8192, 0, 0.13, 1.0), (8192, 1, 0.14, 0.99)]))
     assert direction_only.status == SUPPORTED and direction_only.level_reached is False
     assert direction_only.outcome_text == (
@@ -273,11 +273,11 @@ def _normalized(second_slope: float) -> pd.DataFrame:
 
 
 def test_initialization_claims_judge_the_trend_and_one_line_for_both_factors():
-    verdicts = RUNS["normalized-loss"].verdicts(_normalized(second_slope=1.0))
+    verdicts = RUNS["normalized-loss-study"].verdicts(_normalized(second_slope=1.0))
     init, line = verdicts[-2], verdicts[-1]
     assert "larger initialization" in init.claim and init.status == SUPPORTED
     assert "One line" in line.claim and line.status == SUPPORTED
-    two_lines = RUNS["normalized-loss"].verdicts(_normalized(second_slope=-2.0))[-1]
+    two_lines = RUNS["normalized-loss-study"].verdicts(_normalized(second_slope=-2.0))[-1]
     assert two_lines.status == NOT_SUPPORTED and "F-test" in two_lines.reason
 
 

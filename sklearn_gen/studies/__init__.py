@@ -14,7 +14,7 @@ from sklearn_gen.studies._correlation import measure_correlation
 from sklearn_gen.studies._fits import linear_fit, loglog_slopes
 from sklearn_gen.studies._fragility import fragility_audit
 from sklearn_gen.studies._kernel import kernel_interpolation
-from sklearn_gen.studies._linear_example import nagarajan_linear_example
+from sklearn_gen.studies._linear_example import linear_example
 from sklearn_gen.studies._measure_ranking import measure_ranking, zoo_frame
 from sklearn_gen.studies._normalized_loss import normalized_loss_study
 from sklearn_gen.studies._randomization import (
@@ -52,11 +52,11 @@ __all__ = [
     "fragility_audit",
     "hypersphere_projection",
     "kernel_interpolation",
+    "linear_example",
     "linear_fit",
     "loglog_slopes",
     "measure_correlation",
     "measure_ranking",
-    "nagarajan_linear_example",
     "normalized_loss_study",
     "randomization_test",
     "rank_measures",

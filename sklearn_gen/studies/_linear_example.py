@@ -28,7 +28,7 @@ from sklearn_gen.networks import GradientDescentLinearClassifier
 from sklearn_gen.studies._study import Study, StudyData, run_study
 from sklearn_gen.studies._validation import check_sizes
 
-__all__ = ["nagarajan_linear_example"]
+__all__ = ["linear_example"]
 
 _SCALINGS = ("fixed", "per_m")
 
@@ -119,7 +119,7 @@ def _population_record(fitted: Any, params: dict[str, Any]) -> list[dict[str, fl
     return [{"population_error": error}]
 
 
-def nagarajan_linear_example(
+def linear_example(
     sample_sizes: Sequence[int] = (16, 32, 64, 128, 256),
     n_repeats: int = 5,
     *,
@@ -194,7 +194,7 @@ def nagarajan_linear_example(
 
     Examples
     --------
-    >>> frame = nagarajan_linear_example((16, 64), n_repeats=2, noise_ratio=64, n_test=200)
+    >>> frame = linear_example((16, 64), n_repeats=2, noise_ratio=64, n_test=200)
     >>> frame.groupby("m")["s_prime_error"].mean().tolist()
     [1.0, 1.0]
     >>> bool((frame.groupby("m")["population_error"].mean().diff().dropna() < 0).all())

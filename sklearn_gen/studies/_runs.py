@@ -1053,13 +1053,13 @@ def _expressivity_data_line(frame: pd.DataFrame) -> str:
 
 
 def _linear(data: Dataset, settings: Settings) -> pd.DataFrame:
-    from sklearn_gen.studies._linear_example import nagarajan_linear_example
+    from sklearn_gen.studies._linear_example import linear_example
 
     if settings.quick:
         params = dict(sample_sizes=(16, 32, 64, 128, 256), n_repeats=2, noise_ratio=64.0)
     else:
         params = dict(sample_sizes=(16, 32, 64, 128, 256), n_repeats=5, noise_ratio=256.0)
-    return nagarajan_linear_example(
+    return linear_example(
         **params,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
@@ -1336,29 +1336,30 @@ _IMAGE_DATA = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "cifar
 #: For each study: the scale the paper worked at, and the command that runs the study there
 #: (what a claim "inconclusive at this scale" needs; ``run all``'s report says it).
 PAPER_SCALE: dict[str, tuple[str, str]] = {
-    "randomization": (
+    "randomization-test": (
         "CIFAR-10 (50,000 images) and ImageNet; Inception, AlexNet, MLPs",
-        "sklearn-gen run randomization --data cifar10:PATH --device cuda",
+        "sklearn-gen run randomization-test --data cifar10:PATH --device cuda",
     ),
-    "regularization": (
+    "regularization-ablation": (
         "CIFAR-10, Inception, Table 1",
-        "sklearn-gen run regularization --data cifar10:PATH --device cuda",
+        "sklearn-gen run regularization-ablation --data cifar10:PATH --device cuda",
     ),
-    "kernel": (
+    "kernel-interpolation": (
         "MNIST, 60,000 training points, and CIFAR-10",
-        "sklearn-gen run kernel --data mnist:PATH",
+        "sklearn-gen run kernel-interpolation --data mnist:PATH",
     ),
-    "normalized-loss": (
+    "normalized-loss-study": (
         "CIFAR-10 and CIFAR-100, a 5-layer ConvNet, 30 epochs of pretraining, 50,000 images",
-        "sklearn-gen run normalized-loss --data cifar10:PATH --n-train 50000 --device cuda",
+        "sklearn-gen run normalized-loss-study --data cifar10:PATH --n-train 50000 --device cuda",
     ),
-    "bounds": (
+    "bounds-vs-sample-size": (
         "MNIST, m up to 60,000, depth-5 width-1024 networks",
-        "sklearn-gen run bounds --preset nagarajan2019 --data mnist:PATH --device cuda",
+        "sklearn-gen run bounds-vs-sample-size --preset nagarajan2019 --data mnist:PATH "
+        "--device cuda",
     ),
-    "hyperspheres": (
+    "hypersphere-projection": (
         "d = 1,000, width 100,000, m up to 65,536",
-        "sklearn-gen run hyperspheres --preset nagarajan2019 --device cuda",
+        "sklearn-gen run hypersphere-projection --preset nagarajan2019 --device cuda",
     ),
     "linear-example": (
         "the construction at any m (a theorem; their D grows with m)",
@@ -1375,7 +1376,7 @@ RUNS: dict[str, Run] = {
     run.name: run
     for run in (
         Run(
-            "randomization",
+            "randomization-test",
             "Zhang et al. 2017",
             "random labels, shuffled/random pixels, Gaussian inputs; epochs and test error vs p",
             "digits",
@@ -1386,7 +1387,7 @@ RUNS: dict[str, Run] = {
             _zhang_preprocessing,
         ),
         Run(
-            "regularization",
+            "regularization-ablation",
             "Zhang et al. 2017",
             "weight decay, dropout, batch norm, augmentation on and off (Table 1 style)",
             "digits",
@@ -1397,7 +1398,7 @@ RUNS: dict[str, Run] = {
             _zhang_preprocessing,
         ),
         Run(
-            "kernel",
+            "kernel-interpolation",
             "Zhang et al. 2017",
             "minimum-norm kernel interpolation vs a network, with label noise and whitening",
             "digits",
@@ -1408,7 +1409,7 @@ RUNS: dict[str, Run] = {
             _zhang_preprocessing,
         ),
         Run(
-            "normalized-loss",
+            "normalized-loss-study",
             "Liao et al. 2018",
             "random pretraining and larger initializations; normalized test loss vs "
             "normalized training loss",
@@ -1420,7 +1421,7 @@ RUNS: dict[str, Run] = {
             presets=("default", "liao2018"),
         ),
         Run(
-            "bounds",
+            "bounds-vs-sample-size",
             "Nagarajan & Kolter 2019",
             "spectral and PAC-Bayes bounds, distance from init and test error vs m",
             "digits",
@@ -1431,7 +1432,7 @@ RUNS: dict[str, Run] = {
             presets=("default", "nagarajan2019"),
         ),
         Run(
-            "hyperspheres",
+            "hypersphere-projection",
             "Nagarajan & Kolter 2019",
             "test error vs error on the training set projected onto the other sphere",
             "hyperspheres",

@@ -27,7 +27,7 @@ def plot_linear_example(frame: pd.DataFrame) -> Figure:
     ----------
     frame : pandas.DataFrame
         Output of
-        :func:`~sklearn_gen.studies.nagarajan_linear_example`: an
+        :func:`~sklearn_gen.studies.linear_example`: an
         ``m`` column and some of ``test_error``, ``population_error``, ``s_prime_error``,
         ``train_error``.
 
