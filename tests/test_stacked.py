@@ -208,9 +208,15 @@ def test_each_member_stops_on_its_own_rule_and_is_frozen(digits):
     assert nets[0].score(X, y) == 1.0
 
 
-def test_the_margin_fraction_and_bce_rules_stop_a_pack_where_a_single_fit_stops(digits):
+@pytest.mark.parametrize("chunked", [False, True])
+def test_the_margin_fraction_and_bce_rules_stop_a_pack_where_a_single_fit_stops(
+    digits, monkeypatch, chunked
+):
     # one stopping decision (StoppingRules.record): the margin rule counts the points that
     # reach the margin, in a pack as in a fit, and a bce pack records the bce training loss
+    if chunked:  # the evaluation in chunks of 32 samples, loss and margins per chunk
+        monkeypatch.setattr(_stacked, "_EVAL_SAMPLES", 64)
+        monkeypatch.setattr(_stacked, "_EVAL_LOGITS", 1)
     X, X_test, y, _ = digits
     X, y = X[:150], y[:150]
     nets = [

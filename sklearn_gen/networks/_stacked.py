@@ -80,6 +80,10 @@ _REFUSED_PREFIXES = ("iterator_train__", "iterator_valid__", "callbacks__", "dat
 #: Samples (over all members) per forward pass when the stopping rules are evaluated: the
 #: same total as a single fit's chunk of 4096, so the evaluation needs no more memory.
 _EVAL_SAMPLES = 4096
+#: Logits (members x samples x classes entries) gathered before the loss and the margins
+#: are computed on them in one vectorized call (not one per forward chunk: each ``vmap``
+#: call costs about 0.7 ms, a third of the pack's evaluation time on digits).
+_EVAL_LOGITS = 1 << 22
 #: Vectorize the generic step with ``vmap`` on the CPU too (off: convolutions over the
 #: members run faster one member at a time there; see ``_LoopStep``).
 _VMAP_ON_CPU = False
@@ -1039,15 +1043,25 @@ def _evaluate(
     n = len(X)
     total = torch.zeros(len(which), dtype=torch.float64, device=X.device)
     correct = torch.zeros(len(which), dtype=torch.long, device=X.device)
-    all_margins = []
+    all_margins, pending, done = [], [], 0
+
+    def flush(stop: int) -> None:
+        nonlocal done
+        logits = torch.cat(pending, 1)
+        yb = targets[:, done:stop]
+        total.add_(loss_sum(logits, yb))
+        correct.add_((logits.argmax(-1) == yb).sum(1))
+        all_margins.append(vmap(margins)(logits, yb))
+        pending.clear()
+        done = stop
+
     stack.base.eval()
     try:
         for start in range(0, n, chunk):
-            logits = forward(params, buffers, X[start : start + chunk]).float()
-            yb = targets[:, start : start + chunk]
-            total += loss_sum(logits, yb)
-            correct += (logits.argmax(-1) == yb).sum(1)
-            all_margins.append(vmap(margins)(logits, yb))
+            pending.append(forward(params, buffers, X[start : start + chunk]).float())
+            stop = min(start + chunk, n)
+            if len(which) * (stop - done) * pending[0].shape[-1] >= _EVAL_LOGITS or stop == n:
+                flush(stop)
     finally:
         stack.base.train()
     all_margins = torch.cat(all_margins, 1)
