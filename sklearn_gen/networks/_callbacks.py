@@ -254,19 +254,28 @@ class StoppingRules(Callback):
         return stats["n_reached"] >= needed
 
     @staticmethod
-    def summed_loss(
+    def chunk_statistics(
         criterion: torch.nn.Module, logits: torch.Tensor, y: torch.Tensor
-    ) -> torch.Tensor:
-        """``criterion``'s loss of a chunk, times the chunk's samples (its "sum").
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What one chunk of the training set adds: its summed loss, correct points, margins.
 
-        The chunk's mean (a criterion with ``reduction="sum"`` as it is) times its size:
+        The one per-chunk computation of the stopping rules: a single fit calls it on each
+        chunk, a pack through ``vmap`` over its members. The summed loss is ``criterion``'s
+        mean on the chunk (a criterion with ``reduction="sum"`` as it is) times its size:
         divided by the training-set size, the chunks' means weighted by their sizes, as
         skorch's ``train_loss`` weights its batches. The softmax cross-entropy gives the
         mean over the points; ``criterion="bce"`` the mean over all ``n * n_classes``
         entries, its training loss.
+
+        Returns
+        -------
+        loss_sum, n_correct, chunk_margins : torch.Tensor
+            Two scalars and the chunk's margins (:func:`margins`).
         """
         value = criterion(logits, y)
-        return value if getattr(criterion, "reduction", "mean") == "sum" else value * y.shape[0]
+        if getattr(criterion, "reduction", "mean") != "sum":
+            value = value * y.shape[0]
+        return value, (logits.argmax(-1) == y).sum(), margins(logits, y)
 
     def summarize(self, loss_sum: float, n_correct: int, sample_margins: torch.Tensor) -> dict:
         """The statistics :meth:`decide` reads, from one pass over the training set.
@@ -274,7 +283,7 @@ class StoppingRules(Callback):
         Parameters
         ----------
         loss_sum : float
-            :meth:`summed_loss` over the training set.
+            The summed loss of :meth:`chunk_statistics` over the training set.
         n_correct : int
             Correctly classified training points.
         sample_margins : torch.Tensor of shape (n_samples,)
@@ -331,10 +340,12 @@ class StoppingRules(Callback):
             all_margins = []
             for start in range(0, len(X), self.chunk_size):
                 logits = module(X[start : start + self.chunk_size]).float()
-                yb = y[start : start + self.chunk_size]
-                total_loss += self.summed_loss(criterion, logits, yb)
-                correct += (logits.argmax(1) == yb).sum()
-                all_margins.append(margins(logits, yb))
+                loss_sum, n_correct, chunk_margins = self.chunk_statistics(
+                    criterion, logits, y[start : start + self.chunk_size]
+                )
+                total_loss += loss_sum
+                correct += n_correct
+                all_margins.append(chunk_margins)
         finally:
             module.train(was_training)
         return self.summarize(total_loss.item(), correct.item(), torch.cat(all_margins))

@@ -90,15 +90,9 @@ def _check_shape(value: Any, name: str) -> None:
 
 
 def _check_criterion(value: Any, name: str) -> None:
-    if isinstance(value, str):
-        if value not in _CRITERIA:
-            raise InvalidParameterError(
-                f"{name} must be one of {sorted(_CRITERIA)} or a torch loss module (class or "
-                f"instance) such as torch.nn.MultiMarginLoss, got {value!r}."
-            )
-        return
     cls = value if isinstance(value, type) else type(value)
-    if not issubclass(cls, torch.nn.Module):
+    known = value in _CRITERIA if isinstance(value, str) else issubclass(cls, torch.nn.Module)
+    if not known:
         raise InvalidParameterError(
             f"{name} must be one of {sorted(_CRITERIA)} or a torch loss module (class or "
             f"instance) such as torch.nn.MultiMarginLoss, got {value!r}."

@@ -64,7 +64,7 @@ from torch.optim.sgd import sgd
 from sklearn_gen._device import format_bytes, resolve_device, resolve_memory_budget
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.networks._batches import crop_flip_augmenter
-from sklearn_gen.networks._callbacks import StoppingRules, margins
+from sklearn_gen.networks._callbacks import StoppingRules
 from sklearn_gen.networks._classifier import NetworkClassifier
 from sklearn_gen.networks.architectures import _Chain
 from sklearn_gen.randomization import LabelNoise
@@ -1038,7 +1038,7 @@ def _evaluate(
 
     # one criterion per pack (pack_refusal compares it)
     criterion = stack.members[which[0]].net.criterion_
-    loss_sum = vmap(partial(StoppingRules.summed_loss, criterion))
+    chunk_statistics = vmap(partial(StoppingRules.chunk_statistics, criterion))
     chunk = max(1, _EVAL_SAMPLES // len(which))
     n = len(X)
     total = torch.zeros(len(which), dtype=torch.float64, device=X.device)
@@ -1048,10 +1048,10 @@ def _evaluate(
     def flush(stop: int) -> None:
         nonlocal done
         logits = torch.cat(pending, 1)
-        yb = targets[:, done:stop]
-        total.add_(loss_sum(logits, yb))
-        correct.add_((logits.argmax(-1) == yb).sum(1))
-        all_margins.append(vmap(margins)(logits, yb))
+        loss_sum, n_correct, chunk_margins = chunk_statistics(logits, targets[:, done:stop])
+        total.add_(loss_sum)
+        correct.add_(n_correct)
+        all_margins.append(chunk_margins)
         pending.clear()
         done = stop
 
