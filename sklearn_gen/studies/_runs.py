@@ -119,6 +119,22 @@ def _figure(stem: str, plot: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
     return figures
 
 
+def _claims(module: str, name: str) -> Callable[[pd.DataFrame], list[Verdict]]:
+    """``verdicts(frame)``: the claims a study module declares (``studies.<module>.<name>``,
+    a tuple of :class:`~sklearn_gen.studies._claims.Claim`), judged on the frame (the
+    module imported lazily, as every study module here)."""
+
+    def verdicts(frame: pd.DataFrame) -> list[Verdict]:
+        from importlib import import_module
+
+        from sklearn_gen.studies._claims import judge_claims
+
+        claims = getattr(import_module(f"sklearn_gen.studies.{module}"), name)
+        return judge_claims(claims, frame)
+
+    return verdicts
+
+
 def _zhang_network(settings: Settings, **params: Any):
     """The Zhang et al. studies' network (declared in the randomization study), on the
     command line's device and seed, 128 hidden units in a quick run."""
