@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 
-from sklearn_gen.studies._correlation import _as_frame, _column
+from sklearn_gen.studies._correlation import _as_frame, _column, _tau
 from sklearn_gen.studies._ranking import (
     _prepare,
-    _tau_b,
+    bootstrap_resamples,
     check_resampling,
     percentile_interval,
 )
@@ -71,8 +70,8 @@ def _flips(
     out: dict[str, list[bool]] = {}
     for axis, before, after in changes:
         rows_before, rows_after = index[before[index]], index[after[index]]
-        tau_before = _tau_b(measure[rows_before], gap[rows_before])
-        tau_after = _tau_b(measure[rows_after], gap[rows_after])
+        tau_before = _tau(measure[rows_before], gap[rows_before])
+        tau_after = _tau(measure[rows_after], gap[rows_after])
         if not (np.isfinite(tau_before) and np.isfinite(tau_after)):
             continue
         if tau_before == 0 or tau_after == 0:
@@ -161,9 +160,11 @@ def fragility_audit(
             "the zoo over two values of at least one of them."
         )
     steps = _changes(keys, audited)
-    rng = check_random_state(random_state)
     everyone = np.arange(len(data))
-    resamples = [np.sort(rng.randint(0, len(data), len(data))) for _ in range(n_bootstrap)]
+    resamples = [
+        np.sort(index)
+        for index in bootstrap_resamples(len(data), n_bootstrap, random_state, "fragility_audit")
+    ]
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

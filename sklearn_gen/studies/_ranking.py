@@ -1,35 +1,54 @@
 """Which measure predicts generalization? The ranking criteria of Jiang et al. and Dziugaite et al.
 
 Given a zoo of models (one row each: hyperparameters, measures, generalization gap), every
-measure ``mu`` is scored by how well it orders the models by their gap ``g``:
+measure ``mu`` is scored by how well it orders the models by their gap ``g``. Every
+criterion reads a larger ``mu`` as predicting a larger gap (a complexity): a column from a
+``neg_`` scorer (``mean_train_neg_path_norm``) is the negated measure, and its signs come
+out reversed.
 
 * Kendall's ``tau`` over all models and the granulated coefficient ``Psi`` with each axis's
-  ``psi_i`` (Jiang et al. 2020, Sec. 3; :func:`~sklearn_gen.studies.measure_correlation`);
+  ``psi_i`` (Jiang et al. 2020, Sec. 3, Eq. 4; :func:`~sklearn_gen.studies.measure_correlation`):
+  ``psi_i`` is the mean of the tau within *every* setting of the other axes under which
+  axis ``i`` varies, a group where the measure or the gap is constant counting 0, and
+  ``Psi`` the mean over the axes. Inside the groups tau is tau-b (scipy's convention;
+  ``tau_variant="a"`` is Jiang et al.'s Eq. 2, every pair in the denominator), and the
+  repeats of a configuration (seeds) are each one model of their group
+  (``repeats="pool"``) or averaged first (``repeats="mean"``).
 * the **conditional mutual information** of Jiang et al. (2020, Sec. 4). Over the ordered
   pairs of models ``(theta, theta')`` (each pair in both orders),
   ``V_g = sign(g(theta) - g(theta'))`` and ``V_mu = sign(mu(theta) - mu(theta'))``; for a
-  set ``S`` of hyperparameters, ``U_S`` is the pair of values ``(theta_S, theta'_S)``. The
-  normalized conditional mutual information ``I(V_mu; V_g | U_S) / H(V_g | U_S)`` is 1
-  when ``mu`` orders every pair as ``g`` does (or always against it: the information
-  ignores the direction) within each ``U_S``, and 0 when its order says nothing once
-  ``U_S`` is known. A measure
+  set ``S`` of hyperparameters, ``U_S`` is the pair of values ``(theta_S, theta'_S)``, with
+  ``p(U_S)`` the share of the pairs. The normalized conditional mutual information
+  ``I(V_mu; V_g | U_S) / H(V_g | U_S)`` is 1 when ``mu`` orders every pair as ``g`` does
+  within each ``U_S``, and 0 when its order says nothing once ``U_S`` is known. A measure
   that only tracks one hyperparameter scores 0 once that hyperparameter is conditioned
   on, so the score is the **minimum over all ``S`` with at most ``max_conditioning``
   hyperparameters** (Jiang et al. take ``|S| <= 2``); the minima over ``|S| = 0, 1, 2`` are
   reported too. Pairs of equal gaps are left out; a measure's tie is a value of its own
-  (``V_mu = 0``), so a measure that only tracks one hyperparameter, tied between the models
-  that share it, carries no information once that hyperparameter is known;
-* the **robust sign-error** of Dziugaite et al. (2020): an *environment* is one
-  hyperparameter axis ``i`` and a setting of all the others; its pairs are the models of
-  that setting that differ in axis ``i`` only. The sign-error of ``mu`` in an environment
-  is the share of its pairs that ``mu`` orders against the gap (a tie counts one half);
-  the robust sign-error is the **worst environment's** (the maximum), reported beside
-  the mean over environments. 0 is perfect, 0.5 is chance, 1 is always wrong.
+  (``V_mu = 0``). The information is **blind to the direction**: a measure that orders
+  every pair *against* the gap scores 1 too. So :func:`rank_measures` reports
+  ``signed_cmi``, the CMI times the sign of ``tau``, ranks by it, and flags
+  (``wrong_direction``) a measure with information but a negative ``tau``.
+* the **robust sign-error** of Dziugaite et al. (2020): an *environment* is a pair of
+  configurations (settings of every hyperparameter) that differ in the value of exactly
+  one hyperparameter; its pairs are the models of the one against the models of the
+  other (one pair without repeats). The sign-error of ``mu`` in an environment is the
+  weighted share of its pairs that ``mu`` orders against the gap (a tie of ``mu`` counts
+  one half); the robust sign-error is the **worst environment's** (the maximum), reported
+  beside the mean over environments. 0 is perfect, 0.5 is chance, 1 is always wrong.
+  A pair's gap difference is measured with noise (the test error is a mean over ``n``
+  test points): pairs whose gaps differ by at most ``min_gap_difference`` are left out
+  (Dziugaite et al.'s noise threshold ``Delta*``), and ``weights="hoeffding"`` weights a
+  pair by ``(p - 1/2)_+``, ``p = 1 - exp(-n dg^2 / 2)`` Hoeffding's lower bound on the
+  probability that the observed sign of the gap difference ``dg`` is the true one (zero
+  below ``Delta* = sqrt(2 ln 2 / n)``); an environment counts when the effective number
+  of its pairs, ``(sum w)^2 / sum w^2``, is at least ``min_ess`` (Dziugaite et al.: 12).
 
 Every criterion comes with a bootstrap interval over models: the models are resampled with
 replacement ``n_bootstrap`` times and the criterion recomputed (the percentile interval;
 a resample that duplicates a model adds pairs of equal models, which are ties and left
-out).
+out). Below :data:`MIN_BOOTSTRAP_MODELS` models the resamples are too few and too alike to
+say anything: the criteria come without intervals, with a warning.
 
 References
 ----------
@@ -42,18 +61,30 @@ References
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from sklearn_gen._validation import check_int, check_real
-from sklearn_gen.studies._correlation import _as_frame, _column, _gap, _hashable_keys
+from sklearn_gen._validation import check_bool, check_choice, check_int, check_real
+from sklearn_gen.studies._correlation import (
+    REPEATS,
+    TAU_VARIANTS,
+    _as_frame,
+    _column,
+    _gap,
+    _Grid,
+    _hashable_keys,
+    _hyperparameters,
+    _mean_psi,
+    _psi,
+    _tau,
+)
 
 __all__ = [
     "compare_measures",
@@ -61,6 +92,13 @@ __all__ = [
     "rank_measures",
     "robust_sign_error",
 ]
+
+#: Below this many models a bootstrap over them says nothing: no intervals, a warning.
+MIN_BOOTSTRAP_MODELS = 8
+#: The weights of the sign-errors' pairs.
+SIGN_ERROR_WEIGHTS = ("uniform", "hoeffding")
+#: A CMI above this counts as information (the rest is rounding).
+_INFORMATIVE = 1e-12
 
 
 # ------------------------------------------------------------------------------ pairs
@@ -78,68 +116,6 @@ def _entropy(counts: np.ndarray) -> float:
         return 0.0
     p = counts[counts > 0] / total
     return float(-(p * np.log(p)).sum())
-
-
-def _codes(keys: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """One integer per model for its values of ``columns`` (0 for all when empty)."""
-    if not columns:
-        return np.zeros(len(keys), dtype=np.int64)
-    joined = keys[list(columns)].astype(str).agg("\x1f".join, axis=1)
-    return pd.factorize(joined)[0].astype(np.int64)
-
-
-class _Grid:
-    """Per-model integer codes of every set of hyperparameters the criteria group by.
-
-    Computed once from the models' hyperparameters; a bootstrap resample indexes them.
-    """
-
-    def __init__(self, keys: pd.DataFrame, max_conditioning: int) -> None:
-        self.axes = list(keys.columns)
-        self.subsets = [
-            subset
-            for size in range(max_conditioning + 1)
-            for subset in itertools.combinations(self.axes, size)
-        ]
-        wanted = set(self.subsets) | {(a,) for a in self.axes}
-        wanted |= {tuple(c for c in self.axes if c != a) for a in self.axes}
-        wanted.add(tuple(self.axes))
-        self.codes = {subset: _codes(keys, subset) for subset in wanted}
-
-    def take(self, index: np.ndarray) -> dict[tuple[str, ...], np.ndarray]:
-        return {subset: codes[index] for subset, codes in self.codes.items()}
-
-    def others(self, axis: str) -> tuple[str, ...]:
-        return tuple(c for c in self.axes if c != axis)
-
-
-def _tau_b(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall's tau-b of two short vectors (pairwise signs); NaN when undefined."""
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if len(x) < 2:
-        return float("nan")
-    first, second = np.triu_indices(len(x), k=1)
-    sx, sy = np.sign(x[first] - x[second]), np.sign(y[first] - y[second])
-    denominator = math.sqrt(float(np.sum(sx != 0)) * float(np.sum(sy != 0)))
-    return float(np.sum(sx * sy) / denominator) if denominator > 0 else float("nan")
-
-
-def _psi(measure: np.ndarray, gap: np.ndarray, codes: dict, grid: _Grid) -> dict[str, float]:
-    """Each axis's psi_i: the mean tau over the groups where only that axis varies."""
-    out = {}
-    for axis in grid.axes:
-        others, values = codes[grid.others(axis)], codes[(axis,)]
-        taus = []
-        for code in np.unique(others):
-            inside = others == code
-            if len(np.unique(values[inside])) < 2:
-                continue
-            tau = _tau_b(measure[inside], gap[inside])
-            if np.isfinite(tau):
-                taus.append(tau)
-        out[axis] = float(np.mean(taus)) if taus else float("nan")
-    return out
 
 
 def _normalized_cmi(v_mu: np.ndarray, v_g: np.ndarray, groups: np.ndarray) -> float:
@@ -185,30 +161,99 @@ def _cmi_by_size(
     }
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The conventions of the criteria, checked once (see :func:`_options`)."""
+
+    tau_variant: str = "b"
+    repeats: str = "pool"
+    complete_groups: bool = False
+    min_gap: float = 0.0
+    weights: str = "uniform"
+    min_ess: float = 0.0
+
+
+def _options(
+    tau_variant: Any = "b",
+    repeats: Any = "pool",
+    complete_groups: Any = False,
+    min_gap_difference: Any = 0.0,
+    weights: Any = "uniform",
+    min_ess: Any = 0.0,
+) -> _Options:
+    return _Options(
+        check_choice(tau_variant, "tau_variant", TAU_VARIANTS),
+        check_choice(repeats, "repeats", REPEATS),
+        check_bool(complete_groups, "complete_groups"),
+        check_real(min_gap_difference, "min_gap_difference", 0.0),
+        check_choice(weights, "weights", SIGN_ERROR_WEIGHTS),
+        check_real(min_ess, "min_ess", 0.0),
+    )
+
+
+def noise_threshold(n_test: float) -> float:
+    """``Delta* = sqrt(2 ln 2 / n)``: below it Hoeffding's bound cannot say that the sign
+    of a difference of two test accuracies over ``n`` points each is right with
+    probability above one half (the pair's ``weights="hoeffding"`` weight is 0).
+
+    Examples
+    --------
+    >>> round(noise_threshold(899), 4)
+    0.0393
+    """
+    n_test = check_real(n_test, "n_test", 0.0, closed="neither")
+    return math.sqrt(2.0 * math.log(2.0) / n_test)
+
+
+def _pair_weights(d_g: np.ndarray, n: np.ndarray, options: _Options) -> np.ndarray:
+    """Each pair's weight: 1 (uniform) or ``(p - 1/2)_+``, ``p = 1 - exp(-n dg^2 / 2)``;
+    0 where the gaps differ by at most ``min_gap``."""
+    if options.weights == "hoeffding":
+        weights = np.maximum(0.5 - np.exp(-n * d_g**2 / 2.0), 0.0)
+    else:
+        weights = np.ones_like(d_g)
+    return np.where(np.abs(d_g) > options.min_gap, weights, 0.0)
+
+
 def _sign_errors(
-    measure: np.ndarray, gap: np.ndarray, codes: dict, grid: _Grid, min_gap: float = 0.0
+    measure: np.ndarray,
+    gap: np.ndarray,
+    n_test: np.ndarray,
+    codes: dict[tuple[str, ...], np.ndarray],
+    grid: _Grid,
+    options: _Options,
 ) -> np.ndarray:
-    """The sign-error of every environment with at least one usable pair (a pair whose gaps
-    differ by more than ``min_gap``)."""
+    """The sign-error of every environment (a pair of configurations that differ in one
+    axis's value) with a positive total weight and an effective sample size of at least
+    ``options.min_ess``."""
     first, second = _pairs(len(gap))
-    full = codes[tuple(grid.axes)]
     d_mu, d_g = measure[first] - measure[second], gap[first] - gap[second]
-    usable = np.isfinite(d_mu) & np.isfinite(d_g) & (np.abs(d_g) > min_gap)
-    usable &= full[first] != full[second]
-    wrong = np.sign(d_mu) * np.sign(d_g)
-    wrong = np.where(wrong == 0, 0.5, (wrong < 0).astype(float))
+    finite = np.isfinite(d_mu) & np.isfinite(d_g)
+    d_mu, d_g = np.where(finite, d_mu, 0.0), np.where(finite, d_g, 0.0)
+    weights = np.where(
+        finite, _pair_weights(d_g, np.minimum(n_test[first], n_test[second]), options), 0.0
+    )
+    agree = np.sign(d_mu) * np.sign(d_g)
+    wrong = np.where(agree == 0, 0.5, (agree < 0).astype(float))
     errors = []
     for axis in grid.axes:
         others, values = codes[grid.others(axis)], codes[(axis,)]
-        chosen = usable & (others[first] == others[second]) & (values[first] != values[second])
-        environment = others[first][chosen]
-        if not len(environment):
+        chosen = (
+            (weights > 0) & (others[first] == others[second]) & (values[first] != values[second])
+        )
+        if not chosen.any():
             continue
-        _, index = np.unique(environment, return_inverse=True)
-        sums = np.bincount(index, weights=wrong[chosen])
-        counts = np.bincount(index)
-        errors.extend((sums / counts).tolist())
-    return np.asarray(errors)
+        low = np.minimum(values[first], values[second])[chosen]
+        high = np.maximum(values[first], values[second])[chosen]
+        environment = np.stack([others[first][chosen], low, high], axis=1)
+        _, index = np.unique(environment, axis=0, return_inverse=True)
+        index = index.ravel()
+        w = weights[chosen]
+        total = np.bincount(index, weights=w)
+        ess = total**2 / np.bincount(index, weights=w**2)
+        error = np.bincount(index, weights=w * wrong[chosen]) / total
+        errors.extend(error[ess >= options.min_ess - 1e-9].tolist())
+    return np.asarray(errors, dtype=float)
 
 
 # ------------------------------------------------------------------------------ public
@@ -223,6 +268,24 @@ def check_resampling(
     if not measures:
         raise ValueError("measures must name at least one column.")
     return measures, n_bootstrap, confidence
+
+
+def bootstrap_resamples(
+    n_models: int, n_bootstrap: int, random_state: Any, caller: str
+) -> list[np.ndarray]:
+    """``n_bootstrap`` resamples (with replacement) of ``n_models`` models; none, with a
+    warning, below :data:`MIN_BOOTSTRAP_MODELS` models (their intervals would be a few
+    repeated values shown as certainty: on 2 models, tau 1.0 in [1.0, 1.0])."""
+    rng = check_random_state(random_state)
+    if n_bootstrap and n_models < MIN_BOOTSTRAP_MODELS:
+        warnings.warn(
+            f"{caller}: {n_models} models are too few for a bootstrap interval (it needs at "
+            f"least {MIN_BOOTSTRAP_MODELS}); the criteria come without intervals (NaN).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return []
+    return [rng.randint(0, n_models, n_models) for _ in range(n_bootstrap)]
 
 
 def percentile_interval(draws: Sequence[float], confidence: float) -> tuple[float, float]:
@@ -242,20 +305,32 @@ def _prepare(
     if len(data) < 2:
         raise ValueError(f"frame needs at least two models (rows), got {len(data)}.")
     gap_values = _gap(data, gap).to_numpy(dtype=float)
-    if hyperparameters is None:
-        hyperparameters = [c for c in data.columns if str(c).startswith("param_")]
-    elif isinstance(hyperparameters, str):
-        hyperparameters = [hyperparameters]
-    hyperparameters = list(hyperparameters)
+    hyperparameters = _hyperparameters(data, hyperparameters)
     if not hyperparameters:
         raise ValueError(
             "hyperparameters must name the columns that define the grid (none given and no "
             "param_* columns found)."
         )
-    missing = [h for h in hyperparameters if h not in data.columns]
-    if missing:
-        raise ValueError(f"hyperparameters {missing} are not columns of the frame.")
     return data, gap_values, _hashable_keys(data, hyperparameters)
+
+
+def _test_sizes(data: pd.DataFrame, n_test: Any, options: _Options) -> np.ndarray:
+    """Each model's number of test points (an int or a column), needed by the Hoeffding
+    weights; ones otherwise."""
+    if n_test is None:
+        if options.weights == "hoeffding":
+            raise ValueError(
+                "n_test is required with weights='hoeffding': the number of test points "
+                "(an int, or the column that holds it per model)."
+            )
+        return np.ones(len(data))
+    if isinstance(n_test, str):
+        sizes = _column(data, n_test, "n_test").to_numpy(dtype=float)
+    else:
+        sizes = np.full(len(data), check_real(n_test, "n_test", 0.0, closed="neither"))
+    if not (np.all(np.isfinite(sizes)) and np.all(sizes > 0)):
+        raise ValueError(f"n_test must be positive for every model, got {n_test!r}.")
+    return sizes
 
 
 def conditional_mutual_information(
@@ -311,12 +386,50 @@ def robust_sign_error(
     gap: str | tuple[str, str] = "generalization_gap",
     hyperparameters: Sequence[str] | None = None,
     min_gap_difference: float = 0.0,
+    *,
+    weights: str = "uniform",
+    n_test: int | str | None = None,
+    min_ess: float = 0.0,
 ) -> tuple[float, float, int]:
     """Dziugaite et al.'s robust sign-error of a measure: its worst environment's.
 
-    See the module docstring. ``min_gap_difference`` leaves out the pairs whose gaps differ
-    by at most that much (Dziugaite et al. leave out the differences that the Monte-Carlo
-    noise of the test error could make).
+    An environment is a pair of configurations that differ in the value of one
+    hyperparameter (on an axis of 3 values, 3 environments per setting of the others);
+    its sign-error is the weighted share of the pairs of its models that the measure
+    orders against the gap, a tie of the measure counting one half. See the module
+    docstring.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or mapping
+        One row per model (an experiment's frame or ``cv_results_``).
+    measure : str
+        The column holding the measure (larger = predicts a larger gap).
+    gap : str or (str, str), default="generalization_gap"
+        A column, or ``(first, second)`` whose difference is the gap.
+    hyperparameters : sequence of str, optional
+        The grid's columns (default: the ``param_*`` columns).
+    min_gap_difference : float, default=0.0
+        The noise threshold ``Delta*`` of Dziugaite et al.: pairs whose gaps differ by at
+        most this are left out. With 0 every pair with unequal gaps counts, and on a zoo
+        with many environments the worst one is almost surely a pair of models whose
+        gaps differ by noise, ordered the wrong way: the robust sign-error is then 1 for
+        nearly every measure. Pass the noise of the test accuracies, e.g.
+        ``noise_threshold(n_test)`` (``sqrt(2 ln 2 / n)``, Hoeffding's), or use
+        ``weights="hoeffding"``.
+    weights : {"uniform", "hoeffding"}, default="uniform"
+        ``"hoeffding"`` (Dziugaite et al.'s choice) weights each pair by ``(p - 1/2)_+``,
+        ``p = 1 - exp(-n dg^2 / 2)`` the Hoeffding lower bound on the probability that
+        the observed sign of the gap difference ``dg`` is right (``n`` the pair's smaller
+        test size), so pairs closer than ``sqrt(2 ln 2 / n)`` weigh nothing.
+    n_test : int or str, optional
+        The number of test points behind each gap, or the column holding it: required
+        with ``weights="hoeffding"``.
+    min_ess : float, default=0.0
+        Keep an environment only when the effective sample size of its pairs,
+        ``(sum w)^2 / sum w^2``, is at least this (Dziugaite et al. use 12; with uniform
+        weights it is the number of pairs, so a zoo with one model per configuration has
+        no environment left above 1: the robust sign-error is then undefined, NaN).
 
     Returns
     -------
@@ -333,38 +446,73 @@ def robust_sign_error(
     ...                       "gap": [0.1, 0.2, 0.3, 0.4], "mu": [1.0, 2.0, 3.0, 1.5]})
     >>> robust_sign_error(frame, "mu", "gap", ["lr", "width"])
     (1.0, 0.5, 4)
+
+    Three learning rates are three environments (1-2, 1-3, 2-3); the measure orders one
+    of them the wrong way:
+
+    >>> frame = pd.DataFrame({"lr": [1, 2, 3], "gap": [0.1, 0.2, 0.3], "mu": [1, 3, 2]})
+    >>> robust, mean, n = robust_sign_error(frame, "mu", "gap", ["lr"])
+    >>> robust, round(mean, 3), n
+    (1.0, 0.333, 3)
     """
+    options = _options(min_gap_difference=min_gap_difference, weights=weights, min_ess=min_ess)
     data, gap_values, keys = _prepare(frame, gap, hyperparameters)
     values = _column(data, measure, "measure").to_numpy(dtype=float)
-    min_gap_difference = check_real(min_gap_difference, "min_gap_difference", 0.0)
+    sizes = _test_sizes(data, n_test, options)
     grid = _Grid(keys, 0)
-    errors = _sign_errors(values, gap_values, grid.codes, grid, min_gap_difference)
+    errors = _sign_errors(values, gap_values, sizes, grid.codes, grid, options)
     if len(errors) == 0:
         return float("nan"), float("nan"), 0
     return float(errors.max()), float(errors.mean()), len(errors)
 
 
 def _criteria(
-    measure: np.ndarray, gap: np.ndarray, codes: dict, grid: _Grid, min_gap: float = 0.0
+    measure: np.ndarray,
+    gap: np.ndarray,
+    sizes: np.ndarray,
+    codes: dict[tuple[str, ...], np.ndarray],
+    grid: _Grid,
+    options: _Options,
 ) -> dict[str, float]:
-    psi = _psi(measure, gap, codes, grid)
-    finite_psi = [v for v in psi.values() if np.isfinite(v)]
+    psi = _psi(
+        measure,
+        gap,
+        codes,
+        grid,
+        variant=options.tau_variant,
+        repeats=options.repeats,
+        complete=options.complete_groups,
+    )
     cmi = _cmi_by_size(measure, gap, codes, grid)
     finite = [v for v in cmi.values() if np.isfinite(v)]
-    errors = _sign_errors(measure, gap, codes, grid, min_gap)
+    smallest = float(min(finite)) if finite else float("nan")
+    tau = _tau(measure, gap, options.tau_variant)
+    errors = _sign_errors(measure, gap, sizes, codes, grid, options)
     return {
-        "kendall_tau": _tau_b(measure, gap),
-        "psi": float(np.mean(finite_psi)) if finite_psi else float("nan"),
+        "kendall_tau": tau,
+        "psi": _mean_psi(psi),
         **{f"psi_{axis}": value for axis, value in psi.items()},
-        "cmi": float(min(finite)) if finite else float("nan"),
+        "cmi": smallest,
         **{f"cmi_{size}": value for size, value in cmi.items()},
+        "signed_cmi": smallest * (float(np.sign(tau)) if np.isfinite(tau) else 0.0),
+        "wrong_direction": bool(smallest > _INFORMATIVE and tau < 0),
         "robust_sign_error": float(errors.max()) if len(errors) else float("nan"),
         "mean_sign_error": float(errors.mean()) if len(errors) else float("nan"),
+        "n_environments": len(errors),
     }
 
 
 #: The criteria that get a bootstrap interval.
-INTERVAL_CRITERIA = ("kendall_tau", "psi", "cmi", "robust_sign_error")
+INTERVAL_CRITERIA = ("kendall_tau", "psi", "cmi", "signed_cmi", "robust_sign_error")
+#: The criteria :func:`compare_measures` compares.
+COMPARED_CRITERIA = (
+    "kendall_tau",
+    "psi",
+    "cmi",
+    "signed_cmi",
+    "robust_sign_error",
+    "mean_sign_error",
+)
 
 
 def rank_measures(
@@ -374,7 +522,13 @@ def rank_measures(
     hyperparameters: Sequence[str] | None = None,
     *,
     max_conditioning: int = 2,
+    tau_variant: str = "b",
+    repeats: str = "pool",
+    complete_groups: bool = False,
     min_gap_difference: float = 0.0,
+    weights: str = "uniform",
+    n_test: int | str | None = None,
+    min_ess: float = 0.0,
     n_bootstrap: int = 200,
     confidence: float = 0.95,
     random_state: Any = None,
@@ -383,10 +537,17 @@ def rank_measures(
 
     See the module docstring for the criteria: Kendall's ``tau``, ``Psi`` and each axis's
     ``psi_i`` (Jiang et al. 2020, Sec. 3), the conditional mutual information (their
-    Sec. 4: the minimum over ``|S| <= max_conditioning``, and per size), and the robust and
-    mean sign-errors (Dziugaite et al. 2020). ``kendall_tau``, ``psi``, ``cmi`` and
-    ``robust_sign_error`` get ``<criterion>_low`` / ``<criterion>_high``: the percentile
-    interval over ``n_bootstrap`` resamples of the models.
+    Sec. 4: the minimum over ``|S| <= max_conditioning``, and per size) and its signed
+    form, and the robust and mean sign-errors over Dziugaite et al.'s (2020) environments.
+    ``kendall_tau``, ``psi``, ``cmi``, ``signed_cmi`` and ``robust_sign_error`` get
+    ``<criterion>_low`` / ``<criterion>_high``: the percentile interval over
+    ``n_bootstrap`` resamples of the models (none, with a warning, below
+    :data:`MIN_BOOTSTRAP_MODELS` models).
+
+    Every criterion reads a larger measure as predicting a larger gap. A column from a
+    ``neg_`` scorer (``mean_train_neg_path_norm``) is the negated measure: its ``tau``,
+    ``Psi`` and ``signed_cmi`` come out with the opposite sign, and its
+    ``wrong_direction`` flag means the right one; negate such a column first.
 
     Parameters
     ----------
@@ -400,9 +561,27 @@ def rank_measures(
         The grid's columns (default: the ``param_*`` columns).
     max_conditioning : int, default=2
         The largest conditioning set of the mutual information.
+    tau_variant : {"b", "a"}, default="b"
+        Kendall's tau over all models and inside the ``Psi`` groups: tau-b (scipy's), or
+        tau-a (Jiang et al.'s Eq. 2); see :func:`~sklearn_gen.studies.measure_correlation`.
+    repeats : {"pool", "mean"}, default="pool"
+        How the models of one configuration (seeds) enter ``Psi``: each one member of its
+        group, or averaged first (seed-mates differ only by noise, and pooled they pull
+        ``Psi`` toward 0).
+    complete_groups : bool, default=False
+        ``Psi`` over the *complete* groups only: the settings of the other axes under which
+        the frame holds every value of the axis, each with as many models as its most
+        repeated configuration (the groups a dropped model did not unbalance).
     min_gap_difference : float, default=0.0
-        The sign-errors leave out the pairs whose gaps differ by at most this (the noise
-        of the test error: see :func:`robust_sign_error`).
+        The sign-errors leave out the pairs whose gaps differ by at most this (Dziugaite
+        et al.'s noise threshold ``Delta*``; see :func:`robust_sign_error`, and note that
+        at 0 the robust sign-error of a large zoo is 1 for nearly every measure).
+    weights : {"uniform", "hoeffding"}, default="uniform"
+        The sign-errors' pair weights (see :func:`robust_sign_error`).
+    n_test : int or str, optional
+        Test points per model (or their column): required with ``weights="hoeffding"``.
+    min_ess : float, default=0.0
+        The smallest effective sample size of an environment (Dziugaite et al.: 12).
     n_bootstrap : int, default=200
         Resamples of the models for the intervals (0: no intervals).
     confidence : float, default=0.95
@@ -413,9 +592,11 @@ def rank_measures(
     Returns
     -------
     pandas.DataFrame
-        One row per measure, sorted by ``cmi`` (best first; the mutual information
-        ignores the direction of the relation, which ``kendall_tau`` gives, and breaks
-        ties), with ``n_models`` and the criteria.
+        One row per measure with ``n_models`` and the criteria, among them ``signed_cmi``
+        (the CMI times the sign of ``kendall_tau``), ``wrong_direction`` (a positive CMI
+        with a negative ``kendall_tau``: informative, the wrong way round) and
+        ``n_environments``; sorted by ``signed_cmi`` (best first, so a measure informative
+        the wrong way ranks below one without information; ``kendall_tau`` breaks ties).
 
     Examples
     --------
@@ -424,32 +605,40 @@ def rank_measures(
     >>> frame = pd.DataFrame([{"lr": lr, "width": w} for lr in (1, 2, 4) for w in (1, 2, 4)])
     >>> frame["gap"] = frame["lr"] * 0.1 + rng.normal(0, 0.01, len(frame))
     >>> frame["good"] = frame["gap"] + rng.normal(0, 0.001, len(frame))
+    >>> frame["reversed"] = -frame["good"]
     >>> frame["width_only"] = frame["width"].astype(float)
-    >>> table = rank_measures(frame, ["good", "width_only"], "gap", ["lr", "width"],
-    ...                       n_bootstrap=20, random_state=0)
-    >>> list(table["measure"])
-    ['good', 'width_only']
+    >>> table = rank_measures(frame, ["reversed", "good", "width_only"], "gap",
+    ...                       ["lr", "width"], n_bootstrap=20, random_state=0)
+    >>> table[["measure", "signed_cmi", "wrong_direction"]].values.tolist()
+    [['good', 1.0, False], ['width_only', 0.0, False], ['reversed', -1.0, True]]
     """
     max_conditioning = check_int(max_conditioning, "max_conditioning", 0)
-    min_gap = check_real(min_gap_difference, "min_gap_difference", 0.0)
+    options = _options(tau_variant, repeats, complete_groups, min_gap_difference, weights, min_ess)
     measures, n_bootstrap, confidence = check_resampling(measures, n_bootstrap, confidence)
     data, gap_values, keys = _prepare(frame, gap, hyperparameters)
+    sizes = _test_sizes(data, n_test, options)
+    columns = {name: _column(data, name, "measure").to_numpy(dtype=float) for name in measures}
     grid = _Grid(keys, max_conditioning)
-    rng = check_random_state(random_state)
-    resamples = [rng.randint(0, len(data), len(data)) for _ in range(n_bootstrap)]
+    resamples = bootstrap_resamples(len(data), n_bootstrap, random_state, "rank_measures")
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for name in measures:
-            values = _column(data, name, "measure").to_numpy(dtype=float)
+        for name, values in columns.items():
             row: dict[str, Any] = {
                 "measure": name,
                 "n_models": int(np.sum(np.isfinite(values) & np.isfinite(gap_values))),
             }
-            row.update(_criteria(values, gap_values, grid.codes, grid, min_gap))
+            row.update(_criteria(values, gap_values, sizes, grid.codes, grid, options))
             draws: dict[str, list[float]] = {c: [] for c in INTERVAL_CRITERIA}
             for index in resamples:  # the same resamples for every measure
-                boot = _criteria(values[index], gap_values[index], grid.take(index), grid, min_gap)
+                boot = _criteria(
+                    values[index],
+                    gap_values[index],
+                    sizes[index],
+                    grid.take(index),
+                    grid,
+                    options,
+                )
                 for criterion in INTERVAL_CRITERIA:
                     draws[criterion].append(boot[criterion])
             for criterion in INTERVAL_CRITERIA:
@@ -458,7 +647,7 @@ def rank_measures(
             rows.append(row)
     table = pd.DataFrame(rows)
     return table.sort_values(
-        ["cmi", "kendall_tau"], ascending=False, na_position="last", kind="stable"
+        ["signed_cmi", "kendall_tau"], ascending=False, na_position="last", kind="stable"
     ).reset_index(drop=True)
 
 
@@ -471,6 +660,13 @@ def compare_measures(
     *,
     criterion: str = "psi",
     max_conditioning: int = 2,
+    tau_variant: str = "b",
+    repeats: str = "pool",
+    complete_groups: bool = False,
+    min_gap_difference: float = 0.0,
+    weights: str = "uniform",
+    n_test: int | str | None = None,
+    min_ess: float = 0.0,
     n_bootstrap: int = 200,
     confidence: float = 0.95,
     random_state: Any = None,
@@ -489,10 +685,12 @@ def compare_measures(
     gap, hyperparameters
         As for :func:`rank_measures`.
     criterion : str, default="psi"
-        ``"kendall_tau"``, ``"psi"``, ``"cmi"``, ``"robust_sign_error"`` or
-        ``"mean_sign_error"``.
-    max_conditioning, n_bootstrap, confidence, random_state
-        As for :func:`rank_measures`.
+        ``"kendall_tau"``, ``"psi"``, ``"cmi"``, ``"signed_cmi"``, ``"robust_sign_error"``
+        or ``"mean_sign_error"``.
+    max_conditioning, tau_variant, repeats, complete_groups, min_gap_difference, weights, \
+n_test, min_ess, n_bootstrap, confidence, random_state
+        As for :func:`rank_measures` (no interval, with a warning, below
+        :data:`MIN_BOOTSTRAP_MODELS` models).
 
     Returns
     -------
@@ -511,29 +709,26 @@ def compare_measures(
     >>> diff, bool(low > 0)
     (2.0, True)
     """
-    criteria = ("kendall_tau", "psi", "cmi", "robust_sign_error", "mean_sign_error")
-    if criterion not in criteria:
-        raise ValueError(f"criterion must be one of {criteria}, got {criterion!r}.")
+    check_choice(criterion, "criterion", COMPARED_CRITERIA)
     max_conditioning = check_int(max_conditioning, "max_conditioning", 0)
-    n_bootstrap = check_int(n_bootstrap, "n_bootstrap")
+    options = _options(tau_variant, repeats, complete_groups, min_gap_difference, weights, min_ess)
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", 0)
     confidence = check_real(confidence, "confidence", 0.0, 1.0, closed="neither")
     data, gap_values, keys = _prepare(frame, gap, hyperparameters)
+    sizes = _test_sizes(data, n_test, options)
     grid = _Grid(keys, max_conditioning)
     a = _column(data, first, "measure").to_numpy(dtype=float)
     b = _column(data, second, "measure").to_numpy(dtype=float)
-    rng = check_random_state(random_state)
+    resamples = bootstrap_resamples(len(data), n_bootstrap, random_state, "compare_measures")
+
+    def difference(index: np.ndarray) -> float:
+        codes = grid.take(index)
+        one = _criteria(a[index], gap_values[index], sizes[index], codes, grid, options)
+        two = _criteria(b[index], gap_values[index], sizes[index], codes, grid, options)
+        return float(one[criterion] - two[criterion])
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        point = (
-            _criteria(a, gap_values, grid.codes, grid)[criterion]
-            - _criteria(b, gap_values, grid.codes, grid)[criterion]
-        )
-        draws = []
-        for _ in range(n_bootstrap):
-            index = rng.randint(0, len(data), len(data))
-            codes = grid.take(index)
-            draws.append(
-                _criteria(a[index], gap_values[index], codes, grid)[criterion]
-                - _criteria(b[index], gap_values[index], codes, grid)[criterion]
-            )
-    return (float(point), *percentile_interval(draws, confidence))
+        point = difference(np.arange(len(data)))
+        draws = [difference(index) for index in resamples]
+    return (point, *percentile_interval(draws, confidence))
