@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from sklearn_gen import NetworkClassifier, measures
-from sklearn_gen.measures import clear_cache, layers_view
+from sklearn_gen.measures import layers_view
 from sklearn_gen.metrics import make_scoring
 
 # rel=1e-5 where two float32 computations of one quantity meet: float32 keeps ~7 digits
@@ -51,7 +51,7 @@ PUBLIC_MEASURES = (
 
 
 def test_every_public_measure_is_listed():
-    helpers = {"layers_view", "unwrap_network", "fold_batch_norm", "clear_cache"}
+    helpers = {"layers_view", "unwrap_network", "fold_batch_norm"}
     public = {n for n in measures.__all__ if n[0].islower() and n not in helpers}
     assert public == set(PUBLIC_MEASURES)
 
@@ -162,7 +162,6 @@ def test_errors_say_what_to_pass(conv_sample):
 
 def test_scorers_share_one_forward_pass(conv_sample):
     net, fitted, X, y = conv_sample
-    clear_cache()
     scoring = make_scoring(
         "margin_quantile", "neg_spectral_bound", "neg_pac_bayes_bound", "neg_normalized_loss"
     )
@@ -171,26 +170,50 @@ def test_scorers_share_one_forward_pass(conv_sample):
     # one pass: on a chain the normalized network (later biases divided by the product of
     # the norms up to them, biases="auto") is the network times a constant
     assert _Counting.passes - before == 1
+    # the same scorers again: another scoring call, computed again (nothing kept from one
+    # call to the next), to the same values
     again = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
-    assert _Counting.passes - before == 1 and again == scores
-    # each bias by its own norm: another network, a pass of its own
+    assert _Counting.passes - before == 2 and again == scores
+    # a direct call builds its own view: each bias by its own norm is another network
     measures.normalized_loss(fitted, X, y, biases="own")
-    assert _Counting.passes - before == 2
+    assert _Counting.passes - before == 3
     # never stale: a change of the weights (a refit) is a new model
     with torch.no_grad():
         net[5].weight.mul_(1.5)  # the logits scale by 1.5, the predictions stay
         net[5].bias.mul_(1.5)
     changed = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
-    assert _Counting.passes - before == 3
+    assert _Counting.passes - before == 4
     # float32 logits of size ~0.1 from two different weight sets round differently: about
     # n * eps * |logit| ~ 1e-6 apart at worst, absolute, in a margin of ~1e-2
     assert changed["margin_quantile"] == pytest.approx(1.5 * scores["margin_quantile"], abs=1e-6)
     assert changed["neg_spectral_bound"] != scores["neg_spectral_bound"]  # W - W0 changed
-    clear_cache()
-    assert {name: scorer(fitted, X, y) for name, scorer in scoring.items()} == changed
-    # other data: another pass
-    measures.margin_quantile(fitted, X[:30], y[:30])
+    # other data: another call, another pass
+    scoring["margin_quantile"](fitted, X[:30], y[:30])
     assert _Counting.passes - before == 5
+
+
+def test_scorers_never_serve_a_value_of_an_earlier_call():
+    # an attribute that changes the function, not a parameter: no fingerprint of the
+    # weights sees it, the scoring call's scope does
+    class Tempered(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.fc = nn.Linear(4, 3)
+            self.temperature = 1.0
+
+        def forward(self, x):
+            return self.fc(x) / self.temperature
+
+    net = Tempered().eval()
+    X = np.random.default_rng(0).random(size=(30, 4))
+    with torch.no_grad():
+        y = net(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
+    scoring = make_scoring("margin_quantile", "neg_path_norm")
+    first = scoring["margin_quantile"](net, X, y)
+    net.temperature = 10.0
+    assert scoring["margin_quantile"](net, X, y) == pytest.approx(first / 10, rel=1e-5)
+    assert measures.margin_quantile(net, X, y) == pytest.approx(first / 10, rel=1e-5)
 
 
 def _bias_free_conv(seed: int = 0) -> nn.Sequential:
@@ -251,22 +274,16 @@ def test_homogeneous_chain_needs_one_forward_pass_for_every_data_measure(norm):
     with torch.no_grad():
         logits = net(torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1, 8, 8))
     y = logits.argmax(1).numpy()
-    clear_cache()
     before = _Counting.passes
-    scoring = make_scoring(
-        "margin_quantile",
-        "neg_normalized_loss",
-        "neg_normalized_error",
-        "neg_spectral_bound",
-        "neg_pac_bayes_bound",
-    )
+    scoring = make_scoring("margin_quantile", "neg_normalized_loss", "neg_normalized_error")
     params = {"reference": "zero"}
+    view = layers_view(fitted)  # built once: the measures given it share its passes
     values = {
-        "margin_quantile": measures.margin_quantile(fitted, X, y),
-        "normalized_loss": measures.normalized_loss(fitted, X, y, norm=norm),
-        "normalized_error": measures.normalized_error(fitted, X, y, norm=norm),
-        "spectral_bound": measures.spectral_bound(fitted, X, y, **params),
-        "pac_bayes_bound": measures.pac_bayes_bound(fitted, X, y, **params),
+        "margin_quantile": measures.margin_quantile(view, X, y),
+        "normalized_loss": measures.normalized_loss(view, X, y, norm=norm),
+        "normalized_error": measures.normalized_error(view, X, y, norm=norm),
+        "spectral_bound": measures.spectral_bound(view, X, y, **params),
+        "pac_bayes_bound": measures.pac_bayes_bound(view, X, y, **params),
     }
     assert _Counting.passes - before == 1
     # the values are the normalized network's, built and run here by hand
@@ -275,20 +292,22 @@ def test_homogeneous_chain_needs_one_forward_pass_for_every_data_measure(norm):
     loss = torch.logsumexp(expected, 1) - expected.gather(1, target[:, None])[:, 0]
     assert values["normalized_loss"] == pytest.approx(float(loss.mean()), rel=1e-6)
     assert values["normalized_error"] == float((expected.argmax(1) != target).double().mean())
-    # the scorers of one scoring dict: no pass left to run
-    assert scoring["neg_normalized_loss"](fitted, X, y) == pytest.approx(
-        -measures.normalized_loss(fitted, X, y), rel=1e-5
+    # the scorers of one scoring dict: one pass for all of them
+    scores = {name: scorer(fitted, X, y) for name, scorer in scoring.items()}
+    assert _Counting.passes - before == 2
+    assert scores["neg_normalized_loss"] == pytest.approx(
+        -measures.normalized_loss(view, X, y), rel=1e-5
     )
-    assert _Counting.passes - before == 1
     # a bias after the first layer: the network's new logits, and no other pass under the
     # cumulative rule; divided by its own norm it makes the normalized network another one
     with torch.no_grad():
         net[3].bias = nn.Parameter(torch.full((6,), 0.1))
-    measures.margin_quantile(fitted, X, y)
-    measures.normalized_loss(fitted, X, y, norm=norm)
-    assert _Counting.passes - before == 2
-    measures.normalized_loss(fitted, X, y, norm=norm, biases="own")
+    view = layers_view(fitted)
+    measures.margin_quantile(view, X, y)
+    measures.normalized_loss(view, X, y, norm=norm)
     assert _Counting.passes - before == 3
+    measures.normalized_loss(view, X, y, norm=norm, biases="own")
+    assert _Counting.passes - before == 4
 
 
 def test_small_operations_run_on_one_thread():
@@ -310,7 +329,6 @@ def test_refit_estimator_is_never_served_a_stale_value():
     first = measures.margin_quantile(net, X, y, q=0.5)
     net.partial_fit(X, y)  # the same estimator object, its weights updated in place
     second = measures.margin_quantile(net, X, y, q=0.5)
-    clear_cache()
     assert second == measures.margin_quantile(net, X, y, q=0.5) != first
 
 

@@ -12,12 +12,11 @@ assumptions of raises :class:`UndefinedMeasureError` naming them. Every network 
 reaches the network through :func:`layers_view`; each
 has the signature ``measure(estimator, X=None, y=None, *, input_shape=None, **params)``
 and accepts a fitted estimator or a wrapper around one, a raw ``torch.nn.Module`` (with
-``input_shape``) or a :class:`LayersView`. Measures of the same model on the same data
-share one forward pass (a small memo keyed by the parameters' and the inputs' bytes).
+``input_shape``) or a :class:`LayersView`. The measures given one view, and the scorers of
+one scoring call, share one forward pass; nothing is kept from one call to the next.
 """
 
 from sklearn_gen.measures._bounds import pac_bayes_bound, spectral_bound
-from sklearn_gen.measures._cache import clear_cache
 from sklearn_gen.measures._curvature import gradient_noise, hessian_top_eigenvalue, hessian_trace
 from sklearn_gen.measures._graph import ChannelAffine, UntracedGraphWarning
 from sklearn_gen.measures._kernel import kernel_margin_bound, rkhs_norm
@@ -50,7 +49,6 @@ __all__ = [
     "LayersView",
     "UndefinedMeasureError",
     "UntracedGraphWarning",
-    "clear_cache",
     "count_parameters",
     "distance_from_init",
     "epsilon_sharpness",

@@ -64,6 +64,7 @@ import numpy as np
 import torch
 
 from sklearn_gen.measures._cache import single_threaded
+from sklearn_gen.measures._graph import Op
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import (
     UndefinedMeasureError,
@@ -94,6 +95,7 @@ class _Setup:
     sigmas: list[float]
     rows: list[torch.Tensor]  # L2 norms of the rows of (W_i - W_i^0), float64
     units: list[int]  # output units of each layer (rows of its matrix)
+    rho: float = 1.0  # product of the Lipschitz constants of the ops between the layers
 
 
 def _setup(
@@ -124,6 +126,9 @@ def _setup(
         "the theorem bounds a composition of layers, multiplying their Lipschitz constants "
         "along the one path from input to output",
     )
+    view.require_owned(measure)
+    homogeneous = measure == "pac_bayes_bound"
+    view.require_ops(measure, lambda op: _chain_op(op, homogeneous), _ASSUMPTION[measure])
     if reference == "init":
         view.require_initial(measure, zero_reference=True)
     if not view.layers:
@@ -143,7 +148,29 @@ def _setup(
     with single_threaded():  # one-image convolutions: see _cache.single_threaded
         for layer in view.layers:
             _layer_terms(layer, method, reference, conv, measure, (sigmas, rows, units))
-    return _Setup(view, gamma, radius, inputs.shape[0], sigmas, rows, units)
+    return _Setup(
+        view, gamma, radius, inputs.shape[0], sigmas, rows, units, view.lipschitz_factor()
+    )
+
+
+#: Ops a chain bound reads through: layers, ReLU, pooling, reshapes, dropout (eval).
+_LAYER_OPS = frozenset({"weight", "diagonal", "relu", "avgpool", "maxpool", "reshape", "identity"})
+
+_ASSUMPTION = {
+    "spectral_bound": "the theorem needs every op between the layers Lipschitz and mapping "
+    "0 to 0 (its constant rho then multiplies the bound), and no normalization",
+    "pac_bayes_bound": "the proof rebalances the layers' norms, which needs every op between "
+    "them positively homogeneous (ReLU, LeakyReLU, a constant scaling) and no normalization",
+}
+
+
+def _chain_op(op: Op, homogeneous: bool) -> bool:
+    """Whether a chain bound is defined through ``op`` (see :data:`_ASSUMPTION`)."""
+    if op.kind in _LAYER_OPS:
+        return True
+    if op.kind not in ("activation", "scale") or not op.zero_at_zero:
+        return False
+    return op.homogeneous or not homogeneous
 
 
 def _layer_terms(
@@ -175,7 +202,7 @@ def _lipschitz_over_margin(setup: _Setup) -> float:
     """``B * prod_i sigma_i / (gamma * sqrt(m))``, the product taken in log space."""
     if not setup.radius > 0:  # every input is zero
         return 0.0
-    log_value = math.log(setup.radius) + sum(math.log(s) for s in setup.sigmas)
+    log_value = math.log(setup.radius * setup.rho) + sum(math.log(s) for s in setup.sigmas)
     return math.exp(log_value - math.log(setup.gamma) - 0.5 * math.log(setup.m))
 
 
@@ -207,7 +234,13 @@ def spectral_bound(
     ``conv="kernel"``, the heuristic of the module docstring.
     This is the paper's spectral complexity ``R_A`` over ``gamma`` times
     ``||X||_2 / m <= B / sqrt(m)`` (their ``||X||_2`` is the Frobenius norm of the data
-    matrix), with every activation 1-Lipschitz.
+    matrix). The theorem's activations are ``rho_i``-Lipschitz with ``sigma_i(0) = 0``, and
+    the bound carries their product: 1 for ReLU, GELU's 1.13, SiLU's 1.10, and ``|k|`` for
+    a constant scaling ``k * x`` in ``forward`` (a fixed layer of norm ``|k|``), so the
+    value is the same wherever the constant sits. A normalization (LayerNorm, GroupNorm),
+    an activation with ``sigma(0) != 0`` (sigmoid) or an unknown op raises
+    :class:`~sklearn_gen.measures.UndefinedMeasureError` naming it, and so does a
+    parameter outside the layers (a weight computed in ``forward``).
 
     With ``with_constants=True`` it is multiplied by ``72 ln(2W) ln(m)``, the constant and
     logarithmic factors of the explicit form of the bound for fixed norm bounds (the
@@ -328,7 +361,11 @@ def pac_bayes_bound(
     initialization the same proof gives the distance ``||W_i - W_i^0||_F``
     (``reference="init"``, the default, which Neyshabur et al.'s and Jiang et al.'s
     experiments use). The authors' code uses a per-layer ``h_i`` inside the sum instead
-    of the global ``h``, a slightly smaller quantity.
+    of the global ``h``, a slightly smaller quantity. The proof needs positively
+    homogeneous activations (ReLU); a LeakyReLU of slope ``a`` or a constant scaling
+    ``k * x`` enters as a fixed factor ``max(1, |a|)`` or ``|k|`` of the product. Any other
+    activation (GELU, tanh), a normalization, an unknown op or a parameter outside the
+    layers raises :class:`~sklearn_gen.measures.UndefinedMeasureError` naming it.
 
     With ``with_constants=True`` it is multiplied by ``sqrt(ln(d h))``, the logarithmic
     factor of their Theorem 1, whose statement is an ``O(.)`` without a numeric

@@ -1,17 +1,18 @@
-"""A small memo of what several measures compute on the same fitted model and data.
+"""The work the scorers of one scoring call share, and the measures' thread settings.
 
-When the scorers of one ``make_scoring`` dict score the same fitted estimator on the same
-fold, each builds its own layers view; without a memo each would run its own forward pass
-over the fold (and its own Lanczos iterations for the conv layers' spectral norms). The
-memo keys every result by a fingerprint of *what it was computed from*: the bytes of the
-network's (folded) parameters and buffers, its structure, and the bytes of the input
-tensor. A refit, a ``partial_fit`` or any in-place change of a weight changes the
-fingerprint, so a result is never served for a model it was not computed on. The memo
-keeps the :data:`MAX_ENTRIES` most recently used results (logits of shape
-``(n_samples, n_classes)``, floats, and the folded copies of the networks: small next to
-the data), so its memory stays bounded. The fingerprints are SHA-256 digests (hardware
-accelerated on current CPUs: about 1 GB/s, a few percent of a forward pass over the same
-inputs).
+scikit-learn's multimetric scoring calls every scorer of a ``scoring={...}`` dict once on the
+same fitted estimator and the same fold, one after the other, and caches the predictions
+they share for that one call (``_MultimetricScorer``). The measure scorers do the same with
+what they share: :func:`scoring_call` opens the scope of one call, and every measure that
+reaches the network through :func:`~sklearn_gen.measures._layers.resolve_view` inside it
+gets the one :class:`~sklearn_gen.measures.LayersView` of that estimator, whose forward pass
+over the fold (and conv spectral norms) it computed once. A call ends when a scorer that
+already scored in it is called again, or another estimator or fold comes: nothing is kept
+from one call to the next, so no change of the model (a refit, a weight changed in place,
+an attribute such as a temperature) is ever answered with an earlier value. A direct call
+of a measure builds its own view, or takes one the caller built with
+:func:`~sklearn_gen.measures.layers_view` (a snapshot of the model, whose forward passes the
+measures given it share).
 
 :func:`single_threaded` runs the measures' small tensor operations (one-sample passes,
 the Lanczos iterations of the conv operator norms) on one thread: an operation on one
@@ -24,44 +25,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from threadpoolctl import threadpool_limits
-from torch import nn
 
-__all__ = [
-    "MAX_ENTRIES",
-    "cached",
-    "clear_cache",
-    "module_key",
-    "single_threaded",
-    "tensor_key",
-]
+__all__ = ["ScoringCall", "active_call", "scoring_call", "single_threaded", "tensor_key"]
 
-#: Results kept (least recently used dropped first).
-MAX_ENTRIES = 32
-
-_entries: OrderedDict[Hashable, Any] = OrderedDict()
-_lock = threading.Lock()
-
-
-def _digest(*parts: Any) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, torch.Tensor):
-            array = part.detach().to("cpu").contiguous().numpy()
-            h.update(str((array.dtype, array.shape)).encode())
-            h.update(memoryview(array).cast("B"))
-        else:
-            h.update(repr(part).encode())
-    return h.hexdigest()
+_local = threading.local()
 
 
 def tensor_key(tensor: torch.Tensor) -> str:
-    """Fingerprint of a tensor's dtype, shape and bytes.
+    """Fingerprint of a tensor's dtype, shape and bytes (SHA-256).
 
     Examples
     --------
@@ -69,66 +45,89 @@ def tensor_key(tensor: torch.Tensor) -> str:
     >>> tensor_key(torch.zeros(3)) == tensor_key(torch.zeros(3)) != tensor_key(torch.ones(3))
     True
     """
-    return _digest(tensor)
+    array = tensor.detach().to("cpu").contiguous().numpy()
+    h = hashlib.sha256(str((array.dtype, array.shape)).encode())
+    h.update(memoryview(array).cast("B"))
+    return h.hexdigest()
 
 
-def module_key(module: nn.Module) -> str:
-    """Fingerprint of a module's structure and every parameter's and buffer's bytes.
+class ScoringCall:
+    """The scope of one scoring call: one estimator, one fold, the views built in it.
+
+    Parameters
+    ----------
+    estimator : object
+        The fitted estimator being scored.
+    X : object
+        The fold it is scored on.
+
+    Attributes
+    ----------
+    views : dict
+        The views built in this call, by ``(input_shape, id(initial))`` (with the
+        ``initial`` object kept beside each, so that its id stays its own).
+    scorers : set of int
+        The ids of the scorers that have scored in this call.
 
     Examples
     --------
-    >>> import torch
-    >>> net = torch.nn.Linear(2, 2)
-    >>> before = module_key(net)
-    >>> with torch.no_grad():
-    ...     _ = net.weight.add_(1.0)
-    >>> module_key(net) == before
+    >>> call = ScoringCall("estimator", "X")
+    >>> call.matches("estimator", "X"), call.views
+    (True, {})
+    """
+
+    def __init__(self, estimator: Any, X: Any) -> None:
+        self.estimator = estimator
+        self.X = X
+        self.views: dict[Any, Any] = {}
+        self.scorers: set[int] = set()
+
+    def matches(self, estimator: Any, X: Any) -> bool:
+        """Whether ``estimator`` and ``X`` are this call's own objects."""
+        return estimator is self.estimator and X is self.X
+
+
+@contextlib.contextmanager
+def scoring_call(scorer: Any, estimator: Any, X: Any) -> Iterator[ScoringCall]:
+    """Score inside the current scoring call, or open a new one (see the module docstring).
+
+    Examples
+    --------
+    >>> with scoring_call("scorer a", "estimator", "X") as first:
+    ...     active_call("estimator", "X") is first
+    True
+    >>> with scoring_call("scorer b", "estimator", "X") as second:  # same call
+    ...     second is first
+    True
+    >>> with scoring_call("scorer a", "estimator", "X") as third:  # a scorer again: a new call
+    ...     third is first
     False
+    >>> active_call("estimator", "X") is None  # outside a scorer
+    True
     """
-    state = module.state_dict(keep_vars=False)
-    return _digest(str(module), *[part for item in state.items() for part in item])
+    call = getattr(_local, "last", None)
+    if call is None or not call.matches(estimator, X) or id(scorer) in call.scorers:
+        call = ScoringCall(estimator, X)
+    _local.last = call
+    call.scorers.add(id(scorer))
+    previous = getattr(_local, "active", None)
+    _local.active = call
+    try:
+        yield call
+    finally:
+        _local.active = previous
 
 
-def cached(
-    key: Hashable, compute: Callable[[], Any], valid: Callable[[Any], bool] | None = None
-) -> Any:
-    """``compute()``, or the value stored under ``key`` by an earlier call.
-
-    ``valid(value)``, when given, is checked on a stored value; a value that fails it is
-    computed again and replaced (e.g. a stored object that was changed in place).
+def active_call(estimator: Any, X: Any) -> ScoringCall | None:
+    """The scoring call a scorer runs in on ``estimator`` and ``X``, else None.
 
     Examples
     --------
-    >>> cached(("doc", 1), lambda: 42), cached(("doc", 1), lambda: 0)
-    (42, 42)
-    >>> cached(("doc", 1), lambda: 0, valid=lambda value: value < 10)
-    0
+    >>> active_call("estimator", "X") is None
+    True
     """
-    with _lock:
-        found = key in _entries
-        if found:
-            _entries.move_to_end(key)
-            value = _entries[key]
-    if found and (valid is None or valid(value)):
-        return value
-    value = compute()
-    with _lock:
-        _entries[key] = value
-        _entries.move_to_end(key)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-    return value
-
-
-def clear_cache() -> None:
-    """Forget every stored result.
-
-    Examples
-    --------
-    >>> clear_cache()
-    """
-    with _lock:
-        _entries.clear()
+    call = getattr(_local, "active", None)
+    return call if call is not None and call.matches(estimator, X) else None
 
 
 @contextlib.contextmanager

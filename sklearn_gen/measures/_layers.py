@@ -32,8 +32,14 @@ import torch
 from torch import nn
 
 from sklearn_gen._wrappers import find_inner
-from sklearn_gen.measures._cache import _digest, cached, module_key, single_threaded, tensor_key
-from sklearn_gen.measures._graph import ChannelAffine, Op, fold_batch_norm, trace_network
+from sklearn_gen.measures._cache import active_call, single_threaded, tensor_key
+from sklearn_gen.measures._graph import (
+    ChannelAffine,
+    Op,
+    fold_batch_norm,
+    is_normalization,
+    trace_network,
+)
 from sklearn_gen.measures._margin_utils import UndefinedMeasureError
 
 __all__ = [
@@ -85,6 +91,16 @@ class Layer:
     output_shape: tuple[int, ...]
     initial_weight: torch.Tensor | None = None
     initial_bias: torch.Tensor | None = None
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def is_own(self, weight: torch.Tensor) -> bool:
+        """Whether ``weight`` is this layer's own weight, unchanged since it was read."""
+        own = self.module.weight
+        return (
+            weight.data_ptr() == own.data_ptr()
+            and weight.shape == own.shape
+            and weight._version == own._version
+        )
 
     @property
     def kind(self) -> str:
@@ -164,10 +180,11 @@ class LayersView:
     Attributes
     ----------
     module : torch.nn.Module
-        CPU copy of the trained network, eval mode, batch norm folded (a
-        ``torch.fx.GraphModule`` when traced). Memoized: the views of the same parameters
-        share it, so treat it as read-only (a copy changed in place is noticed by its
-        fingerprint and rebuilt by the next view).
+        CPU copy of the trained network, eval mode, batch norm folded, functional
+        Linear/Conv calls on parameters made module calls (a ``torch.fx.GraphModule`` when
+        traced): a snapshot of the model when the view was built. The measures given the
+        view share its forward passes (:meth:`logits`), so treat it as read-only (a weight
+        changed in place is noticed, and the pass run again).
     layers : list of Layer
         Layers with weights (Linear, Conv, and batch norms that could not be folded, as
         diagonal layers) in the order data meets them.
@@ -186,6 +203,16 @@ class LayersView:
         The network at initialization (folded), when its initial weights are known.
     folded : list of str
         The batch norms folded into the layer before them.
+    name : str
+        The network's class name, for messages.
+    unowned : list of tuple of str
+        ``(parameter path, what reads it)`` of the parameters that no layer or
+        normalization owns (a weight computed in ``forward``, a learned scale, ...).
+    tracer : str
+        What read the graph: ``"fx"``, ``"export"`` or ``"hooks"``.
+    initial_params : dict of str to torch.Tensor
+        The initial values of the normalizations' parameters (LayerNorm's, GroupNorm's
+        weight and bias), by path, when the initial weights are known.
     """
 
     module: nn.Module
@@ -198,6 +225,10 @@ class LayersView:
     initial_module: nn.Module | None = None
     folded: list[str] = field(default_factory=list)
     name: str = field(default="network")
+    unowned: list[tuple[str, str]] = field(default_factory=list)
+    tracer: str = "fx"
+    initial_params: dict[str, torch.Tensor] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_chain(self) -> bool:
@@ -221,6 +252,67 @@ class LayersView:
             raise UndefinedMeasureError(
                 f"{measure} is defined for chain networks only: {why}; {self.describe_graph()}."
             )
+
+    def require_owned(self, measure: str) -> None:
+        """Raise :class:`UndefinedMeasureError` when a parameter belongs to no layer.
+
+        A measure over the layers would otherwise leave that parameter out.
+        """
+        if self.unowned:
+            path, reader = self.unowned[0]
+            more = f" (and {len(self.unowned) - 1} more)" if len(self.unowned) > 1 else ""
+            raise UndefinedMeasureError(
+                f"{measure} needs every parameter of {self.name} in a layer (a Linear/Conv "
+                f"module or functional call on parameters, a batch norm); the parameter "
+                f"{path!r}{more} is read by {reader}, which is not one."
+            )
+
+    def normalizations(self) -> list[str]:
+        """The normalizations of the graph (LayerNorm, GroupNorm, ...), described."""
+        if self.graph == "untraced":
+            return [
+                f"nn.{type(m).__name__} at {name!r}"
+                for name, m in self.module.named_modules()
+                if is_normalization(m)
+            ]
+        return [op.describe() for op in self.ops if op.kind == "norm"]
+
+    def require_ops(self, measure: str, allowed: Any, why: str) -> None:
+        """Raise :class:`UndefinedMeasureError` naming the first op ``allowed(op)`` refuses.
+
+        ``why`` states the assumption the op breaks. On an untraced network the
+        normalizations found among its modules are refused by name.
+        """
+        for op in self.ops:
+            if op.kind not in ("input", "output") and not allowed(op):
+                raise UndefinedMeasureError(
+                    f"{measure}: {why}; {self.name} has {op.describe()}, which breaks it."
+                )
+        if self.graph == "untraced" and not allowed(Op("", "norm")):
+            found = self.normalizations()
+            if found:
+                raise UndefinedMeasureError(
+                    f"{measure}: {why}; {self.name} has {found[0]}, which breaks it."
+                )
+
+    def require_no_normalization(self, measure: str) -> None:
+        """Raise when a normalization undoes the scale of the layers before it."""
+        self.require_ops(
+            measure,
+            lambda op: op.kind != "norm",
+            "it needs the layers' norms to set the network's scale, and a normalization "
+            "undoes the scale of the layers before it (they can be rescaled freely)",
+        )
+
+    def lipschitz_factor(self) -> float:
+        """The product of the Lipschitz constants of the ops between the layers.
+
+        ``rho`` of every activation other than ReLU (GELU's 1.13, ...) and ``|k|`` of every
+        constant scaling; 1 on a graph of ReLUs, pooling and reshapes. Meant for chains.
+        """
+        return float(
+            np.prod([op.lipschitz for op in self.ops if op.kind in ("activation", "scale")])
+        )
 
     def require_initial(self, measure: str, *, zero_reference: bool = False) -> None:
         """Raise a clear ValueError when ``measure`` needs the initial weights.
@@ -302,13 +394,19 @@ class LayersView:
     def logits(self, X: Any, module: nn.Module | None = None, chunk: int = 128) -> torch.Tensor:
         """Outputs of ``module`` (default: the view's network) on ``X``, float64.
 
-        Memoized (:mod:`~sklearn_gen.measures._cache`): measures that need the logits of
-        the same network (same parameters) on the same inputs share one forward pass.
+        Kept in the view: the measures given this view (or the scorers of one scoring
+        call, which share one) run one forward pass of a network over the same inputs.
+        The pass runs again when a parameter of ``module`` was changed in place.
         """
         module = self.module if module is None else module
         x = self.inputs(X)
-        key = ("logits", module_key(module), tensor_key(x))
-        return cached(key, lambda: _forward(module, x, chunk)).clone()
+        state = tuple(t._version for t in (*module.parameters(), *module.buffers()))
+        key = ("logits", id(module), tensor_key(x))
+        found = self.memo.get(key)
+        if found is None or found[0] is not module or found[1] != state:
+            found = (module, state, _forward(module, x, chunk))
+            self.memo[key] = found
+        return found[2].clone()
 
 
 @torch.no_grad()
@@ -323,30 +421,37 @@ def _view_layers(traced: list[tuple]) -> list[Layer]:
 
 def _build(
     module: nn.Module, shape: tuple[int, ...], initial: dict[str, torch.Tensor] | None
-) -> tuple[Any, list[Layer], nn.Module | None, str]:
-    """The traced copy, its layers, the folded initial network and the copy's key."""
+) -> tuple[Any, list[Layer], nn.Module | None, dict[str, torch.Tensor]]:
+    """The traced copy, its layers, the folded initial network and the initial values of
+    the normalizations' parameters."""
     with single_threaded():  # one-sample passes: too small for a team of threads
         traced = trace_network(module, shape)
         layers = _view_layers(traced.layers)
-        initial_module = None
-        if initial is not None:
-            start = copy.deepcopy(module).to("cpu")
-            try:
-                start.load_state_dict({k: v.to("cpu") for k, v in initial.items()})
-            except (RuntimeError, KeyError) as exc:
-                raise ValueError(
-                    "initial= does not match the network: pass the module at "
-                    f"initialization or its state_dict(), with the same keys and shapes ({exc})"
-                ) from None
-            first = trace_network(start, shape)
-            initial_module = first.module
-            by_name = {name: mod for name, mod, *_ in first.layers}
-            for layer in layers:
-                start_layer = by_name[layer.name]
-                layer.initial_weight = start_layer.weight.detach()
-                bias = start_layer.bias
-                layer.initial_bias = None if bias is None else bias.detach()
-    return traced, layers, initial_module, module_key(traced.module)
+        if initial is None:
+            return traced, layers, None, {}
+        start = copy.deepcopy(module).to("cpu")
+        try:
+            start.load_state_dict({k: v.to("cpu") for k, v in initial.items()})
+        except (RuntimeError, KeyError) as exc:
+            raise ValueError(
+                "initial= does not match the network: pass the module at "
+                f"initialization or its state_dict(), with the same keys and shapes ({exc})"
+            ) from None
+        first = trace_network(start, shape)
+        by_name = {name: mod for name, mod, *_ in first.layers}
+        for layer in layers:
+            start_layer = by_name[layer.name]
+            layer.initial_weight = start_layer.weight.detach()
+            bias = start_layer.bias
+            layer.initial_bias = None if bias is None else bias.detach()
+        params = dict(first.module.named_parameters())
+        norm_params = {
+            path: params[path].detach()
+            for op in traced.ops
+            if op.kind == "norm"
+            for path in op.params
+        }
+    return traced, layers, first.module, norm_params
 
 
 # ------------------------------------------------------------------------------- unwrapping
@@ -462,17 +567,8 @@ def layers_view(
     shape = tuple(int(s) for s in np.atleast_1d(shape))
     if not shape or any(s < 1 for s in shape):
         raise ValueError(f"input_shape must be positive integers, got {shape}.")
-    # the folded copy is built once per (parameters, shape, initial parameters) and shared
-    # by the measures that follow (never stale: keyed by the bytes of the parameters, and
-    # checked against the copy's own bytes in case a caller changed it in place)
-    initial_key = None if start is None else _digest(*[t for kv in start.items() for t in kv])
-    key = ("view", module_key(module), shape, initial_key)
-    traced, layers, initial_module, _ = cached(
-        key,
-        lambda: _build(module, shape, start),
-        valid=lambda entry: module_key(entry[0].module) == entry[3],
-    )
-    return LayersView(
+    traced, layers, initial_module, initial_params = _build(module, shape, start)
+    view = LayersView(
         module=traced.module,
         layers=layers,
         graph=traced.kind,
@@ -483,7 +579,13 @@ def layers_view(
         initial_module=initial_module,
         folded=traced.folded,
         name=type(module).__name__,
+        unowned=traced.unowned,
+        tracer=traced.tracer,
+        initial_params=initial_params,
     )
+    for layer in layers:  # the conv layers' spectral norms, shared like the logits
+        layer.memo = view.memo
+    return view
 
 
 def resolve_view(
@@ -512,4 +614,11 @@ def resolve_view(
             shape = np.shape(rows)
             if len(shape) >= 2:
                 input_shape = tuple(int(s) for s in shape[1:])
-    return layers_view(estimator, input_shape=input_shape, initial=initial)
+    call = active_call(estimator, X)
+    if call is None:
+        return layers_view(estimator, input_shape=input_shape, initial=initial)
+    # inside a scoring call: the one view of this estimator, shared by its scorers
+    key = (None if input_shape is None else tuple(np.atleast_1d(input_shape)), id(initial))
+    if key not in call.views:
+        call.views[key] = (initial, layers_view(estimator, input_shape, initial=initial))
+    return call.views[key][1]

@@ -100,6 +100,9 @@ def _entrywise(*tensors: torch.Tensor, p: float) -> float:
 
 _BIASES = ("auto", "cumulative", "own")
 
+#: Prefix of a constant scaling's name among the layers a path crosses.
+_SCALE = "<scale>:"
+
 
 def _check_biases(biases: Any) -> str:
     """The bias rule (``"auto"`` resolved)."""
@@ -136,6 +139,8 @@ def _crossed_layers(view: LayersView, measure: str) -> list[frozenset[str]]:
                 f"{', '.join(only[:4])}{', ...' if len(only) > 4 else ''})."
             )
         current = sets[0]
+        if op.kind == "scale":  # a constant scaling: a layer of norm |k|
+            current = current | {_SCALE + op.name}
         if op.kind in ("weight", "diagonal"):
             if op.module in current:
                 raise UndefinedMeasureError(
@@ -183,6 +188,9 @@ def _factors(
         layer.name: divide_by / weight_norm
         for layer, (weight_norm, _) in zip(view.layers, divisors, strict=True)
     }
+    weight_factor.update(
+        {_SCALE + op.name: divide_by / op.lipschitz for op in view.ops if op.kind == "scale"}
+    )
     at_layer: dict[str, float] = {}
     for op, layers in zip(view.ops, crossed, strict=True):
         if op.kind in ("weight", "diagonal") or op.kind == "output":
@@ -258,11 +266,14 @@ def _normalized_logits(
     view = resolve_view(estimator, X, params["input_shape"])
     if not view.layers:
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv layer.")
+    view.require_owned(measure)
+    view.require_no_normalization(measure)
     crossed = _crossed_layers(view, measure)
     first = {
         op.module
         for op, layers in zip(view.ops, crossed, strict=True)
-        if op.kind in ("weight", "diagonal") and layers == frozenset({op.module})
+        if op.kind in ("weight", "diagonal")
+        and {name for name in layers if not name.startswith(_SCALE)} == {op.module}
     }
     with single_threaded():  # spectral norms: one-image convolutions
         divisors = _divisors(view, first, norm, method)
@@ -276,6 +287,15 @@ def _normalized_logits(
     scale = _logit_scale(view, factors, at_layer)
     if scale is not None:
         return view.logits(X) * scale, view.targets(y)
+    scalings = [op for op in view.ops if op.kind == "scale"]
+    if scalings:
+        raise UndefinedMeasureError(
+            f"{measure}: {view.name} has {scalings[0].describe()}, a constant that the "
+            "normalized network divides out (a layer of norm |k|) only where it is the "
+            "network times a constant; here it needs a network of its own (a bias under "
+            "biases='own', an op that is not positively homogeneous): fold the constant "
+            "into the layer next to it."
+        )
     module = _normalized_module(view, factors)
     return view.logits(X, module=module), view.targets(y)
 

@@ -230,6 +230,11 @@ def layer_norms(
     norm = _check_norm(norm)
     method = check_method(method)
     view = resolve_view(estimator, X, input_shape)
+    return _layer_norms(view, norm, method, "layer_norms")
+
+
+def _layer_norms(view: LayersView, norm: str | float, method: str, measure: str) -> np.ndarray:
+    view.require_owned(measure)
     return np.array(
         [_weight_norm(layer, norm, method, layer.weight) for layer in view.layers],
         dtype=np.float64,
@@ -250,7 +255,12 @@ def product_norm(
     With ``norm="fro"`` this is the product of Frobenius norms (Neyshabur et al. 2015),
     with ``norm="spectral"`` the product of spectral norms that bounds the Lipschitz
     constant of a ReLU chain and enters the bound of Bartlett et al. (2017). Biases are not
-    included; batch norm is folded into the weights first.
+    included; batch norm is folded into the weights first; a constant scaling ``k * x`` in
+    ``forward`` is a layer of norm ``|k|`` (so the product does not depend on where the
+    constant sits). A normalization (LayerNorm, GroupNorm, ...) lets the layers before it
+    be rescaled without changing the function, so the product means nothing there: it
+    raises :class:`~sklearn_gen.measures.UndefinedMeasureError`, as does a parameter
+    outside the layers.
 
     Parameters
     ----------
@@ -281,8 +291,13 @@ def product_norm(
     >>> product_norm(net, norm="spectral")  # 4 * sqrt(2)
     5.656...
     """
-    norms = layer_norms(estimator, X, input_shape=input_shape, norm=norm, method=method)
-    return float(np.prod(norms))
+    norm = _check_norm(norm)
+    method = check_method(method)
+    view = resolve_view(estimator, X, input_shape)
+    view.require_no_normalization("product_norm")
+    norms = _layer_norms(view, norm, method, "product_norm")
+    constants = [op.lipschitz for op in view.ops if op.kind == "scale"]
+    return float(np.prod(norms) * np.prod(constants))
 
 
 def distance_from_init(
@@ -306,6 +321,10 @@ def distance_from_init(
     distances,
 
     .. math:: d = \\Big( \\sum_i \\|W_i - W_i^0\\|^2 \\Big)^{1/2}.
+
+    A normalization's scale (LayerNorm's, GroupNorm's weight; its bias too with
+    ``include_bias``) counts as one more term, the norm of its change as a vector, after
+    the layers' terms; so with ``"fro"`` every parameter of the network counts.
 
     With ``"fro"`` (the default) this is the distance of the whole weight vector,
     ``||theta - theta^0||_2``, Nagarajan & Kolter's distance from initialization; with
@@ -367,6 +386,7 @@ def distance_from_init(
         )
     view = resolve_view(estimator, X, input_shape, initial)
     view.require_initial("distance_from_init")
+    view.require_owned("distance_from_init")
     distances = []
     for layer in view.layers:
         delta_w = layer.weight.double() - layer.initial_weight.double()
@@ -377,10 +397,30 @@ def distance_from_init(
             start = start if start is not None else torch.zeros(layer.width)
             delta_b = bias.double() - start.double()
         distances.append(_weight_norm(layer, norm, method, delta_w, delta_b))
+    for op in view.ops:  # a normalization's scale (and shift): a vector of its own
+        if op.kind == "norm" and op.params:
+            distances.append(_vector_distance(view, op.params, norm, include_bias))
     per = np.array(distances, dtype=np.float64)
     if per_layer:
         return per
     return float(np.sqrt(np.sum(per**2)))
+
+
+def _vector_distance(
+    view: LayersView, paths: list[str], norm: str | float, include_bias: bool
+) -> float:
+    """``||v - v^0||`` of a normalization's weight (and bias), as vectors: entry-wise
+    norms as they are, ``"spectral"`` the largest entry (a diagonal map's norm),
+    ``"l21"`` the sum of absolute entries (the rows of a diagonal map)."""
+    params = dict(view.module.named_parameters())
+    kept = [p for p in paths if include_bias or not p.endswith("bias")]
+    delta = torch.cat(
+        [(params[p].detach().double() - view.initial_params[p].double()).reshape(-1) for p in kept]
+    )
+    if norm == "spectral":
+        return float(delta.abs().max()) if len(delta) else 0.0
+    order = 1.0 if norm == "l21" else _entrywise_order(norm)
+    return float(torch.linalg.vector_norm(delta, ord=order))
 
 
 #: Ops through which one forward pass of ``|w|^p`` on a ones input sums the paths.
@@ -489,6 +529,7 @@ def path_norm(
     p = _check_p(p)
     view = resolve_view(estimator, X, input_shape)
     _require_path_graph(view)
+    view.require_owned("path_norm")
     module = copy.deepcopy(view.module).double().eval()
     with torch.no_grad():
         for param in module.parameters():

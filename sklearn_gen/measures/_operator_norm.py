@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from sklearn_gen.measures._cache import cached, single_threaded, tensor_key
+from sklearn_gen.measures._cache import single_threaded
 from sklearn_gen.measures._layers import Layer, resolve_view
 
 __all__ = ["layer_spectral_norm", "operator_row_norms", "spectral_norm"]
@@ -176,8 +176,13 @@ def layer_spectral_norm(
         return float(torch.linalg.matrix_norm(matrix, ord=2))
     m = layer.module
     geometry = (m.stride, m.padding, m.dilation, m.groups, layer.input_shape)
-    key = ("sigma", tensor_key(weight), geometry, max_iter, tol, seed)
-    return cached(key, lambda: _lanczos(layer, weight, max_iter, tol, seed))
+    if not layer.is_own(weight):
+        return _lanczos(layer, weight, max_iter, tol, seed)
+    # the layer's own weight: computed once for the measures that share the view
+    key = ("sigma", layer.name, geometry, max_iter, tol, seed)
+    if key not in layer.memo:
+        layer.memo[key] = _lanczos(layer, weight, max_iter, tol, seed)
+    return layer.memo[key]
 
 
 def _lanczos(layer: Layer, weight: torch.Tensor, max_iter: int, tol: float, seed: int) -> float:

@@ -105,7 +105,6 @@ import numpy as np
 import torch
 
 from sklearn_gen._validation import check_choice, check_int
-from sklearn_gen.measures._cache import cached, module_key
 from sklearn_gen.measures._layers import Layer, resolve_view
 from sklearn_gen.measures._margin_utils import UndefinedMeasureError
 
@@ -339,8 +338,11 @@ def layer_alphas(
     conv = check_choice(conv, "conv", CONV_MODES)
     fit = check_choice(fit, "fit", FITS)
     view = resolve_view(estimator, X, input_shape)
-    key = ("layer_alphas", module_key(view.module), conv, fit, min_eigenvalues)
-    return cached(key, lambda: _alphas(view, conv, fit, min_eigenvalues)).copy()
+    view.require_owned("layer_alphas")
+    key = ("layer_alphas", conv, fit, min_eigenvalues)
+    if key not in view.memo:  # shared by the scorers of one scoring call
+        view.memo[key] = _alphas(view, conv, fit, min_eigenvalues)
+    return view.memo[key].copy()
 
 
 def mean_alpha(

@@ -13,9 +13,11 @@ labels the model was trained on (:func:`~sklearn_gen.randomization.fitted_labels
 is what "the model on its sample" means under label noise.
 
 The scorers of one ``scoring=`` dict evaluated on the same fitted estimator and fold share
-one forward pass over the fold (and the conv layers' spectral norms): the measures memoize
-them by the bytes of the fitted parameters and of the data
-(:mod:`sklearn_gen.measures._cache`), so a refit is never served a stale value.
+one forward pass over the fold (and the conv layers' spectral norms), cached for that one
+scoring call as scikit-learn's multimetric scorer caches predictions
+(:mod:`sklearn_gen.measures._cache`): the call ends when a scorer that already scored in it
+is called again or another estimator or fold comes, and nothing is kept from one call to
+the next, so a refit or any change of the model is never served a stale value.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 
 from sklearn_gen import measures
 from sklearn_gen.measures import UndefinedMeasureError
+from sklearn_gen.measures._cache import scoring_call
 from sklearn_gen.randomization import fitted_labels
 
 __all__ = ["SCORERS", "MeasureScorer", "get_scorer", "make_measure_scorer", "make_scoring"]
@@ -65,9 +68,10 @@ class MeasureScorer:
             raise ValueError(f"{self.measure.__name__} does not take sample weights.")
         # on a training fold, the sample's labels are the ones the model was fitted on
         # (LabelNoise's corrupted labels), not the clean ones sklearn passes
-        y = fitted_labels(estimator, X, y)
+        labels = fitted_labels(estimator, X, y)
         try:
-            value = float(self.measure(estimator, X, y, **self.params))
+            with scoring_call(self, estimator, X):
+                value = float(self.measure(estimator, X, labels, **self.params))
         except UndefinedMeasureError:
             # e.g. a bound on a held-out fold the network does not fit: no score, no traceback
             return float("nan")
