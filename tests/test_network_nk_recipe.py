@@ -10,8 +10,8 @@ import torch
 from sklearn.datasets import load_digits, make_blobs
 
 from sklearn_gen import NetworkClassifier
-from sklearn_gen.networks._callbacks import StoppingRules, one_hot_bce_with_logits
-from sklearn_gen.networks._classifier import OneHotBCEWithLogitsLoss
+from sklearn_gen.networks._callbacks import StoppingRules
+from sklearn_gen.networks._losses import OneHotBCEWithLogitsLoss, one_hot_bce_with_logits
 
 # rel=1e-5 where two float32 computations of one quantity meet: float32 keeps ~7 digits
 # and sums of a few hundred terms in another order (another CPU's vector width, another

@@ -12,8 +12,10 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import torch
 
 from sklearn_gen._validation import check_real
+from sklearn_gen.networks._callbacks import margins
 
 __all__ = ["QUANTILE_METHODS", "UndefinedMeasureError"]
 
@@ -62,11 +64,8 @@ def _margins_from_scores(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
             f"labels must be output indices in [0, {scores.shape[1]}) for a network without "
             "classes_."
         )
-    rows = np.arange(len(scores))
-    true = scores[rows, target]
-    others = scores.copy()
-    others[rows, target] = -np.inf
-    return true - others.max(axis=1)
+    # the one margin rule, the stopping rules' (float64 here)
+    return margins(torch.from_numpy(scores), torch.from_numpy(target)).numpy()
 
 
 def _quantile(values: np.ndarray, q: float, method: str = "lower") -> float:

@@ -1,4 +1,5 @@
-"""skorch callbacks: per-epoch accuracy and the papers' stopping rules.
+"""skorch callbacks: per-epoch accuracy, the initial weights, the papers' stopping rules,
+and the bookkeeping a single fit and a pack (:func:`~sklearn_gen.networks.fit_pack`) share.
 
 Stopping rules (evaluated after every epoch on the whole training set, network in eval
 mode, no augmentation):
@@ -20,41 +21,25 @@ once any holds (``mode="any"``).
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 __all__ = [
     "BatchAccuracy",
     "RecordInitialParams",
     "StoppingRules",
+    "chunked_statistics",
+    "finalize_fit",
     "margins",
-    "one_hot_bce_with_logits",
+    "n_correct",
+    "warn_not_converged",
 ]
-
-
-def one_hot_bce_with_logits(
-    logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean"
-) -> torch.Tensor:
-    """Sigmoid (one-vs-all) cross-entropy of logits against one-hot class targets.
-
-    ``mean`` averages over all ``n_samples * n_classes`` entries, as TensorFlow's
-    ``reduce_mean(sigmoid_cross_entropy_with_logits(one_hot, logits))`` in Nagarajan &
-    Kolter's code and torch's :class:`~torch.nn.BCEWithLogitsLoss` do; ``sum`` adds them.
-
-    Examples
-    --------
-    >>> import torch
-    >>> loss = one_hot_bce_with_logits(torch.zeros(2, 3), torch.tensor([0, 2]))
-    >>> round(loss.item(), 4)  # log 2: every sigmoid is 1/2
-    0.6931
-    """
-    # scatter, not F.one_hot: the pack evaluates this under vmap
-    one_hot = torch.zeros_like(logits).scatter(1, target.unsqueeze(1), 1.0)
-    return torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, one_hot, reduction=reduction
-    )
 
 
 def margins(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -71,14 +56,31 @@ def margins(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return true - others.max(dim=1).values
 
 
+def n_correct(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Points whose largest logit is their class: ``(logits.argmax(-1) == target).sum(-1)``.
+
+    The one accuracy count of the training records: the running ``train_acc`` of a single
+    fit (:class:`BatchAccuracy`) and of a pack, and the stopping rules' ``train_acc_full``.
+    Leading dimensions (a pack's members) are kept.
+
+    Examples
+    --------
+    >>> import torch
+    >>> n_correct(torch.tensor([[2.0, 0.5], [0.0, 1.0]]), torch.tensor([0, 0])).item()
+    1
+    """
+    return (logits.argmax(-1) == target).sum(-1)
+
+
 class RecordInitialParams(Callback):
     """Keep the weights a skorch net starts training from, as ``net.initial_params_``.
 
     The measures that compare the trained weights with the initial ones
     (:func:`~sklearn_gen.measures.distance_from_init`, the margin bounds with
-    ``reference="init"``) read ``initial_params_`` from the estimator. A
-    :class:`~sklearn_gen.NetworkClassifier` records it itself; give this callback to any
-    other skorch net (``callbacks=[RecordInitialParams()]``) and those measures and their
+    ``reference="init"``) read ``initial_params_`` from the estimator. Every
+    :class:`~sklearn_gen.NetworkClassifier` runs it (its default callback
+    ``initial_params``, the one snapshot of its initial weights); give it to any other
+    skorch net (``callbacks=[RecordInitialParams()]``) and those measures and their
     scorers work on it, in ``GridSearchCV`` and ``cross_validate`` too (every fit of a
     clone records its own start). The state dict is copied to the CPU when training
     begins after the net was (re)initialized, so ``fit`` records a new start and
@@ -145,7 +147,7 @@ class BatchAccuracy(Callback):
             if outputs:
                 y_pred = torch.cat([pred for pred, _ in outputs])
                 target = torch.cat([yb for _, yb in outputs])
-                acc = (y_pred.argmax(1) == target).double().mean().item()
+                acc = n_correct(y_pred, target).item() / len(target)
                 net.history.record(f"{prefix}_acc", acc)
         self.initialize()
 
@@ -275,7 +277,7 @@ class StoppingRules(Callback):
         value = criterion(logits, y)
         if getattr(criterion, "reduction", "mean") != "sum":
             value = value * y.shape[0]
-        return value, (logits.argmax(-1) == y).sum(), margins(logits, y)
+        return value, n_correct(logits, y), margins(logits, y)
 
     def summarize(self, loss_sum: float, n_correct: int, sample_margins: torch.Tensor) -> dict:
         """The statistics :meth:`decide` reads, from one pass over the training set.
@@ -312,11 +314,6 @@ class StoppingRules(Callback):
             stats["margin_fraction"] = reached / n
         return stats
 
-    def evaluate(self, net, dataset) -> tuple[float, float, float]:
-        """Training loss, accuracy and margin quantile of ``net`` on a device dataset."""
-        stats = self.statistics(net, dataset)
-        return stats["loss"], stats["accuracy"], stats["margin_quantile"]
-
     @torch.no_grad()
     def statistics(self, net, dataset) -> dict:
         """One pass over ``dataset`` in eval mode: loss, accuracy and the margin statistics.
@@ -331,21 +328,137 @@ class StoppingRules(Callback):
         from sklearn_gen.networks._batches import _tensors_of
 
         X, y = _tensors_of(dataset)
-        module, criterion = net.module_, net.criterion_
+        module = net.module_
         was_training = module.training
         module.eval()
         try:
-            total_loss = torch.zeros((), dtype=torch.float64, device=X.device)
-            correct = torch.zeros((), dtype=torch.long, device=X.device)
-            all_margins = []
-            for start in range(0, len(X), self.chunk_size):
-                logits = module(X[start : start + self.chunk_size]).float()
-                loss_sum, n_correct, chunk_margins = self.chunk_statistics(
-                    criterion, logits, y[start : start + self.chunk_size]
-                )
-                total_loss += loss_sum
-                correct += n_correct
-                all_margins.append(chunk_margins)
+            loss_sum, correct, sample_margins = chunked_statistics(
+                lambda x: module(x).float(),
+                X,
+                y,
+                partial(self.chunk_statistics, net.criterion_),
+                self.chunk_size,
+            )
         finally:
             module.train(was_training)
-        return self.summarize(total_loss.item(), correct.item(), torch.cat(all_margins))
+        return self.summarize(loss_sum.item(), correct.item(), sample_margins)
+
+
+@torch.no_grad()
+def chunked_statistics(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    X: torch.Tensor,
+    targets: torch.Tensor,
+    statistics: Callable,
+    chunk_size: int,
+    gather: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The stopping statistics over a training set, one forward chunk of ``X`` at a time.
+
+    The one chunked evaluation: a single fit (:meth:`StoppingRules.statistics`) passes its
+    module and :meth:`StoppingRules.chunk_statistics`; a pack its members' batched forward
+    pass and the same statistics under ``vmap``.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(X[start:stop])``: float32 logits of shape ``(..., stop - start,
+        n_classes)`` (leading dimensions: a pack's members).
+    X : torch.Tensor
+        The training inputs, samples first.
+    targets : torch.Tensor of shape (..., n_samples)
+        The class indices (one row per member in a pack).
+    statistics : callable
+        ``statistics(logits, targets)``: a chunk's summed loss, correct points and margins.
+    chunk_size : int
+        Samples per forward pass.
+    gather : int, default=0
+        Logits gathered (entries over all members) before ``statistics`` is called on them
+        at once; 0 calls it on every chunk.
+
+    Returns
+    -------
+    loss_sum, correct, margins : torch.Tensor
+        The summed loss (float64) and the correct points, of shape ``(...)``, and every
+        point's margin, of shape ``(..., n_samples)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> rules = StoppingRules()
+    >>> X, y = torch.eye(3), torch.tensor([0, 1, 1])
+    >>> stats = partial(rules.chunk_statistics, torch.nn.CrossEntropyLoss())
+    >>> loss, correct, m = chunked_statistics(lambda x: 2 * x, X, y, stats, chunk_size=2)
+    >>> correct.item(), m.tolist()
+    (2, [2.0, 2.0, -2.0])
+    """
+    total = correct = None
+    all_margins: list[torch.Tensor] = []
+    pending: list[torch.Tensor] = []
+    gathered = done = 0
+    n = len(X)
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        pending.append(forward(X[start:stop]))
+        gathered += pending[-1].numel()
+        if gathered < gather and stop < n:
+            continue
+        logits = pending[0] if len(pending) == 1 else torch.cat(pending, -2)
+        loss_sum, chunk_correct, chunk_margins = statistics(logits, targets[..., done:stop])
+        total = loss_sum.double() if total is None else total.add_(loss_sum)
+        correct = chunk_correct if correct is None else correct.add_(chunk_correct)
+        all_margins.append(chunk_margins)
+        pending.clear()
+        gathered, done = 0, stop
+    return total, correct, torch.cat(all_margins, -1)
+
+
+def warn_not_converged(subject: str, within: str, stacklevel: int) -> None:
+    """The one :class:`~sklearn.exceptions.ConvergenceWarning` of unmet stopping rules.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_not_converged("The stopping rules", "max_epochs=3", stacklevel=1)
+    >>> str(caught[0].message)
+    'The stopping rules were not met within max_epochs=3; increase max_epochs or lr.'
+    """
+    warnings.warn(
+        f"{subject} were not met within {within}; increase max_epochs or lr.",
+        ConvergenceWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def finalize_fit(net: Any, rules: StoppingRules, *, warn: bool = True) -> bool:
+    """Set what a finished fit reports, from the history: for a single fit and a pack member.
+
+    ``n_epochs_`` (epochs since the last initialization), ``n_steps_`` (their optimizer
+    steps), ``converged_`` (the enabled ``rules`` stopped training; ``True`` when none is
+    enabled) and, with ``warn``, a :class:`~sklearn.exceptions.ConvergenceWarning` when
+    they did not (a pack warns once for all its members instead).
+
+    Returns
+    -------
+    bool
+        ``converged_``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from skorch.history import History
+    >>> net = SimpleNamespace(history=History(), max_epochs=1)
+    >>> net.history.new_epoch(); net.history.record("train_batch_count", 4)
+    >>> finalize_fit(net, StoppingRules()), net.n_epochs_, net.n_steps_
+    (True, 1, 4)
+    """
+    history = net.history
+    net.n_epochs_ = len(history)
+    net.n_steps_ = int(sum(history[:, "train_batch_count"])) if len(history) else 0
+    net.converged_ = not rules.enabled or (len(history) > 0 and "stopped_by" in history[-1])
+    if warn and not net.converged_:
+        # the caller's caller: the user's fit / partial_fit call
+        warn_not_converged("The stopping rules", f"max_epochs={net.max_epochs}", stacklevel=4)
+    return net.converged_

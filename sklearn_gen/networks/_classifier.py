@@ -5,18 +5,17 @@ from __future__ import annotations
 import contextlib
 import inspect
 import numbers
-import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet, NeuralNetClassifier
-from skorch.callbacks import Callback, EpochTimer, LRScheduler, PrintLog
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochTimer, LRScheduler, PassthroughScoring, PrintLog
+from skorch.utils import TeeGenerator
 
 from sklearn_gen._device import available_memory, format_bytes, resolve_device
 from sklearn_gen._validation import (
@@ -34,14 +33,15 @@ from sklearn_gen._validation import (
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
 from sklearn_gen.networks._callbacks import (
     BatchAccuracy,
+    RecordInitialParams,
     StoppingRules,
-    one_hot_bce_with_logits,
+    finalize_fit,
 )
+from sklearn_gen.networks._losses import CRITERIA, OneHotBCEWithLogitsLoss, check_criterion
 from sklearn_gen.networks.architectures import get_architecture
 
-__all__ = ["NetworkClassifier", "OneHotBCEWithLogitsLoss"]
+__all__ = ["NetworkClassifier"]
 
-_BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 #: precision -> the dtype training steps autocast to (None: no autocast).
 _AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 #: Values of ``NetworkClassifier(init=...)``.
@@ -86,22 +86,6 @@ def _check_shape(value: Any, name: str) -> None:
     ):
         raise InvalidParameterError(
             f"{name} must be a tuple of positive integers such as (C, H, W), got {value!r}."
-        )
-
-
-def _check_criterion(value: Any, name: str) -> None:
-    cls = value if isinstance(value, type) else type(value)
-    known = value in _CRITERIA if isinstance(value, str) else issubclass(cls, torch.nn.Module)
-    if not known:
-        raise InvalidParameterError(
-            f"{name} must be one of {sorted(_CRITERIA)} or a torch loss module (class or "
-            f"instance) such as torch.nn.MultiMarginLoss, got {value!r}."
-        )
-    if issubclass(cls, torch.nn.NLLLoss):
-        raise InvalidParameterError(
-            f"{name}=NLLLoss expects log-probabilities, but NetworkClassifier modules output "
-            "logits (NLLLoss on logits trains nothing); use torch.nn.CrossEntropyLoss, which "
-            "applies log-softmax itself."
         )
 
 
@@ -328,7 +312,7 @@ class NetworkClassifier(NeuralNetClassifier):
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         "module": Custom(_check_module, bad_value=3),
         "input_shape": Custom(_check_shape, none=True, bad_value=(3, 0)),
-        "criterion": Custom(_check_criterion, bad_value="cross-entropy"),
+        "criterion": Custom(check_criterion, bad_value="cross-entropy"),
         "optimizer": NO_VALIDATION,
         "lr": Real(0.0, closed="right"),
         "momentum": Real(0.0),
@@ -419,9 +403,23 @@ class NetworkClassifier(NeuralNetClassifier):
             "mode": self.stop_mode,
         }
 
-    @property
-    def _default_callbacks(self) -> list:
+    def get_default_callbacks(self) -> list:
+        """skorch's hook for the callbacks every fit runs (the user's ``callbacks`` follow).
+
+        ``train_loss`` / ``valid_loss`` (skorch's size-weighted epoch means of the batch
+        losses), ``initial_params`` (:class:`RecordInitialParams`: ``initial_params_``),
+        ``epoch_timer``, ``accuracy`` (:class:`BatchAccuracy`), ``stopping``
+        (:class:`StoppingRules`), ``lr_decay`` with ``lr_decay``, ``print_log`` with
+        ``verbose``.
+
+        Returns
+        -------
+        list of (str, skorch.callbacks.Callback)
+        """
         callbacks = [
+            ("train_loss", PassthroughScoring("train_loss", lower_is_better=None, on_train=True)),
+            ("valid_loss", PassthroughScoring("valid_loss", lower_is_better=None)),
+            ("initial_params", RecordInitialParams()),
             ("epoch_timer", EpochTimer()),
             ("accuracy", BatchAccuracy()),
             ("stopping", StoppingRules(**self._stopping_params())),
@@ -442,7 +440,11 @@ class NetworkClassifier(NeuralNetClassifier):
         return callbacks
 
     def initialize_module(self) -> NetworkClassifier:
-        """Build the module (architecture name or class), scale its init, keep a copy."""
+        """Build the module (architecture name or class) and scale its initialization.
+
+        Its initial weights are kept by the ``initial_params`` callback
+        (:class:`RecordInitialParams`) when training starts.
+        """
         cls = get_architecture(self.module) if isinstance(self.module, str) else self.module
         kwargs = self.get_params_for("module")
         if isinstance(cls, torch.nn.Module):
@@ -475,15 +477,12 @@ class NetworkClassifier(NeuralNetClassifier):
         self.module_ = module.to(self.device_)
         if self.channels_last:
             self.module_ = self.module_.to(memory_format=torch.channels_last)
-        self.initial_params_ = {
-            name: tensor.detach().to("cpu", copy=True)
-            for name, tensor in self.module_.state_dict().items()
-        }
         return self
 
     def initialize_criterion(self) -> NetworkClassifier:
-        """Build ``criterion`` (a name of :data:`_CRITERIA`, a class or an instance)."""
-        criterion = _CRITERIA.get(self.criterion, self.criterion)
+        """Build ``criterion`` (a name of :data:`~sklearn_gen.networks._losses.CRITERIA`, a
+        class or an instance)."""
+        criterion = CRITERIA.get(self.criterion, self.criterion)
         self.criterion_ = self.initialized_instance(criterion, self.get_params_for("criterion"))
         return self
 
@@ -531,76 +530,38 @@ class NetworkClassifier(NeuralNetClassifier):
             dataset, batch_size, shuffle=training, generator=generator, transform=transform
         )
 
-    # Per-batch overhead: skorch calls every callback's hook for every batch, rebuilds a
-    # parameter generator for ``on_grad_computed`` and re-sets train mode on every module.
-    # Only the hooks that do something are called, and the rest is skipped when unneeded.
-    def _collect_batch_hooks(self) -> dict[str, list]:
-        hooks: dict[str, list] = {}
-        for event in _BATCH_EVENTS:
-            owners = [self] + [cb for _, cb in self.callbacks_]
-            no_ops = {getattr(Callback, event), getattr(NeuralNet, event)}
-            if event == "on_batch_begin":  # NeuralNet's own opens the batch in the history
-                no_ops.discard(NeuralNet.on_batch_begin)
-            hooks[event] = [
-                getattr(obj, event) for obj in owners if getattr(type(obj), event) not in no_ops
-            ]
-        return hooks
-
-    def notify(self, method_name: str, **cb_kwargs: Any) -> None:
-        """Call the callbacks' hook, skipping the per-batch hooks no callback implements."""
-        hooks = getattr(self, "batch_hooks_", None)
-        if hooks is None or method_name not in hooks:
-            super().notify(method_name, **cb_kwargs)
-            return
-        for hook in hooks[method_name]:
-            hook(self, **cb_kwargs)
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params) -> None:
-        """Run skorch's epoch loop with the same history records, minus per-batch lookups."""
-        hooks = getattr(self, "batch_hooks_", None)
-        if hooks is None or iterator is None:
-            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-            return
-        batches = list.__getitem__(self.history, -1)["batches"]
-        loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
-        count = seen = 0
-        total = 0.0
-        for batch in iterator:
-            for hook in hooks["on_batch_begin"]:
-                hook(self, batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            record = batches[-1]
-            record[loss_key] = loss = step["loss"].item()
-            record[size_key] = size = len(batch[0])
-            for hook in hooks["on_batch_end"]:
-                hook(self, batch=batch, training=training, **step)
-            count += 1
-            seen += size
-            total += loss * size
-        self.history.record(prefix + "_batch_count", count)
-        if seen:  # what skorch's PassthroughScoring would record: the size-weighted mean
-            self.history.record(loss_key, total / seen)
-
     def train_step(self, batch, **fit_params: Any) -> dict:
-        """Take one optimizer step on ``batch`` (skorch's, without a closure for SGD)."""
-        hooks = getattr(self, "batch_hooks_", None)
-        if (
-            hooks is None
-            or hooks["on_grad_computed"]
-            or isinstance(self.optimizer_, torch.optim.LBFGS)
-        ):
+        """skorch's optimizer step; with ``precision="fp16"``, the gradient scaler's.
+
+        skorch steps the optimizer itself (``optimizer.step(closure)``), while a
+        :class:`torch.amp.GradScaler` must step it (skipping steps whose gradients
+        overflowed) and then update its scale; so for ``"fp16"`` the step is taken here,
+        with the public pieces skorch's own step is made of.
+        """
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
             return super().train_step(batch, **fit_params)
-        self._zero_grad_optimizer()
+        self.optimizer_.zero_grad()
         step = self.train_step_single(batch, **fit_params)
-        self._step_optimizer(None)
+        scaler.unscale_(self.optimizer_)  # callbacks see the true gradients
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+        )
+        scaler.step(self.optimizer_)
+        scaler.update()
         return step
 
     def train_step_single(self, batch, **fit_params: Any) -> dict:
-        """Take skorch's step; forward and loss under autocast when ``precision`` asks for it."""
+        """skorch's forward, loss and backward pass; forward and loss under
+        :func:`torch.autocast` when ``precision`` asks for it (and, for ``"fp16"``, the
+        backward pass of the scaled loss)."""
         dtype = _AUTOCAST_DTYPES[self.precision]
         if dtype is None:
             return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
+        self.module_.train()
+        self.criterion_.train()
         Xi, yi = batch
         with torch.autocast(self.device_.type, dtype=dtype):
             y_pred = self.infer(Xi, **fit_params)
@@ -608,15 +569,6 @@ class NetworkClassifier(NeuralNetClassifier):
         scaler = getattr(self, "grad_scaler_", None)
         (loss if scaler is None else scaler.scale(loss)).backward()
         return {"loss": loss.float(), "y_pred": y_pred.float()}
-
-    def _step_optimizer(self, step_fn) -> None:
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            super()._step_optimizer(step_fn)
-            return
-        for name in self._optimizers:
-            scaler.step(getattr(self, name + "_"))
-        scaler.update()
 
     def initialize_optimizer(self, *args: Any, **kwargs: Any) -> NetworkClassifier:
         """Build skorch's optimizer, plus the gradient scaler ``precision="fp16"`` needs."""
@@ -638,12 +590,6 @@ class NetworkClassifier(NeuralNetClassifier):
         if isinstance(y_true, torch.Tensor):
             return self.criterion_(y_pred, y_true)
         return super().get_loss(y_pred, y_true, *args, **kwargs)
-
-    def _set_training(self, training: bool = True) -> None:
-        module, criterion = self.module_, self.criterion_
-        if module.training is training and getattr(criterion, "training", training) is training:
-            return
-        super()._set_training(training)
 
     def check_data(self, X: Any, y: Any) -> None:
         """Inputs are validated in :meth:`fit`; skorch's own class inference is not used."""
@@ -723,28 +669,10 @@ class NetworkClassifier(NeuralNetClassifier):
 
     def _train(self, X: np.ndarray, y_enc: np.ndarray, **fit_params: Any) -> None:
         dataset = self.get_dataset(X, y_enc)
-        for name, callback in self.callbacks_:
-            if name == "stopping":  # follow set_params between partial_fit calls
-                callback.set_params(**self._stopping_params())
-        self.batch_hooks_ = self._collect_batch_hooks()
-        try:
-            super().partial_fit(dataset, y_enc, **fit_params)
-        finally:
-            del self.batch_hooks_
-        history = self.history
-        self.n_epochs_ = len(history)
-        self.n_steps_ = int(sum(history[:, "train_batch_count"])) if len(history) else 0
-        enabled = self.stop_on_interpolation or any(
-            v is not None for v in (self.stop_margin, self.stop_train_loss)
-        )
-        self.converged_ = (not enabled) or "stopped_by" in history[-1]
-        if not self.converged_:
-            warnings.warn(
-                f"The stopping rules were not met within max_epochs={self.max_epochs}; "
-                "increase max_epochs or lr.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        rules = dict(self.callbacks_)["stopping"]
+        rules.set_params(**self._stopping_params())  # follow set_params between partial_fits
+        super().partial_fit(dataset, y_enc, **fit_params)
+        finalize_fit(self, rules)
 
     def forward_iter(self, X: Any, training: bool = False, device: str = "cpu"):
         """Yield the module's outputs batch by batch (a fitted net only).
@@ -832,26 +760,6 @@ class NetworkClassifier(NeuralNetClassifier):
         return tags
 
 
-class OneHotBCEWithLogitsLoss(torch.nn.Module):
-    """Sigmoid (one-vs-all) cross-entropy of logits against one-hot class indices.
-
-    The criterion of ``NetworkClassifier(criterion="bce")``: class indices ``y`` become one-hot
-    rows and :func:`torch.nn.functional.binary_cross_entropy_with_logits` is averaged over
-    all ``n_samples * n_classes`` entries.
-
-    Examples
-    --------
-    >>> import torch
-    >>> criterion = OneHotBCEWithLogitsLoss()
-    >>> round(criterion(torch.zeros(4, 3), torch.tensor([0, 1, 2, 0])).item(), 4)
-    0.6931
-    """
-
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The mean sigmoid cross-entropy (a scalar tensor)."""
-        return one_hot_bce_with_logits(logits, target)
-
-
 def _xavier_init(module: torch.nn.Module, *, normal: bool) -> None:
     """Glorot (Xavier) weights and zero biases for every layer with a >= 2-D ``weight``."""
     fill = torch.nn.init.xavier_normal_ if normal else torch.nn.init.xavier_uniform_
@@ -874,10 +782,3 @@ def _init_arguments(cls: Any) -> set[str]:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return {p.name for p in params} | {"input_shape", "n_classes", "dropout", "batch_norm"}
     return {p.name for p in params}
-
-
-#: The names ``NetworkClassifier(criterion=...)`` takes, and the loss class of each.
-_CRITERIA: dict[str, type[torch.nn.Module]] = {
-    "ce": torch.nn.CrossEntropyLoss,
-    "bce": OneHotBCEWithLogitsLoss,
-}

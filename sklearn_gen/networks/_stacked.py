@@ -57,14 +57,19 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from torch.func import functional_call, stack_module_state, vmap
 from torch.optim.sgd import sgd
 
 from sklearn_gen._device import format_bytes, resolve_device, resolve_memory_budget
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.networks._batches import crop_flip_augmenter
-from sklearn_gen.networks._callbacks import StoppingRules
+from sklearn_gen.networks._callbacks import (
+    StoppingRules,
+    chunked_statistics,
+    finalize_fit,
+    n_correct,
+    warn_not_converged,
+)
 from sklearn_gen.networks._classifier import NetworkClassifier
 from sklearn_gen.networks.architectures import _Chain
 from sklearn_gen.randomization import LabelNoise
@@ -359,6 +364,7 @@ class _Member:
     y_enc: np.ndarray
     generator: torch.Generator
     rules: Any  # the member's StoppingRules callback
+    epoch_loss: Any  # the member's "train_loss" callback: the epoch's mean batch loss
     scheduler: Any  # the member's LRScheduler callback, or None
     owner: Any = None  # the LabelNoise to complete, or None
     corruption: tuple = ()
@@ -428,6 +434,7 @@ def _initialize(index: int, owner: Any, corruption: tuple, net: Any, y_enc) -> _
         y_enc=y_enc,
         generator=generator,
         rules=callbacks["stopping"],
+        epoch_loss=callbacks["train_loss"],
         scheduler=callbacks.get("lr_decay"),
         owner=owner,
         corruption=corruption,
@@ -644,12 +651,9 @@ def fit_pack(
             unconverged.append(member.index)
         if member.owner is not None:
             member.owner._set_fitted(member.net, X, *member.corruption)
-    if unconverged:
-        warnings.warn(
-            f"The stopping rules of estimators {unconverged} were not met within their "
-            "max_epochs; increase max_epochs or lr.",
-            ConvergenceWarning,
-            stacklevel=2,
+    if unconverged:  # one warning for the pack (finalize_fit warns for a single fit)
+        warn_not_converged(
+            f"The stopping rules of estimators {unconverged}", "their max_epochs", stacklevel=2
         )
     return estimators
 
@@ -940,9 +944,10 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
     criterion = first.criterion_
     labels = torch.stack([torch.as_tensor(m.y_enc, dtype=torch.long) for m in members]).to(device)
     rows = list(range(len(members)))  # each stack row's row in ``labels``
-    for member in members:
-        if member.scheduler is not None:
-            member.scheduler.on_train_begin(member.net)
+    for member, y in zip(members, labels, strict=True):
+        # the member's callbacks start as in its own fit: its initial weights are recorded,
+        # its learning-rate schedule begins
+        member.net.notify("on_train_begin", X=X, y=y)
     step = _ChainStep.of(first.module_, criterion)
     chain = step
     vectorize = step is not None or device.type == "cuda" or _VMAP_ON_CPU
@@ -976,7 +981,7 @@ def _train_pack(members: list[_Member], X: torch.Tensor) -> None:
             logits, losses, grads = step(stack.params, xb, yb)
             stack.sgd_step(grads, hyper)
             batch_losses.append(losses.detach())
-            correct += (logits.detach().argmax(-1) == yb).sum(1)
+            correct += n_correct(logits.detach(), yb)
             sizes.append(index.shape[1])
         per_batch = torch.stack(batch_losses, 1).tolist()
         accuracy = (correct.double() / n).tolist()
@@ -1038,33 +1043,18 @@ def _evaluate(
 
     # one criterion per pack (pack_refusal compares it)
     criterion = stack.members[which[0]].net.criterion_
-    chunk_statistics = vmap(partial(StoppingRules.chunk_statistics, criterion))
-    chunk = max(1, _EVAL_SAMPLES // len(which))
-    n = len(X)
-    total = torch.zeros(len(which), dtype=torch.float64, device=X.device)
-    correct = torch.zeros(len(which), dtype=torch.long, device=X.device)
-    all_margins, pending, done = [], [], 0
-
-    def flush(stop: int) -> None:
-        nonlocal done
-        logits = torch.cat(pending, 1)
-        loss_sum, n_correct, chunk_margins = chunk_statistics(logits, targets[:, done:stop])
-        total.add_(loss_sum)
-        correct.add_(n_correct)
-        all_margins.append(chunk_margins)
-        pending.clear()
-        done = stop
-
     stack.base.eval()
     try:
-        for start in range(0, n, chunk):
-            pending.append(forward(params, buffers, X[start : start + chunk]).float())
-            stop = min(start + chunk, n)
-            if len(which) * (stop - done) * pending[0].shape[-1] >= _EVAL_LOGITS or stop == n:
-                flush(stop)
+        total, correct, all_margins = chunked_statistics(
+            lambda x: forward(params, buffers, x).float(),
+            X,
+            targets,
+            vmap(partial(StoppingRules.chunk_statistics, criterion)),
+            max(1, _EVAL_SAMPLES // len(which)),
+            gather=_EVAL_LOGITS,
+        )
     finally:
         stack.base.train()
-    all_margins = torch.cat(all_margins, 1)
     return {
         i: stack.members[i].rules.summarize(total[j].item(), correct[j].item(), all_margins[j])
         for j, i in enumerate(which)
@@ -1076,14 +1066,12 @@ def _record_epoch(member: _Member, losses, sizes, accuracy, seconds, full) -> No
     history = member.net.history
     history.new_epoch()
     history.record("epoch", len(history))
-    total = 0.0
     for loss, size in zip(losses, sizes, strict=True):
         history.new_batch()
         history.record_batch("train_loss", loss)
         history.record_batch("train_batch_size", size)
-        total += loss * size
     history.record("train_batch_count", len(sizes))
-    history.record("train_loss", total / sum(sizes))
+    member.epoch_loss.on_epoch_end(member.net)  # the single fit's epoch train_loss
     history.record("dur", seconds)
     history.record("train_acc", accuracy)
     member.epochs += 1
@@ -1100,9 +1088,4 @@ def _record_epoch(member: _Member, losses, sizes, accuracy, seconds, full) -> No
 def _finish(stack: _Stack, row: int, member: _Member) -> None:
     """Freeze a member: weights back into its module, the attributes a fit sets."""
     stack.write_back(row, member)
-    net = member.net
-    history = net.history
-    net.n_epochs_ = len(history)
-    net.n_steps_ = int(sum(history[:, "train_batch_count"])) if len(history) else 0
-    enabled = bool(member.rules.enabled)
-    net.converged_ = (not enabled) or "stopped_by" in history[-1]
+    finalize_fit(member.net, member.rules, warn=False)
