@@ -263,6 +263,24 @@ def _check_run_arguments(args: argparse.Namespace) -> str | None:
         return f"--pack-size must be a positive number of networks, got {args.pack_size}."
     if args.threads is not None and args.threads < 1:
         return f"--threads must be a positive number of threads, got {args.threads}."
+    return _check_jiang2020(args)
+
+
+def _check_jiang2020(args: argparse.Namespace) -> str | None:
+    """``--preset jiang2020`` is the paper's scale (1,458 NiNs): it needs the images it was
+    meant for, and ``--quick`` cannot shrink it."""
+    if args.preset != "jiang2020":
+        return None
+    if args.quick:
+        return (
+            "--preset jiang2020 is Jiang et al.'s full NiN zoo (1,458 networks) and has no "
+            "quick form; drop --quick, or drop --preset for the quick default zoo."
+        )
+    if args.data is None:
+        return (
+            "--preset jiang2020 needs --data (e.g. --data cifar10:PATH, the paper's); "
+            "without it the 1,458 NiNs would train on 8x8 digits."
+        )
     return None
 
 

@@ -177,3 +177,65 @@ def test_a_nin_zoo_sets_channels_blocks_and_momentum(digits):
     expected = np.where(zoo["depth"] == 1, first + head, first + later + head)
     np.testing.assert_array_equal(zoo["n_params"], expected)
     assert not zoo["converged"].any()  # 3 epochs cannot reach cross-entropy 0.01
+
+
+def test_zoo_frame_refuses_labels_a_model_never_saw(digits):
+    X, y = digits
+    net = NetworkClassifier(
+        "mlp", module__hidden=(8,), max_epochs=2, lr=0.1, device="cpu", random_state=0
+    ).fit(X[:200], y[:200])
+    # the issue's reproducer: y_test + 1 (the 9s become a 10 the network never saw)
+    with pytest.raises(ValueError, match=r"y_test holds labels that models\[0\] was not"):
+        zoo_frame([net], X[:200], y[:200], X[200:], y[200:] + 1, measures=["n_params"])
+    with pytest.raises(ValueError, match=r"y_train holds labels that models\[0\]"):
+        zoo_frame([net], X[:200], y[:200] + 1, X[200:], y[200:], measures=["n_params"])
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--preset", "jiang2020"], "--preset jiang2020 needs --data"),
+        (["--preset", "jiang2020", "--quick", "--data", "digits"], "has no quick form"),
+    ],
+)
+@pytest.mark.parametrize("study", ["measure-ranking", "all"])
+def test_cli_jiang2020_needs_data_and_refuses_quick(tmp_path, capsys, study, arguments, message):
+    from sklearn_gen.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", study, *arguments, "--quiet", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1
+    assert not out.exists()  # refused before any work
+
+
+def _python_blocks(path) -> list[str]:
+    """The ``.. code-block:: python`` blocks of an rst file, dedented."""
+    import textwrap
+
+    blocks, lines = [], path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() != ".. code-block:: python":
+            continue
+        body = []
+        for following in lines[i + 2 :]:
+            if following and not following.startswith("   "):
+                break
+            body.append(following)
+        blocks.append(textwrap.dedent("\n".join(body)))
+    return blocks
+
+
+def test_the_docs_snippets_run(capsys):
+    from pathlib import Path
+
+    blocks = _python_blocks(Path(__file__).parents[1] / "docs" / "measure_ranking.rst")
+    assert len(blocks) >= 2
+    namespace: dict = {}
+    for block in blocks:  # in order, one namespace, as a reader pastes them
+        exec(compile(block, "docs/measure_ranking.rst", "exec"), namespace)
+    table, audit = namespace["table"], namespace["audit"]
+    assert set(table["measure"]) == {"path_norm", "inverse_margin", "log_spectral_product"}
+    assert np.isfinite(table["kendall_tau_low"]).any()  # 8 models: intervals
+    assert audit.attrs["audited"] == ["lr"]
+    assert "signed_cmi" in capsys.readouterr().out

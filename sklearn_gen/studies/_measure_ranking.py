@@ -347,6 +347,20 @@ def measure_ranking(
     return frame[columns]
 
 
+def _check_labels(model: Any, index: int, y: Any, name: str) -> None:
+    """Refuse labels a model was not trained on (its ``classes_``, when it has them): its
+    accuracy on them would be a wrong gap, not an error."""
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        return
+    unknown = np.setdiff1d(np.unique(np.asarray(y)), np.asarray(classes))
+    if len(unknown):
+        raise ValueError(
+            f"{name} holds labels that models[{index}] was not trained on: "
+            f"{unknown[:5].tolist()} (its classes_ are {np.asarray(classes)[:10].tolist()})."
+        )
+
+
 def zoo_frame(
     models: Sequence[Any],
     X_train: Any,
@@ -378,6 +392,12 @@ def zoo_frame(
         One row per model: its hyperparameters, ``train_accuracy``, ``test_accuracy``,
         ``generalization_gap`` and one column per measure.
 
+    Raises
+    ------
+    ValueError
+        If ``y_train`` or ``y_test`` holds a label outside a model's ``classes_`` (checked
+        for every model before any is scored).
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -404,6 +424,9 @@ def zoo_frame(
         raise ValueError(
             f"hyperparameters has {len(hyperparameters)} entries for {len(models)} models."
         )
+    for index, model in enumerate(models):  # every model checked before any is scored
+        _check_labels(model, index, y_train, "y_train")
+        _check_labels(model, index, y_test, "y_test")
     rows = []
     for model, params in zip(models, hyperparameters, strict=True):
         train, test = model.score(X_train, y_train), model.score(X_test, y_test)
