@@ -1,8 +1,11 @@
 """sklearn_gen: the experiments on why deep networks generalize, as scikit-learn objects.
 
-The public API is re-exported here; the implementation lives in private modules of the
-subpackages ``kernels``, ``datasets``, ``networks``, ``randomization``, ``measures``,
-``metrics`` and the study harness ``studies`` (its figures in ``studies.plotting``).
+The public API is re-exported here: the estimators, transformers and loaders a user calls,
+and :func:`~sklearn_gen.fit_pack` / :func:`~sklearn_gen.fit_many`; the plumbing
+(``pack_key``, ``group_packs``, ...) stays in its subpackage. The implementation lives in
+private modules of the subpackages ``kernels``, ``datasets``, ``networks``,
+``randomization``, ``measures``, ``metrics`` and the study harness ``studies`` (its figures
+in ``studies.plotting``).
 
 The names and subpackages load lazily, on first use (PEP 562): ``import sklearn_gen`` costs
 next to nothing, ``from sklearn_gen import NetworkClassifier`` imports what that class
@@ -35,9 +38,6 @@ if TYPE_CHECKING:  # what static tools see; at run time __getattr__ imports on f
         NetworkClassifier,
         fit_many,
         fit_pack,
-        group_packs,
-        pack_key,
-        pack_refusal,
     )
     from sklearn_gen.randomization import (
         CenterCrop,
@@ -68,10 +68,7 @@ _EXPORTS = {
     "corrupt_labels": "randomization",
     "fit_many": "networks",
     "fit_pack": "networks",
-    "group_packs": "networks",
     "load_mnist": "datasets",
-    "pack_key": "networks",
-    "pack_refusal": "networks",
 }
 _SUBPACKAGES = frozenset(
     {
@@ -105,10 +102,7 @@ __all__ = [
     "corrupt_labels",
     "fit_many",
     "fit_pack",
-    "group_packs",
     "load_mnist",
-    "pack_key",
-    "pack_refusal",
 ]
 
 
