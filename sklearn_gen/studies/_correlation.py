@@ -20,6 +20,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -151,6 +152,15 @@ class _Grid:
 
 
 # ------------------------------------------------------------------------------ tau and Psi
+@functools.lru_cache(maxsize=256)
+def _upper_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The index pairs ``i < j`` of ``n`` items (cached: the criteria ask for the same few
+    sizes thousands of times; read-only arrays)."""
+    first, second = np.triu_indices(n, k=1)
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
+
+
 def _tau(x: np.ndarray, y: np.ndarray, variant: str = "b") -> float:
     """Kendall's tau of two short vectors from the signs of their pairwise differences.
 
@@ -163,7 +173,7 @@ def _tau(x: np.ndarray, y: np.ndarray, variant: str = "b") -> float:
     x, y = x[keep], y[keep]
     if len(x) < 2:
         return float("nan")
-    first, second = np.triu_indices(len(x), k=1)
+    first, second = _upper_pairs(len(x))
     sx, sy = np.sign(x[first] - x[second]), np.sign(y[first] - y[second])
     if variant == "a":
         return float(np.sum(sx * sy) / len(sx))
@@ -204,12 +214,13 @@ def _psi(
     out = {}
     for axis in grid.axes:
         others, values = codes[grid.others(axis)][rows], codes[(axis,)][rows]
+        order = np.argsort(others, kind="stable")
+        starts = np.flatnonzero(np.diff(others[order])) + 1
         taus = []
-        for code in np.unique(others):
-            if complete and int(code) not in grid.complete[axis]:
+        for inside in np.split(order, starts) if len(order) else []:
+            if complete and int(others[inside[0]]) not in grid.complete[axis]:
                 continue
-            inside = others == code
-            if len(np.unique(values[inside])) < 2:
+            if values[inside].min() == values[inside].max():
                 continue  # not a group where this axis varies
             tau = _tau(measure[inside], gap[inside], variant)
             taus.append(tau if np.isfinite(tau) else 0.0)  # a constant group counts 0

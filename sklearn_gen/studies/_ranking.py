@@ -84,6 +84,7 @@ from sklearn_gen.studies._correlation import (
     _mean_psi,
     _psi,
     _tau,
+    _upper_pairs,
 )
 
 __all__ = [
@@ -104,18 +105,19 @@ _INFORMATIVE = 1e-12
 # ------------------------------------------------------------------------------ pairs
 def _pairs(n: int, ordered: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The pairs of models: ``i < j``, or every ordered pair ``i != j``."""
-    first, second = np.triu_indices(n, k=1)
+    first, second = _upper_pairs(n)
     if ordered:  # both orientations: V_g is +1 and -1 equally often
         return np.concatenate([first, second]), np.concatenate([second, first])
     return first, second
 
 
-def _entropy(counts: np.ndarray) -> float:
-    total = counts.sum()
-    if total == 0:
-        return 0.0
-    p = counts[counts > 0] / total
-    return float(-(p * np.log(p)).sum())
+def _entropies(counts: np.ndarray) -> np.ndarray:
+    """The entropy (nats) of each row of a table of counts (0 for an empty row)."""
+    totals = counts.sum(axis=1, keepdims=True)
+    p = counts / np.where(totals > 0, totals, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p), 0.0)
+    return -terms.sum(axis=1)
 
 
 def _normalized_cmi(v_mu: np.ndarray, v_g: np.ndarray, groups: np.ndarray) -> float:
@@ -124,18 +126,15 @@ def _normalized_cmi(v_mu: np.ndarray, v_g: np.ndarray, groups: np.ndarray) -> fl
         return float("nan")
     cell = (v_mu.astype(np.int64) + 1) * 2 + (v_g > 0).astype(np.int64)  # 6 cells
     _, group_index = np.unique(groups, return_inverse=True)
-    table = np.zeros((group_index.max() + 1, 6))
-    np.add.at(table, (group_index, cell), 1.0)
-    mi = h = 0.0
-    total = len(v_g)
-    for counts in table:
-        weight = counts.sum() / total
-        joint = _entropy(counts)
-        h_mu = _entropy(counts.reshape(3, 2).sum(axis=1))
-        h_g = _entropy(counts.reshape(3, 2).sum(axis=0))
-        mi += weight * (h_mu + h_g - joint)
-        h += weight * h_g
-    return float(mi / h) if h > 1e-12 else float("nan")
+    n_groups = int(group_index.max()) + 1
+    table = np.bincount(group_index * 6 + cell, minlength=6 * n_groups).reshape(n_groups, 6)
+    table = table.astype(float)
+    weight = table.sum(axis=1) / len(v_g)  # p(U)
+    by_cell = table.reshape(n_groups, 3, 2)
+    h_g = _entropies(by_cell.sum(axis=1))
+    mi = _entropies(by_cell.sum(axis=2)) + h_g - _entropies(table)
+    h = float(weight @ h_g)
+    return float(weight @ mi / h) if h > 1e-12 else float("nan")
 
 
 def _cmi_by_size(
