@@ -371,8 +371,18 @@ def _prepare(module: nn.Module) -> nn.Module:
 def _shape_error(module: nn.Module, input_shape: tuple[int, ...], exc: Exception) -> ValueError:
     return ValueError(
         f"input_shape={input_shape} does not fit the network {type(module).__name__} "
-        f"(pass the shape of one sample, e.g. input_shape=(C, H, W) for images): {exc}"
+        f"(pass the shape of one sample, e.g. input_shape=(C, H, W) for images): "
+        f"{type(exc).__name__}: {_first_line(exc)}"
     )
+
+
+def _check_shape(module: nn.Module, input_shape: tuple[int, ...]) -> None:
+    """Run one sample, so that a wrong shape is one line, not a tracer's traceback."""
+    try:
+        with torch.no_grad():
+            module(torch.zeros(1, *input_shape))
+    except Exception as exc:
+        raise _shape_error(module, input_shape, exc) from None
 
 
 # ----------------------------------------------------------------------------- tracing
@@ -771,11 +781,9 @@ def _trace(
 ) -> TracedNetwork:
     _own_functional_ops(gm)
     folded = _fold_traced(gm)
-    try:
-        with torch.no_grad():
-            ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
-    except Exception as exc:
-        raise _shape_error(module, input_shape, exc) from None
+    _check_shape(gm, input_shape)
+    with torch.no_grad():
+        ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
     ops, kind, unowned = _analyse(gm)
     return TracedNetwork(gm, ops, kind, _traced_layers(gm), folded, unowned, tracer)
 
@@ -835,7 +843,7 @@ def _hooked(module: nn.Module, input_shape: tuple[int, ...]) -> TracedNetwork:
         with torch.no_grad():
             module(torch.zeros(1, *input_shape))
     except Exception as exc:
-        raise _shape_error(module, input_shape, exc) from exc
+        raise _shape_error(module, input_shape, exc) from None
     finally:
         for handle in handles:
             handle.remove()
@@ -934,6 +942,7 @@ def trace_network(module: nn.Module, input_shape: tuple[int, ...]) -> TracedNetw
     try:
         gm = fx.symbolic_trace(copied)
     except Exception as fx_error:
+        _check_shape(copied, input_shape)
         try:
             gm = _export(_prepare(module), input_shape)
         except Exception as export_error:

@@ -612,6 +612,8 @@ def resolve_view(
         if _declared_shape(net, module) is None:
             rows = X if transform is None else transform(X)
             shape = np.shape(rows)
+            if shape and shape[0] == 0:
+                raise ValueError("X has 0 samples; this measure needs at least one.")
             if len(shape) >= 2:
                 input_shape = tuple(int(s) for s in shape[1:])
     call = active_call(estimator, X)

@@ -42,9 +42,15 @@ the join where two paths part, since the "normalized network" would then weigh i
 branches by the ratio of their norms, a number of no meaning for the loss. Batch norms
 that could not be folded are layers too (diagonal ones). Where every op between the
 layers is positively homogeneous (ReLU, pooling, sums, reshapes) and the biases follow the
-cumulative rule, the normalized logits are the network's, scaled; otherwise (e.g. local
-response normalization, or ``biases="own"``) the normalized network runs its own forward
-pass.
+cumulative rule, the normalized logits are the network's, scaled; under ``biases="own"``
+the normalized network runs its own forward pass. A constant scaling ``k * x`` in
+``forward`` is a layer of norm ``|k|``, divided out like the others (so the value does not
+depend on where the constant sits; with ``biases="own"`` it is refused, to be folded into
+a layer). An op that is not positively homogeneous (GELU, SiLU, tanh, sigmoid, an unknown
+op), a normalization (LayerNorm, GroupNorm: it undoes the division of the layers before
+it) or a parameter outside the layers raises
+:class:`~sklearn_gen.measures.UndefinedMeasureError` naming it: dividing the layers by
+their norms does not rescale such a network.
 
 Both rules agree on the networks of Liao et al. and of Nagarajan & Kolter (no biases after
 the first layer).
@@ -66,7 +72,6 @@ from torch import nn
 
 from sklearn_gen._validation import check_real
 from sklearn_gen.measures._cache import single_threaded
-from sklearn_gen.measures._graph import HOMOGENEOUS
 from sklearn_gen.measures._layers import LayersView, resolve_view
 from sklearn_gen.measures._margin_utils import UndefinedMeasureError, _check_xy
 from sklearn_gen.measures._norms import _check_norm as check_norm
@@ -232,7 +237,7 @@ def _logit_scale(
     first layer under either rule), the normalized network is the network times that
     product at the output. Otherwise its logits need their own forward pass.
     """
-    if any(op.kind not in HOMOGENEOUS and op.kind not in ("input", "output") for op in view.ops):
+    if not all(op.homogeneous for op in view.ops):
         return None
     for layer, (_, bias_factor) in zip(view.layers, factors, strict=True):
         bias = layer.bias
@@ -268,6 +273,13 @@ def _normalized_logits(
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv layer.")
     view.require_owned(measure)
     view.require_no_normalization(measure)
+    view.require_ops(
+        measure,
+        lambda op: op.homogeneous,
+        "dividing every layer by its norm rescales the network (Liao et al.'s normalized "
+        "network is the network divided by the product of the norms) only through positively "
+        "homogeneous ops (ReLU, LeakyReLU, pooling, reshapes, constant scalings)",
+    )
     crossed = _crossed_layers(view, measure)
     first = {
         op.module
