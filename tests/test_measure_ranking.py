@@ -239,3 +239,52 @@ def test_the_docs_snippets_run(capsys):
     assert np.isfinite(table["kendall_tau_low"]).any()  # 8 models: intervals
     assert audit.attrs["audited"] == ["lr"]
     assert "signed_cmi" in capsys.readouterr().out
+
+
+def _synthetic_zoo(seed: int = 0) -> pd.DataFrame:
+    """A study-shaped frame: 2 x 2 x 2 configurations, 2 repeats, some networks dropped."""
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        [
+            {"width": w, "lr": lr, "dropout": d, "repeat": r}
+            for w, lr, d, r in itertools.product((32, 128), (0.05, 0.1), (0.0, 0.2), (0, 1))
+        ]
+    )
+    n = len(frame)
+    frame["n_test"] = 400
+    frame["generalization_gap"] = (
+        0.5 * frame["lr"] + 0.3 * frame["dropout"] + rng.normal(0, 0.01, n)
+    )
+    frame["path_norm"] = frame["generalization_gap"] + rng.normal(0, 0.005, n)
+    frame["mean_alpha"] = -frame["generalization_gap"] + rng.normal(0, 0.005, n)  # reversed
+    frame["converged"] = True
+    frame.loc[[3, 12, 13], "converged"] = False  # two cells lose networks
+    return frame
+
+
+def test_the_study_ranking_reports_direction_and_the_dropped_networks():
+    from sklearn_gen.studies._measure_ranking import lost_cells, rank_zoo, ranking_markdown
+
+    frame = _synthetic_zoo()
+    lost = lost_cells(frame, ["width", "lr", "dropout"])
+    assert lost[["n_networks", "n_converged"]].values.tolist() == [[2, 1], [2, 0]]
+    ranking = rank_zoo(frame, n_bootstrap=20, random_state=0)
+    assert list(ranking.table["measure"]) == ["path_norm", "mean_alpha"]
+    assert ranking.table.set_index("measure").loc["mean_alpha", "wrong_direction"]
+    # seeds averaged per configuration: Psi is that of the configuration means
+    expected = rank_measures(
+        ranking.converged,
+        "path_norm",
+        "generalization_gap",
+        ranking.axes,
+        repeats="mean",
+        n_bootstrap=0,
+    )["psi"].iloc[0]
+    assert ranking.table["psi"].iloc[0] == pytest.approx(expected)
+    assert len(ranking.every) == 2 and len(ranking.complete) == 2
+    text = ranking_markdown(ranking)
+    assert "mean_alpha (wrong direction)" in text
+    assert "3 networks missed the stopping rule, in 2 of the 8 configurations" in text
+    assert "Psi, complete groups" in text

@@ -20,6 +20,7 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from sklearn_gen._validation import check_int, check_real, draw_seed
 from sklearn_gen.metrics import make_measure_scorer
 from sklearn_gen.networks import NetworkClassifier
 from sklearn_gen.networks.architectures import ARCHITECTURES, get_architecture
+from sklearn_gen.studies._ranking import noise_threshold, rank_measures, robust_sign_error
 from sklearn_gen.studies._study import Study, run_study
 from sklearn_gen.studies._validation import check_data, check_test_size
 
@@ -436,3 +438,331 @@ def zoo_frame(
             row[name] = float(scorer(model, X_train, y_train))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ the ranking
+#: Dziugaite et al.'s smallest effective sample size of an environment.
+PAPER_MIN_ESS = 12.0
+
+
+@dataclass
+class ZooRanking:
+    """The study's ranking of a zoo (:func:`rank_zoo`), with what the dropped networks did
+    to the grid.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Every network trained.
+    converged : pandas.DataFrame
+        The networks that met the stopping rule (the ones ranked).
+    axes : list of str
+        The axes that vary among them.
+    table : pandas.DataFrame
+        :func:`~sklearn_gen.studies.rank_measures` of the converged networks, with
+        intervals (the study's conventions: see :func:`rank_zoo`).
+    complete : pandas.DataFrame
+        The same criteria (no intervals) with ``Psi`` over the complete groups only.
+    every : pandas.DataFrame
+        The same criteria (no intervals) over every network, the ones that missed the
+        stopping rule measured at their last epoch: the fallback that keeps the grid
+        balanced.
+    lost : pandas.DataFrame
+        The configurations that lost networks: the axes, ``n_networks``, ``n_converged``.
+    noise : float
+        ``Delta* = sqrt(2 ln 2 / n_test)``, below which a gap difference weighs nothing.
+    paper_environments : int
+        The environments of the first-ranked measure left at Dziugaite et al.'s effective
+        sample size (12).
+    """
+
+    frame: pd.DataFrame
+    converged: pd.DataFrame
+    axes: list[str]
+    table: pd.DataFrame
+    complete: pd.DataFrame
+    every: pd.DataFrame
+    lost: pd.DataFrame
+    noise: float
+    paper_environments: int
+
+
+def lost_cells(frame: pd.DataFrame, axes: Sequence[str]) -> pd.DataFrame:
+    """The configurations of a zoo that lost networks to the stopping rule.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A :func:`measure_ranking` frame (every network, with ``converged``).
+    axes : sequence of str
+        The grid's axes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per configuration with fewer converged networks than trained: the axes,
+        ``n_networks`` and ``n_converged``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"lr": [0.1, 0.1, 0.2, 0.2], "repeat": [0, 1, 0, 1],
+    ...                       "converged": [True, True, True, False]})
+    >>> lost_cells(frame, ["lr"]).to_dict("records")
+    [{'lr': 0.2, 'n_networks': 2, 'n_converged': 1}]
+    """
+    counts = (
+        frame.assign(converged=frame["converged"].astype(bool))
+        .groupby(list(axes), dropna=False)["converged"]
+        .agg(n_networks="size", n_converged="sum")
+        .reset_index()
+    )
+    counts["n_converged"] = counts["n_converged"].astype(int)
+    return counts[counts["n_converged"] < counts["n_networks"]].reset_index(drop=True)
+
+
+def rank_zoo(
+    frame: pd.DataFrame,
+    *,
+    n_bootstrap: int = 200,
+    random_state: int | np.random.RandomState | None = 0,
+) -> ZooRanking:
+    """Rank a :func:`measure_ranking` zoo as the study does, and say what the dropped
+    networks did to the grid.
+
+    The converged networks are ranked by :func:`~sklearn_gen.studies.rank_measures` over
+    the axes that vary among them, with these conventions: ``Psi`` over the means of each
+    configuration's repeats (``repeats="mean"``: seed-mates differ only by noise, and
+    pooled they pull ``Psi`` toward 0), tau-b inside its groups, a constant group counting
+    0; the sign-errors over Dziugaite et al.'s environments with Hoeffding weights for the
+    frame's ``n_test`` test points (pairs closer than ``Delta*`` weigh nothing) and no
+    effective-sample-size floor (at their 12, a zoo of 2 repeats keeps no environment:
+    at most 4 pairs each). Beside it, without intervals: ``Psi`` over the complete groups
+    only, and every criterion over every network (the networks that missed the stopping
+    rule at their last epoch), which keeps the grid balanced.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A :func:`measure_ranking` frame.
+    n_bootstrap : int, default=200
+        Resamples for the intervals of the main ranking.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the resampling.
+
+    Returns
+    -------
+    ZooRanking
+
+    Raises
+    ------
+    ValueError
+        If fewer than two networks converged or they vary along no axis.
+
+    Examples
+    --------
+    >>> import itertools
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame([{"width": w, "lr": lr, "repeat": r} for w, lr, r in
+    ...                       itertools.product((16, 64), (0.1, 0.2), (0, 1, 2))])
+    >>> frame["n_test"], frame["converged"] = 500, True
+    >>> frame["generalization_gap"] = 0.1 * frame["lr"] + rng.normal(0, 0.02, 12)
+    >>> frame["path_norm"] = frame["generalization_gap"] + rng.normal(0, 0.01, 12)
+    >>> ranking = rank_zoo(frame, n_bootstrap=20)
+    >>> ranking.axes, list(ranking.table["measure"]), len(ranking.lost)
+    (['width', 'lr'], ['path_norm'], 0)
+    """
+    converged = frame[frame["converged"].astype(bool)].reset_index(drop=True)
+    axes = [a for a in RANKING_AXES if a in frame.columns and converged[a].nunique() > 1]
+    names = [m for m in RANKING_MEASURES if m in frame.columns]
+    if len(converged) < 2 or not axes:
+        raise ValueError(
+            f"{len(converged)} of the {len(frame)} networks met the stopping rule and they "
+            "vary along no axis: nothing to rank; raise the network's max_epochs or lr."
+        )
+    conventions: dict[str, Any] = {
+        "repeats": "mean",
+        "weights": "hoeffding",
+        "n_test": "n_test",
+    }
+    gap = "generalization_gap"
+    table = rank_measures(
+        converged,
+        names,
+        gap,
+        axes,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+        **conventions,
+    )
+    complete = rank_measures(
+        converged, names, gap, axes, complete_groups=True, n_bootstrap=0, **conventions
+    )
+    every = rank_measures(frame, names, gap, axes, n_bootstrap=0, **conventions)
+    first = str(table["measure"].iloc[0])
+    _, _, paper_environments = robust_sign_error(
+        converged,
+        first,
+        gap,
+        axes,
+        weights="hoeffding",
+        n_test="n_test",
+        min_ess=PAPER_MIN_ESS,
+    )
+    n_test = float(converged["n_test"].min())
+    return ZooRanking(
+        frame=frame,
+        converged=converged,
+        axes=axes,
+        table=table,
+        complete=complete,
+        every=every,
+        lost=lost_cells(frame, axes),
+        noise=noise_threshold(n_test),
+        paper_environments=paper_environments,
+    )
+
+
+def direction_note(table: pd.DataFrame, measure: str) -> str:
+    """``""``, or a note that ``measure`` is informative in the wrong direction (a positive
+    CMI with a negative tau), for a verdict's evidence.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"measure": ["m"], "cmi": [0.01], "kendall_tau": [-0.2],
+    ...                       "wrong_direction": [True]})
+    >>> direction_note(table, "m")
+    '; m is informative in the wrong direction (CMI 0.01 with tau -0.20)'
+    """
+    row = table.set_index("measure").loc[measure]
+    if not bool(row["wrong_direction"]):
+        return ""
+    return (
+        f"; {measure} is informative in the wrong direction (CMI {row['cmi']:.2f} with tau "
+        f"{row['kendall_tau']:.2f})"
+    )
+
+
+def _cell(row: Any, criterion: str) -> str:
+    """``value [low, high]``, or the value alone where there is no interval."""
+    value = float(getattr(row, criterion))
+    low, high = (float(getattr(row, f"{criterion}_{end}", np.nan)) for end in ("low", "high"))
+    if not np.isfinite(value):
+        return "n/a"
+    if np.isfinite(low) and np.isfinite(high):
+        return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+    return f"{value:.2f}"
+
+
+def ranking_markdown(ranking: ZooRanking) -> str:
+    """The ranking of ``summary.md``: the table, its conventions, the measures informative
+    in the wrong direction, and what the dropped networks did to the grid.
+
+    Examples
+    --------
+    >>> import itertools
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame([{"width": w, "lr": lr, "repeat": r} for w, lr, r in
+    ...                       itertools.product((16, 64), (0.1, 0.2), (0, 1, 2))])
+    >>> frame["n_test"], frame["converged"] = 500, True
+    >>> frame["generalization_gap"] = 0.1 * frame["lr"] + rng.normal(0, 0.02, 12)
+    >>> frame["path_norm"] = frame["generalization_gap"] + rng.normal(0, 0.01, 12)
+    >>> text = ranking_markdown(rank_zoo(frame, n_bootstrap=20))
+    >>> text.splitlines()[0]
+    '## Ranking (12 of 12 networks met the stopping rule; axes width, lr; 95% bootstrap intervals over networks)'
+    """  # noqa: E501
+    table, converged, frame = ranking.table, ranking.converged, ranking.frame
+    lines = [
+        f"## Ranking ({len(converged)} of {len(frame)} networks met the stopping rule; axes "
+        f"{', '.join(ranking.axes)}; 95% bootstrap intervals over networks)",
+        "",
+        "Ranked by the conditional mutual information (CMI, the minimum over conditioning "
+        "sets of at most 2 axes) signed by Kendall's tau: the CMI is blind to the direction, "
+        "so a measure informative the wrong way (larger measure, smaller gap) ranks below "
+        "one without information. Psi averages tau-b within every group where one axis "
+        "varies (a constant group counts 0), over the means of each configuration's "
+        "repeats. The sign-errors run over Dziugaite et al.'s environments (two "
+        "configurations that differ in one value), each pair weighted by Hoeffding's "
+        f"(p - 1/2)+ for {int(converged['n_test'].min())} test points, so gap differences "
+        f"below {ranking.noise:.3f} weigh nothing.",
+        "",
+        "| rank | measure | Kendall tau | Psi | signed CMI | robust sign-error | "
+        "mean sign-error | environments |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for rank, row in enumerate(table.itertuples(), start=1):
+        flag = ""
+        if row.wrong_direction:  # "?": the point estimate only, tau's interval holds 0
+            flag = " (wrong direction)" if row.kendall_tau_high < 0 else " (wrong direction?)"
+        lines.append(
+            f"| {rank} | {row.measure}{flag} | {_cell(row, 'kendall_tau')} | "
+            f"{_cell(row, 'psi')} | {_cell(row, 'signed_cmi')} | "
+            f"{_cell(row, 'robust_sign_error')} | {_cell(row, 'mean_sign_error')} | "
+            f"{row.n_environments} |"
+        )
+    wrong = table[table["wrong_direction"]]
+    lines.append("")
+    if len(wrong):
+        listed = ", ".join(
+            f"{r.measure} (CMI {r.cmi:.3f}, tau {r.kendall_tau:.2f})" for r in wrong.itertuples()
+        )
+        clear = [r.measure for r in wrong.itertuples() if r.kendall_tau_high < 0]
+        lines.append(
+            f"Informative in the wrong direction (a positive CMI with a negative tau): {listed}"
+            + (
+                f"; tau's interval lies below 0 for {', '.join(clear)}."
+                if clear
+                else "; for none of them does tau's interval exclude 0."
+            )
+        )
+    else:
+        lines.append("No measure is informative in the wrong direction.")
+    lines += [
+        "",
+        f"At Dziugaite et al.'s effective sample size (12 pairs) {ranking.paper_environments} "
+        f"environments remain (counted for {table['measure'].iloc[0]}): with "
+        f"{int(converged.groupby(ranking.axes).size().max())} repeats per configuration an "
+        "environment has few pairs, so the sign-errors here have no such floor.",
+        "",
+        *_balance_markdown(ranking),
+    ]
+    return "\n".join(lines)
+
+
+def _balance_markdown(ranking: ZooRanking) -> list[str]:
+    """The cells that lost networks, and the ranking on complete groups and on every
+    network beside the main one."""
+    lost, frame = ranking.lost, ranking.frame
+    n_cells = int(frame.groupby(ranking.axes).ngroups)
+    n_lost = int((lost["n_networks"] - lost["n_converged"]).sum()) if len(lost) else 0
+    lines = ["## Dropped networks and the balance of the grid", ""]
+    if not len(lost):
+        return [*lines, "Every network met the stopping rule: the grid is balanced."]
+    per_value = []
+    for axis in ranking.axes:
+        for value, part in frame.groupby(axis):
+            missed = int((~part["converged"].astype(bool)).sum())
+            if missed:
+                per_value.append(f"{axis}={value}: {missed} of {len(part)}")
+    lines += [
+        f"{n_lost} networks missed the stopping rule, in {len(lost)} of the {n_cells} "
+        "configurations, so Psi's groups and the CMI's pairs are no longer balanced. "
+        "Networks that missed it, by axis value: " + "; ".join(per_value) + ".",
+        "",
+        "Beside the ranking (point values, same conventions): Psi over the complete groups "
+        "only (every value of the axis with every repeat converged), and every criterion "
+        "over every network, those that missed the rule read at their last epoch (the "
+        "fallback that keeps the grid balanced).",
+        "",
+        "| measure | Psi | Psi, complete groups | Kendall tau, every network | "
+        "Psi, every network | signed CMI, every network |",
+        "|---|---|---|---|---|---|",
+    ]
+    complete = ranking.complete.set_index("measure")
+    every = ranking.every.set_index("measure")
+    for row in ranking.table.itertuples():
+        c, e = complete.loc[row.measure], every.loc[row.measure]
+        lines.append(
+            f"| {row.measure} | {row.psi:.2f} | {c['psi']:.2f} | {e['kendall_tau']:.2f} | "
+            f"{e['psi']:.2f} | {e['signed_cmi']:.2f} |"
+        )
+    return lines
