@@ -25,10 +25,12 @@ from scipy.special import ndtr
 from sklearn_gen._validation import check_int, check_real, draw_seed
 from sklearn_gen.datasets import make_linear_counterexample, negate_noise, signal_direction
 from sklearn_gen.networks import GradientDescentLinearClassifier
+from sklearn_gen.studies._claims import Claim, Interval, Statistic
 from sklearn_gen.studies._study import Study, StudyData, run_study
+from sklearn_gen.studies._uniform_convergence import slope_statistic, weakest_group
 from sklearn_gen.studies._validation import check_sizes
 
-__all__ = ["linear_example"]
+__all__ = ["LINEAR_CLAIMS", "linear_example"]
 
 _SCALINGS = ("fixed", "per_m")
 
@@ -247,3 +249,46 @@ def linear_example(
         "population_error", "s_prime_error", "s_prime_margin_max",
     ]  # fmt: skip
     return frame.sort_values(["repeat", "m"], kind="stable")[columns].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- claims
+def _s_prime_error(frame: pd.DataFrame) -> Statistic | None:
+    """The error on ``S'`` at the size ``m`` where it is smallest, with the interval of
+    :func:`~sklearn_gen.studies._uniform_convergence.weakest_group` over every ``m``."""
+    if not len(frame):
+        return None
+    return weakest_group(frame["s_prime_error"], frame["m"], "error on S' at m")
+
+
+_NK = "Nagarajan & Kolter 2019"
+
+#: The claims of Nagarajan & Kolter's linear example that the linear-example study
+#: answers, declared before the data (:class:`~sklearn_gen.studies._claims.Claim`).
+LINEAR_CLAIMS = (
+    Claim(
+        "nk-linear-generalizes",
+        _NK,
+        "the set of classifiers output by GD, which have test errors less than some small ε",
+        "Abstract; Sec. 4 (paper text not available here)",
+        "",
+        slope_statistic,
+        Interval("below", 0.0),
+        params={"column": "test_error", "min_sizes": 5},
+        tested="gradient descent's linear classifier generalizes better as m grows: the "
+        "log-log slope of its test error against m is below 0",
+    ),
+    Claim(
+        "nk-linear-s-prime",
+        _NK,
+        "examples of overparameterized linear classifiers ... where uniform convergence "
+        "provably cannot “explain generalization”",
+        "Abstract; Sec. 4 (paper text not available here)",
+        "error 1 on S' at every m (the construction)",
+        _s_prime_error,
+        Interval("above", 0.5, level=0.99),
+        tested="the classifier misclassifies S' (its training set with the noise negated) "
+        "at every m: the mean S' error over repeats lies above chance, 0.5, at every m "
+        "(the smallest, with an interval for the smallest), so every two-sided uniform "
+        "convergence bound is vacuous; the level: S' error at least 0.99",
+    ),
+)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -37,10 +38,19 @@ from sklearn_gen.datasets._hyperspheres import (
 )
 from sklearn_gen.metrics import make_measure_scorer
 from sklearn_gen.networks._classifier import NetworkClassifier
+from sklearn_gen.studies._claims import Claim, Interval, Statistic
 from sklearn_gen.studies._study import Study, StudyData, run_study
 from sklearn_gen.studies._validation import check_sizes, check_test_size, split_indices
+from sklearn_gen.studies._verdicts import format_interval, mean_interval, slope_interval
 
-__all__ = ["bounds_vs_sample_size", "hypersphere_projection"]
+__all__ = [
+    "BOUNDS_CLAIMS",
+    "HYPERSPHERE_CLAIMS",
+    "bounds_vs_sample_size",
+    "hypersphere_projection",
+    "slope_statistic",
+    "weakest_group",
+]
 
 Measure = Callable[..., float]
 
@@ -392,3 +402,249 @@ def bounds_vs_sample_size(
         frame[name] = frame.pop(f"train_{name}")
     columns = ["m", "repeat", "train_error", "test_error", "epochs", "converged"]
     return frame[[*columns, *all_measures]]
+
+
+# --------------------------------------------------------------------------- claims
+def slope_statistic(frame: pd.DataFrame, column: str, *, min_sizes: int = 5) -> Statistic | None:
+    """The log-log slope of ``column`` against ``m`` with its t-interval over repeats.
+
+    The slope is fitted within each repeat (the points of one repeat share its data and
+    seeds) and the interval is the t-interval of the repeats' slopes
+    (:func:`~sklearn_gen.studies._verdicts.slope_interval` with ``groups``). Fewer than
+    ``min_sizes`` sample sizes leave it undecided; a frame without the column (or with
+    no value in it) cannot answer (None).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        With columns ``m``, ``repeat`` and ``column``.
+    column : str
+    min_sizes : int, default=5
+        The sizes a slope needs (declared with the claim).
+
+    Returns
+    -------
+    Statistic or None
+
+    Examples
+    --------
+    >>> m = [100, 200, 400, 800, 1600] * 3
+    >>> frame = pd.DataFrame({"m": m, "repeat": np.repeat([0, 1, 2], 5),
+    ...                       "e": 1 / np.sqrt(m) * np.repeat([1.0, 1.1, 0.9], 5)})
+    >>> stat = slope_statistic(frame, "e")
+    >>> round(stat.value, 2), stat.n
+    (-0.5, 3)
+    """
+    if column not in frame or frame[column].isna().all():
+        return None
+    sizes, repeats = frame["m"].nunique(), frame["repeat"].nunique()
+    slope, low, high = slope_interval(frame["m"], frame[column], groups=frame["repeat"])
+    text = (
+        f"{column}: log-log slope {format_interval(slope, low, high, 2)} ({sizes} sizes x "
+        f"{repeats} repeats; a slope per repeat, t-interval over the repeats)"
+    )
+    undecided = f"{sizes} sample sizes (a slope needs {min_sizes})" if sizes < min_sizes else ""
+    return Statistic(slope, low, high, repeats, text, undecided=undecided)
+
+
+def weakest_group(
+    values: Any, groups: Any, label: str, *, level: float = 0.95, digits: int = 3
+) -> Statistic:
+    """The smallest group mean, with an interval for the smallest true mean.
+
+    For a claim that every group's mean lies above a threshold ("at every m"): each
+    group's t-interval over its values (repeats) gives the lower end at ``level`` and
+    the upper end at the Bonferroni level ``1 - (1 - level) / k`` for ``k`` groups; the
+    statistic is ``[min of the lows, min of the highs]``. Its low end is above a
+    threshold exactly when every group's interval is (an intersection-union test, valid
+    at ``level`` without correction), its high end below it only when some group's
+    simultaneous interval is.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per repeat and group.
+    groups : array-like
+        The group (e.g. ``m``) of each value.
+    label : str
+        What the values are, for the text.
+    level : float, default=0.95
+    digits : int, default=3
+
+    Returns
+    -------
+    Statistic
+        ``n``: the fewest values of a group.
+
+    Examples
+    --------
+    >>> stat = weakest_group([1.0, 1.1, 2.0, 2.2], [8, 8, 16, 16], "bound")
+    >>> round(stat.value, 2), stat.n, stat.text.startswith("bound 8: 1.050, 16: 2.100")
+    (1.05, 2, True)
+    """
+    series = pd.Series(np.asarray(values, dtype=float), index=np.asarray(groups))
+    by = series.groupby(level=0)
+    bonferroni = 1.0 - (1.0 - level) / by.ngroups
+    means = by.mean()
+    lows = by.apply(lambda v: mean_interval(v, level)[1])
+    highs = by.apply(lambda v: mean_interval(v, bonferroni)[2])
+    each = ", ".join(f"{g}: {v:.{digits}f}" for g, v in means.items())
+    weakest = means.idxmin()
+    text = (
+        f"{label} {each}; the smallest ({weakest}) "
+        f"{format_interval(means.min(), lows.min(), highs.min(), digits)} over "
+        f"{int(by.size().min())} repeats (low end {level:.0%} per group, high end "
+        f"simultaneous over {by.ngroups} groups)"
+    )
+    return Statistic(
+        float(means.min()), float(lows.min()), float(highs.min()), int(by.size().min()), text
+    )
+
+
+def _bound_vacuous(frame: pd.DataFrame, column: str) -> Statistic | None:
+    """``log10`` of the bound at the size ``m`` where it is smallest, with the interval of
+    :func:`weakest_group` over every ``m`` (above 0: the bound exceeds 1 at every ``m``)."""
+    if column not in frame or frame[column].isna().all():
+        return None
+    return weakest_group(np.log10(frame[column]), frame["m"], f"log10 {column} at m", digits=2)
+
+
+def _projection(frame: pd.DataFrame) -> Statistic | None:
+    """At the largest ``m``: how far the test error lies below chance (0.5) and the error
+    on ``S'`` above it, per repeat; the smaller of the two (:func:`weakest_group` over
+    the two), with the smaller sizes' mean errors beside."""
+    last = frame[frame["m"] == frame["m"].max()]
+    if not len(last):
+        return None
+    values = np.concatenate([0.5 - last["test_error"], last["projected_error"] - 0.5])
+    groups = np.repeat(["0.5 - test error", "S' error - 0.5"], len(last))
+    stat = weakest_group(values, groups, "distance from chance:")
+    smaller = "; ".join(
+        f"m={int(m)}: {g['test_error'].mean():.3f} / {g['projected_error'].mean():.3f}"
+        for m, g in frame[frame["m"] < frame["m"].max()].groupby("m")
+    )
+    text = (
+        f"m={int(last['m'].iloc[0])}: mean test error {last['test_error'].mean():.3f}, "
+        f"error on S' {last['projected_error'].mean():.3f}; {stat.text}"
+    )
+    if smaller:
+        text += f" (smaller m, mean test error / S' error: {smaller})"
+    return replace(stat, text=text)
+
+
+_NK = "Nagarajan & Kolter 2019"
+_NOT_HERE = "(paper text not available here)"
+_BOUNDS_GROW = "in practice, these bounds can increase with the training dataset size"
+
+#: The claims of Nagarajan & Kolter's Fig. 1 that the bounds-vs-sample-size study
+#: answers, declared before the data (:class:`~sklearn_gen.studies._claims.Claim`).
+#:
+#: Why the two bounds' slopes come out (nearly) equal. Both are
+#: ``B prod_i sigma_i / (gamma sqrt(m))`` times a function of the per-layer terms that
+#: is homogeneous of degree 1 in the weights' distances from initialization: Bartlett et
+#: al.'s ``(sum_i (||W_i - W_i^0||_{2,1} / sigma_i)^(2/3))^(3/2)``, Neyshabur et al.'s
+#: ``d sqrt(h) (sum_i ||W_i - W_i^0||_F^2 / sigma_i^2)^(1/2)``. Their ratio depends only on
+#: how the distance is spread over the layers and over each layer's rows (with rows of
+#: equal norm and equal per-layer ratios it is exactly 1), not on its size, so when
+#: training at a larger ``m`` scales the distances alike, the ratio stays put and the two
+#: log-log slopes agree to a few thousandths (``docs``: the per-m values). The PAC-Bayes
+#: slope is therefore no independent evidence beside the spectral one: it is declared
+#: ``scope="derived"``.
+BOUNDS_CLAIMS = (
+    Claim(
+        "nk-test-error-falls",
+        _NK,
+        "as we increase the dataset size, the test error decreases with the training set "
+        "size, as expected",
+        f"Fig. 1 {_NOT_HERE}; the words are the authors' blog notebook's, on hyperspheres",
+        f"MNIST, m = 128 to 65,536 {_NOT_HERE}",
+        slope_statistic,
+        Interval("below", 0.0),
+        params={"column": "test_error", "min_sizes": 5},
+        tested="the log-log slope of the test error against m is below 0",
+    ),
+    Claim(
+        "nk-distance-grows",
+        _NK,
+        "the weight norms of the network increase significantly with the dataset size",
+        f"Fig. 1 {_NOT_HERE}; the words are the authors' blog notebook's",
+        _NOT_HERE,
+        slope_statistic,
+        Interval("above", 0.0),
+        params={"column": "distance_from_init", "min_sizes": 5},
+        tested="the log-log slope of the distance from initialization against m is above 0",
+    ),
+    Claim(
+        "nk-spectral-bound-grows",
+        _NK,
+        _BOUNDS_GROW,
+        f"Abstract; Fig. 1 {_NOT_HERE}",
+        _NOT_HERE,
+        slope_statistic,
+        Interval("above", 0.0),
+        params={"column": "spectral_bound", "min_sizes": 5},
+        tested="the log-log slope of Bartlett et al.'s spectral bound against m is above 0",
+    ),
+    Claim(
+        "nk-pac-bayes-bound-grows",
+        _NK,
+        _BOUNDS_GROW,
+        f"Abstract; Fig. 1 {_NOT_HERE}",
+        _NOT_HERE,
+        slope_statistic,
+        Interval("above", 0.0),
+        params={"column": "pac_bayes_bound", "min_sizes": 5},
+        tested="the log-log slope of Neyshabur et al.'s PAC-Bayes bound against m is above 0",
+        scope="derived",
+        note="the spectral bound's fits, and both bounds share the factor "
+        "B prod sigma_i / (gamma sqrt m) and a degree-1 homogeneous function of the "
+        "distances from initialization: the two slopes agree by construction, not as "
+        "independent evidence",
+    ),
+    Claim(
+        "nk-spectral-bound-vacuous",
+        _NK,
+        "many of these existing bounds are numerically large",
+        "Abstract",
+        _NOT_HERE,
+        _bound_vacuous,
+        Interval("above", 0.0),
+        params={"column": "spectral_bound"},
+        tested="the spectral bound is vacuous (above 1) at every m: the mean log10 bound "
+        "over repeats lies above 0 at every m (the smallest, with an interval for the "
+        "smallest); computed without the theorem's constants and log factors, which are "
+        "above 1 and would only raise it",
+    ),
+    Claim(
+        "nk-pac-bayes-bound-vacuous",
+        _NK,
+        "many of these existing bounds are numerically large",
+        "Abstract",
+        _NOT_HERE,
+        _bound_vacuous,
+        Interval("above", 0.0),
+        params={"column": "pac_bayes_bound"},
+        tested="the PAC-Bayes bound is vacuous (above 1) at every m: the mean log10 bound "
+        "over repeats lies above 0 at every m; computed without the theorem's log factor, "
+        "which is above 1 and would only raise it",
+    ),
+)
+
+#: The claim of Nagarajan & Kolter's hypersphere example that the hypersphere-projection
+#: study answers, declared before the data.
+HYPERSPHERE_CLAIMS = (
+    Claim(
+        "nk-hypersphere-projection",
+        _NK,
+        "test errors less than some small ε ... a vacuous generalization guarantee larger "
+        "than 1 − ε",
+        f"Abstract; Sec. 3 {_NOT_HERE}",
+        f"d = 1,000, width 100,000, m up to 65,536 {_NOT_HERE}",
+        _projection,
+        Interval("above", 0.0, level=0.49),
+        tested="at the largest m the mean test error lies below chance (0.5) and the mean "
+        "error on S' (the training set projected onto the other sphere, labels flipped) "
+        "above it: the smaller of the two distances from 0.5 is above 0; the level: test "
+        "error at most 1% and S' error at least 99% (distance 0.49)",
+    ),
+)
