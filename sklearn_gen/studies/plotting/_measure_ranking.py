@@ -22,13 +22,16 @@ __all__ = ["plot_measure_ranking"]
 _PANELS = (
     ("kendall_tau", r"Kendall $\tau$ with the gap", (-1.05, 1.05)),
     ("psi", r"granulated $\Psi$", (-1.05, 1.05)),
-    ("cmi", "conditional mutual information (min over |S|)", (-0.02, 1.02)),
+    ("signed_cmi", r"conditional mutual information $\times$ sign($\tau$)", (-1.02, 1.02)),
     ("robust_sign_error", "robust sign-error (worst environment)", (-0.02, 1.02)),
 )
 
 
 def plot_measure_ranking(table: pd.DataFrame) -> Figure:
     """Measures (rows, best first) x criteria (panels), each a point with its interval.
+
+    The conditional mutual information is shown signed by Kendall's tau (it is blind to
+    the direction: a measure informative the wrong way lies left of 0).
 
     Parameters
     ----------
@@ -42,7 +45,7 @@ def plot_measure_ranking(table: pd.DataFrame) -> Figure:
     Examples
     --------
     >>> import pandas as pd
-    >>> row = {"measure": "a", "kendall_tau": 0.5, "psi": 0.4, "cmi": 0.2,
+    >>> row = {"measure": "a", "kendall_tau": 0.5, "psi": 0.4, "signed_cmi": 0.2,
     ...        "robust_sign_error": 0.3}
     >>> row.update({f"{c}_{e}": row[c] for c in list(row)[1:] for e in ("low", "high")})
     >>> fig = plot_measure_ranking(pd.DataFrame([row]))
