@@ -296,3 +296,75 @@ def test_channels_last_matches_the_default_layout(digits):
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     plain = NetworkClassifier("small_alexnet", **params).fit(X[:300], y[:300])
     np.testing.assert_allclose(last.logits(X_test), plain.logits(X_test), rtol=1e-4, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- one engine
+def test_only_skorch_public_hooks_are_overridden():
+    # skorch's underscore methods are not its contract: training changes through callbacks,
+    # train_step / train_step_single, get_loss and the initialize_* hooks only
+    from skorch import NeuralNetClassifier
+
+    overridden = [
+        name
+        for name in vars(NetworkClassifier)
+        if name.startswith("_")
+        and not (name.startswith("__") and name.endswith("__"))
+        and hasattr(NeuralNetClassifier, name)
+    ]
+    assert overridden == []
+    for name in ("run_single_epoch", "notify"):  # skorch's own epoch loop runs
+        assert name not in vars(NetworkClassifier)
+
+
+def test_default_callbacks_keep_the_records_of_a_fit(digits):
+    from skorch.callbacks import PassthroughScoring
+
+    from sklearn_gen.networks import RecordInitialParams
+
+    X, _, y, _ = digits
+    net = small(max_epochs=2, batch_size=100).fit(X, y)
+    callbacks = dict(net.callbacks_)
+    # the one snapshot of the initial weights is the public callback
+    assert isinstance(callbacks["initial_params"], RecordInitialParams)
+    assert isinstance(callbacks["train_loss"], PassthroughScoring)
+    epoch = net.history[-1]
+    losses = [b["train_loss"] for b in epoch["batches"]]
+    sizes = [b["train_batch_size"] for b in epoch["batches"]]
+    assert epoch["train_loss"] == pytest.approx(np.average(losses, weights=sizes))
+    assert [k for k in epoch if k.startswith("train_")][:3] == [
+        "train_batch_count",
+        "train_loss",
+        "train_acc",
+    ]
+    assert "train_loss_best" not in epoch
+    assert net.n_steps_ == 2 * len(sizes) and net.n_epochs_ == 2
+
+
+def test_numpy_and_torch_margins_are_one_rule():
+    from sklearn_gen.measures._margin_utils import _margins_from_scores
+    from sklearn_gen.networks._callbacks import margins
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(50, 4))
+    target = rng.integers(0, 4, size=50)
+    expected = margins(torch.as_tensor(scores), torch.as_tensor(target)).numpy()
+    np.testing.assert_array_equal(_margins_from_scores(scores, target), expected)
+    assert expected.dtype == np.float64
+
+
+def test_chunked_statistics_agree_with_one_pass():
+    from functools import partial
+
+    from sklearn_gen.networks._callbacks import StoppingRules, chunked_statistics
+
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(37, 5, generator=generator)
+    y = torch.randint(0, 3, (37,), generator=generator)
+    weight = torch.randn(5, 3, generator=generator)
+    stats = partial(StoppingRules.chunk_statistics, torch.nn.CrossEntropyLoss())
+    whole = chunked_statistics(lambda x: x @ weight, X, y, stats, chunk_size=100)
+    for chunk, gather in ((4, 0), (4, 30), (10, 10**6)):
+        parts = chunked_statistics(lambda x: x @ weight, X, y, stats, chunk, gather=gather)
+        assert parts[0].item() == pytest.approx(whole[0].item(), rel=1e-6)
+        assert parts[1].item() == whole[1].item()
+        torch.testing.assert_close(parts[2], whole[2])
