@@ -8,7 +8,7 @@ MLP), at small widths, with random weights, batch norms given random running sta
 margin is positive and the bounds are defined where the graph allows). The initial weights
 are a second random draw of the same architecture (``initial=``).
 
-Run ``python benchmarks/zoo_measures.py`` to print the markdown table of the documentation
+Run ``python benchmarks/zoo_measures.py [family ...]`` to print the markdown table of the documentation
 page "Measures on your own model" (each cell: the value, or ``undefined`` and the assumption
 the measure names) and the time each family took.
 """
@@ -106,6 +106,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     array = np.atleast_1d(np.asarray(value, dtype=float))
+    if array.size == 0:
+        return "no layer large enough"
     if array.size > 1:
         return f"{array.size} values, {array.min():.3g} to {array.max():.3g}"
     return f"{float(array[0]):.4g}"
@@ -118,10 +120,15 @@ def _reason(exc: UndefinedMeasureError) -> str:
         ("crosses the same", "paths cross different layers: no rescaling"),
         ("path_norm is defined", "op outside linear/ReLU/pooling/sum/cat: "),
         ("margin quantile", "margin quantile <= 0"),
+        ("a normalization undoes", "normalization: "),
+        ("positively homogeneous", "not homogeneous: "),
+        ("Lipschitz and mapping", "op: "),
     ):
         if key in text:
             if key == "path_norm is defined":
                 return short + text.split(" has ")[-1].split(",")[0]
+            if short.endswith(": "):
+                return short + text.split(" has ")[-1].split(", which")[0]
             return short
     return text[:60]
 
@@ -154,7 +161,7 @@ def table(families: list[str] | None = None) -> tuple[list[str], dict[str, dict[
 
 def main() -> None:
     torch.set_num_threads(1)
-    families, rows = table()
+    families, rows = table(sys.argv[1:] or None)
     names = ["graph", "layers (BN folded / diagonal)", *MEASURES, "seconds"]
     print("| measure | " + " | ".join(families) + " |")
     print("|---|" + "---|" * len(families))

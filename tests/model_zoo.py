@@ -20,10 +20,17 @@ Contents:
   (Zagoruyko & Komodakis 2016, pre-activation wide residual network).
 * :class:`DenseLayer` / :class:`DenseBlockNet` and :func:`densenet_tiny` (a tiny DenseNet).
 * :class:`MLP`, a plain user-written multi-layer perceptron.
+* Models written the other ways people write them: :class:`FunctionalMLP` and
+  :class:`FunctionalCNN` (weights as parameters applied with ``F.linear`` / ``F.conv2d``),
+  :class:`NormMLP` (LayerNorm) and :class:`GroupNormCNN`, :class:`ActivationMLP` (GELU,
+  SiLU, tanh), :class:`ScaledMLP` (a constant in ``forward``), :class:`Mixer` (an MLP-Mixer
+  block: transposes, LayerNorm, GELU, residual sums) and :class:`FlatRowsCNN` (a
+  shape-dependent branch ``torch.fx`` cannot trace; ``torch.export`` can).
 
 ``ZOO`` maps a family name to a zero-argument factory building a small instance for tests, and
-``INPUT_SHAPE`` gives the per-sample input shape for each entry. Every module is traceable by
-``torch.fx.symbolic_trace`` (no data-dependent Python control flow).
+``INPUT_SHAPE`` gives the per-sample input shape for each entry. Every module but
+:class:`FlatRowsCNN` is traceable by ``torch.fx.symbolic_trace`` (no Python control flow on
+the input).
 
 Only ``torch`` and the standard library are imported, so the file can be loaded by path with
 ``importlib.util`` from tests and benchmarks.
@@ -43,17 +50,26 @@ __all__ = [
     "NIN",
     "VGG",
     "ZOO",
+    "ActivationMLP",
     "BasicBlock",
     "DenseBlockNet",
     "DenseLayer",
+    "FlatRowsCNN",
+    "FunctionalCNN",
+    "FunctionalMLP",
+    "GroupNormCNN",
     "InvertedResidual",
+    "Mixer",
+    "MixerBlock",
     "MobileNetV2",
     "NetworkBlock",
     "NiN",
     "NiNBlock",
+    "NormMLP",
     "PreActBlock",
     "PreActResNet",
     "ResNet",
+    "ScaledMLP",
     "WRNBasicBlock",
     "WideResNet",
     "densenet_tiny",
@@ -857,6 +873,153 @@ class MLP(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
+# Models written the other ways people write them
+# ---------------------------------------------------------------------------------------------
+
+
+class FunctionalMLP(nn.Module):
+    """Weights as ``nn.Parameter`` attributes, applied with ``F.linear`` (no Linear module)."""
+
+    def __init__(self, in_features: int = 64, hidden: int = 32, num_classes: int = 10) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.w = nn.Parameter(torch.randn(num_classes, hidden) / hidden**0.5)
+        self.b = nn.Parameter(torch.zeros(num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(F.relu(self.fc1(x)), self.w, self.b)
+
+
+class FunctionalCNN(nn.Module):
+    """A convolution written with ``F.conv2d`` on a parameter, then a Linear classifier."""
+
+    def __init__(self, in_channels: int = 1, width: int = 4, num_classes: int = 10) -> None:
+        super().__init__()
+        self.kernel = nn.Parameter(torch.randn(width, in_channels, 3, 3) / 3.0)
+        self.fc = nn.Linear(width * 4 * 4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(F.conv2d(x, self.kernel, stride=2, padding=1))
+        return self.fc(torch.flatten(h, 1))
+
+
+class NormMLP(nn.Module):
+    """fc1 -> LayerNorm -> ReLU -> fc2 (``norm="layer"``) or the conv twin with GroupNorm."""
+
+    def __init__(self, in_features: int = 64, hidden: int = 32, num_classes: int = 10) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.ln = nn.LayerNorm(hidden)
+        self.fc2 = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.ln(self.fc1(x))))
+
+
+class GroupNormCNN(nn.Module):
+    """conv -> GroupNorm -> ReLU -> average pooling -> Linear."""
+
+    def __init__(self, in_channels: int = 1, width: int = 8, num_classes: int = 10) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.gn = nn.GroupNorm(2, width)
+        self.fc = nn.Linear(width * 4 * 4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.avg_pool2d(F.relu(self.gn(self.conv(x))), 2)
+        return self.fc(torch.flatten(h, 1))
+
+
+class ActivationMLP(nn.Module):
+    """fc1 -> activation -> fc2 -> activation -> fc3, the activation a module given."""
+
+    def __init__(
+        self,
+        activation: Callable[[], nn.Module] = nn.GELU,
+        in_features: int = 64,
+        hidden: int = 32,
+        num_classes: int = 10,
+    ) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.act1 = activation()
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.act2 = activation()
+        self.fc3 = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc3(self.act2(self.fc2(self.act1(self.fc1(x)))))
+
+
+class ScaledMLP(nn.Module):
+    """A constant in ``forward``: ``fc2(relu(fc1(scale * x)))``."""
+
+    def __init__(
+        self, in_features: int = 64, hidden: int = 32, num_classes: int = 10, scale: float = 100.0
+    ) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.fc2 = nn.Linear(hidden, num_classes)
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(x * self.scale)))
+
+
+class MixerBlock(nn.Module):
+    """One MLP-Mixer block (Tolstikhin et al. 2021): token mixing through a transpose, then
+    channel mixing, each a LayerNorm -> Linear -> GELU -> Linear with a residual sum."""
+
+    def __init__(self, tokens: int, channels: int, hidden: int = 16) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(channels)
+        self.token1 = nn.Linear(tokens, hidden)
+        self.token2 = nn.Linear(hidden, tokens)
+        self.norm2 = nn.LayerNorm(channels)
+        self.channel1 = nn.Linear(channels, hidden)
+        self.channel2 = nn.Linear(hidden, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, tokens, channels)
+        y = self.norm1(x).transpose(1, 2)
+        x = x + self.token2(F.gelu(self.token1(y))).transpose(1, 2)
+        return x + self.channel2(F.gelu(self.channel1(self.norm2(x))))
+
+
+class Mixer(nn.Module):
+    """Patches of a ``(C, H, W)`` image as tokens, one Mixer block, mean over tokens, head."""
+
+    def __init__(
+        self, in_channels: int = 1, patch: int = 4, size: int = 8, dim: int = 8, classes: int = 10
+    ) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(in_channels, dim, patch, stride=patch)
+        self.block = MixerBlock((size // patch) ** 2, dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.stem(x).flatten(2).transpose(1, 2)
+        return self.head(self.block(tokens).mean(1))
+
+
+class FlatRowsCNN(nn.Module):
+    """A conv chain that also takes flat rows: ``if x.dim() == 2: x = x.reshape(...)``, a
+    shape-dependent branch ``torch.fx`` cannot trace."""
+
+    def __init__(self, in_channels: int = 1, width: int = 4, num_classes: int = 10) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.conv = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.bn = nn.BatchNorm2d(width)
+        self.fc = nn.Linear(width * 4 * 4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.reshape(x.shape[0], self.in_channels, 8, 8)
+        h = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
+        return self.fc(torch.flatten(h, 1))
+
+
+# ---------------------------------------------------------------------------------------------
 # Small instances for tests
 # ---------------------------------------------------------------------------------------------
 
@@ -888,6 +1051,16 @@ ZOO: dict[str, Callable[[], nn.Module]] = {
     ),
     "densenet": lambda: densenet_tiny(num_classes=10, in_channels=3, growth=4),
     "mlp": lambda: MLP(in_features=64, hidden=32, num_classes=10),
+    "functional_mlp": lambda: FunctionalMLP(in_features=64, hidden=32, num_classes=10),
+    "functional_cnn": lambda: FunctionalCNN(in_channels=1, width=4, num_classes=10),
+    "layernorm_mlp": lambda: NormMLP(in_features=64, hidden=32, num_classes=10),
+    "groupnorm_cnn": lambda: GroupNormCNN(in_channels=1, width=8, num_classes=10),
+    "gelu_mlp": lambda: ActivationMLP(nn.GELU),
+    "silu_mlp": lambda: ActivationMLP(nn.SiLU),
+    "tanh_mlp": lambda: ActivationMLP(nn.Tanh),
+    "scaled_mlp": lambda: ScaledMLP(scale=100.0),
+    "mixer": lambda: Mixer(in_channels=1, patch=2, size=8, dim=12, classes=10),
+    "flat_rows_cnn": lambda: FlatRowsCNN(in_channels=1, width=4, num_classes=10),
 }
 
 INPUT_SHAPE: dict[str, tuple[int, ...]] = {
@@ -899,4 +1072,14 @@ INPUT_SHAPE: dict[str, tuple[int, ...]] = {
     "wide_resnet16_4": (3, 16, 16),
     "densenet": (3, 16, 16),
     "mlp": (64,),
+    "functional_mlp": (64,),
+    "functional_cnn": (1, 8, 8),
+    "layernorm_mlp": (64,),
+    "groupnorm_cnn": (1, 8, 8),
+    "gelu_mlp": (64,),
+    "silu_mlp": (64,),
+    "tanh_mlp": (64,),
+    "scaled_mlp": (64,),
+    "mixer": (1, 8, 8),
+    "flat_rows_cnn": (64,),
 }

@@ -272,6 +272,7 @@ def _normalized_logits(
     if not view.layers:
         raise ValueError(f"{measure} needs a network with at least one Linear/Conv layer.")
     view.require_owned(measure)
+    crossed = _crossed_layers(view, measure)
     view.require_no_normalization(measure)
     view.require_ops(
         measure,
@@ -280,7 +281,6 @@ def _normalized_logits(
         "network is the network divided by the product of the norms) only through positively "
         "homogeneous ops (ReLU, LeakyReLU, pooling, reshapes, constant scalings)",
     )
-    crossed = _crossed_layers(view, measure)
     first = {
         op.module
         for op, layers in zip(view.ops, crossed, strict=True)
