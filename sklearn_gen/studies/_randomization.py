@@ -828,6 +828,8 @@ def _panel(frame: pd.DataFrame, panel: str) -> pd.DataFrame:
 def _final_fits(frame: pd.DataFrame, condition: str) -> pd.DataFrame:
     """The curves panel's fits of ``condition``: one row per repeat, its last epoch."""
     curves = _panel(frame, "curves")
+    if not len(curves):
+        return curves
     return curves[curves["condition"] == condition].groupby("repeat").last()
 
 
@@ -917,6 +919,8 @@ def _onsets(frame: pd.DataFrame, condition: str, level: float) -> pd.Series:
     accuracy ``level`` on their labels (end of epoch; the running accuracy without a
     stopping rule's record), NaN when none does."""
     curves = _panel(frame, "curves")
+    if not len(curves):
+        return pd.Series(dtype=float)
     rows = curves[curves["condition"] == condition]
     column = "end_of_epoch_train_accuracy"
     if column not in rows or rows[column].isna().all():
@@ -944,7 +948,7 @@ def _onset_statistic(frame: pd.DataFrame, *, condition: str, level: float) -> St
 def _levels(frame: pd.DataFrame) -> tuple[pd.DataFrame, float, float] | None:
     """The corruption panel, its lowest and its highest level (None: fewer than two)."""
     rows = _panel(frame, "corruption")
-    if rows["p"].nunique() < 2:
+    if not len(rows) or rows["p"].nunique() < 2:
         return None
     return rows, float(rows["p"].min()), float(rows["p"].max())
 
