@@ -63,7 +63,8 @@ _GRAPH_WORDS = {
     "residual": "a graph with residual sums",
     "concatenating": "a graph with concatenations",
     "general": "a branching graph",
-    "untraced": "a network torch.fx could not trace (how its layers connect is unknown)",
+    "untraced": "a network torch.fx and torch.export could not trace (how its layers connect "
+    "is unknown)",
 }
 
 
