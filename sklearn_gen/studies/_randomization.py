@@ -925,6 +925,8 @@ def _onsets(frame: pd.DataFrame, condition: str, level: float) -> pd.Series:
     column = "end_of_epoch_train_accuracy"
     if column not in rows or rows[column].isna().all():
         column = "running_train_accuracy"
+    if column not in rows:
+        return pd.Series(dtype=float)
     reached = rows[rows[column] >= level].groupby("repeat")["epoch"].min()
     return reached.reindex(rows["repeat"].unique()).astype(float)
 
