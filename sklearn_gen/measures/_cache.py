@@ -66,8 +66,8 @@ class ScoringCall:
     views : dict
         The views built in this call, by ``(input_shape, id(initial))`` (with the
         ``initial`` object kept beside each, so that its id stays its own).
-    scorers : set of int
-        The ids of the scorers that have scored in this call.
+    scorers : list
+        The scorers that have scored in this call (kept, so that their ids stay theirs).
 
     Examples
     --------
@@ -80,7 +80,7 @@ class ScoringCall:
         self.estimator = estimator
         self.X = X
         self.views: dict[Any, Any] = {}
-        self.scorers: set[int] = set()
+        self.scorers: list[Any] = []
 
     def matches(self, estimator: Any, X: Any) -> bool:
         """Whether ``estimator`` and ``X`` are this call's own objects."""
@@ -93,23 +93,25 @@ def scoring_call(scorer: Any, estimator: Any, X: Any) -> Iterator[ScoringCall]:
 
     Examples
     --------
-    >>> with scoring_call("scorer a", "estimator", "X") as first:
-    ...     active_call("estimator", "X") is first
+    >>> scorer_a, scorer_b, estimator, X = object(), object(), object(), object()
+    >>> with scoring_call(scorer_a, estimator, X) as first:
+    ...     active_call(estimator, X) is first
     True
-    >>> with scoring_call("scorer b", "estimator", "X") as second:  # same call
+    >>> with scoring_call(scorer_b, estimator, X) as second:  # the same call
     ...     second is first
     True
-    >>> with scoring_call("scorer a", "estimator", "X") as third:  # a scorer again: a new call
+    >>> with scoring_call(scorer_a, estimator, X) as third:  # a scorer again: a new call
     ...     third is first
     False
-    >>> active_call("estimator", "X") is None  # outside a scorer
+    >>> active_call(estimator, X) is None  # outside a scorer
     True
     """
     call = getattr(_local, "last", None)
-    if call is None or not call.matches(estimator, X) or id(scorer) in call.scorers:
+    again = call is not None and any(s is scorer for s in call.scorers)
+    if call is None or not call.matches(estimator, X) or again:
         call = ScoringCall(estimator, X)
     _local.last = call
-    call.scorers.add(id(scorer))
+    call.scorers.append(scorer)
     previous = getattr(_local, "active", None)
     _local.active = call
     try:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import logging
 import warnings
 from collections.abc import Iterator
@@ -781,9 +782,12 @@ def _trace(
 ) -> TracedNetwork:
     _own_functional_ops(gm)
     folded = _fold_traced(gm)
-    _check_shape(gm, input_shape)
-    with torch.no_grad():
-        ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
+    try:  # ShapeProp prints the traceback of a failing op: not on the caller's stderr
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+            ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
+    except Exception:
+        _check_shape(gm, input_shape)  # the op's own error, in one line
+        raise
     ops, kind, unowned = _analyse(gm)
     return TracedNetwork(gm, ops, kind, _traced_layers(gm), folded, unowned, tracer)
 
