@@ -8,7 +8,7 @@ MLP), at small widths, with random weights, batch norms given random running sta
 margin is positive and the bounds are defined where the graph allows). The initial weights
 are a second random draw of the same architecture (``initial=``).
 
-Run ``python benchmarks/zoo_measures.py [family ...]`` to print the markdown table of the documentation
+Run ``python benchmarks/zoo_measures.py [--rst] [family ...]`` to print the markdown table of the documentation
 page "Measures on your own model" (each cell: the value, or ``undefined`` and the assumption
 the measure names) and the time each family took.
 """
@@ -161,8 +161,17 @@ def table(families: list[str] | None = None) -> tuple[list[str], dict[str, dict[
 
 def main() -> None:
     torch.set_num_threads(1)
-    families, rows = table(sys.argv[1:] or None)
+    rst = "--rst" in sys.argv[1:]
+    families, rows = table([a for a in sys.argv[1:] if a != "--rst"] or None)
     names = ["graph", "layers (BN folded / diagonal)", *MEASURES, "seconds"]
+    if rst:  # the documentation's list-table
+        print(".. list-table::\n   :header-rows: 1\n")
+        print("   * - measure\n" + "".join(f"     - {f}\n" for f in families), end="")
+        for name in names:
+            label = f"``{name}``" if name in MEASURES else name
+            cells = "".join(f"     - {rows[f][name]}\n" for f in families)
+            print(f"   * - {label}\n{cells}", end="")
+        return
     print("| measure | " + " | ".join(families) + " |")
     print("|---|" + "---|" * len(families))
     for name in names:
