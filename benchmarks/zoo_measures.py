@@ -8,9 +8,10 @@ MLP), at small widths, with random weights, batch norms given random running sta
 margin is positive and the bounds are defined where the graph allows). The initial weights
 are a second random draw of the same architecture (``initial=``).
 
-Run ``python benchmarks/zoo_measures.py [--rst] [family ...]`` to print the markdown table of the documentation
-page "Measures on your own model" (each cell: the value, or ``undefined`` and the assumption
-the measure names) and the time each family took.
+Run ``python benchmarks/zoo_measures.py [--rst] [family ...]`` to print the table of the
+documentation page "Measures on your own model" (markdown, or with ``--rst`` the page's
+list-table; each cell: the value, or ``undefined`` and the assumption the measure names)
+and the time each family took.
 """
 
 from __future__ import annotations
