@@ -1,28 +1,38 @@
-"""The graph of a network, as the measures read it: traced, batch norm folded, ops classified.
+"""The graph of a network, as the measures read it: traced, every op classified, every
+parameter owned, batch norm folded.
 
 :func:`trace_network` turns any ``torch.nn.Module`` into what the measures need:
 
-1. **Trace** a CPU copy in eval mode with :func:`torch.fx.symbolic_trace`, and run one
-   sample through the traced graph (:class:`torch.fx.passes.shape_prop.ShapeProp`) to
-   learn the shape every op sees. A model that cannot be traced (Python control flow on
-   the data, ...) is run once with forward hooks instead, which record the order in which
-   its modules run; a :class:`UntracedGraphWarning` says so, and the graph is then
-   ``"untraced"``: the measures that need to know how the layers connect are undefined
-   on it.
-2. **Batch norm anywhere.** A batch norm that is the only consumer of a Linear/Conv
+1. **Trace** a CPU copy in eval mode with :func:`torch.fx.symbolic_trace`; a model it
+   cannot trace (a shape-dependent branch, ``if x.dim() == 2: ...``) is exported with
+   :func:`torch.export.export` on a sample of the given shape (batch size left free), whose
+   ATen graph is read the same way. One sample is run through the graph
+   (:class:`torch.fx.passes.shape_prop.ShapeProp`) to learn the shape every op sees. A
+   model neither can read (Python control flow on the values of the data) is run once with
+   forward hooks instead, which record the order in which its modules run; a
+   :class:`UntracedGraphWarning` says so, and the graph is then ``"untraced"``: the
+   measures that need to know how the layers connect are undefined on it.
+2. **Own the functional weights.** A functional Linear/Conv call on parameters
+   (``F.linear(h, self.w, self.b)``, ``F.conv2d``, their ATen ops) becomes a call of an
+   ``nn.Linear``/``nn.ConvNd`` holding the model's own parameters, and an ATen batch norm
+   a batch norm module: each is then a layer like a module's.
+3. **Batch norm anywhere.** A batch norm that is the only consumer of a Linear/Conv
    output is folded into that layer (:func:`torch.nn.utils.fusion.fuse_conv_bn_eval`,
    :func:`~torch.nn.utils.fusion.fuse_linear_bn_eval`); any other (a pre-activation batch
    norm, one after a sum) becomes a :class:`ChannelAffine`, the diagonal map that batch
    norm computes in eval mode, and counts as a layer of its own. A batch norm without
    running statistics raises.
-3. **Classify** every op that carries the data (:class:`Op`): weight layers (Linear,
-   Conv1d/2d/3d, grouped and depthwise convs included), diagonal layers, ReLU, average and
-   max pooling, reshapes, identities (dropout in eval mode), residual sums,
-   concatenations, and everything else as ``"other"``; and the graph as a whole
-   (:data:`GRAPH_KINDS`): a ``"chain"`` (every op reads the one before it: a VGG with a
-   flatten in ``forward`` is one), ``"residual"`` (branches joined by sums),
-   ``"concatenating"`` (branches joined by concatenations, sums allowed),
-   ``"general"`` (branches joined otherwise, or several outputs) or ``"untraced"``.
+4. **Classify** every op that carries the data (:class:`Op`): weight layers, diagonal
+   layers, ReLU, other activations (:data:`ACTIVATIONS`: Lipschitz constant, positive
+   homogeneity, ``f(0) = 0``), constant scalings (``k * x``, Lipschitz ``|k|``),
+   normalizations (:data:`NORMALIZATIONS`), average and max pooling, reshapes (transposes
+   included), identities (dropout in eval mode), residual sums, concatenations, and
+   everything else as ``"other"``; every parameter is owned by a layer or a normalization,
+   or listed in :attr:`TracedNetwork.unowned` with the op that reads it; and the graph as
+   a whole (:data:`GRAPH_KINDS`): a ``"chain"`` (every op reads the one before it: a VGG
+   with a flatten in ``forward`` is one), ``"residual"`` (branches joined by sums),
+   ``"concatenating"`` (branches joined by concatenations, sums allowed), ``"general"``
+   (branches joined otherwise, or several outputs) or ``"untraced"``.
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ step, the earlier steps becoming the input transform), meta-estimators with
 ``estimator_`` (:class:`~sklearn_gen.LabelNoise`, :class:`~sklearn_gen.RandomPretraining`),
 any skorch net (``module_``) and raw ``torch.nn.Module`` objects. It reads the model's
 *graph*, not its module nesting (:mod:`~sklearn_gen.measures._graph`): a CPU copy, traced
-with ``torch.fx`` in eval mode, every batch norm that only consumes a Linear/Conv output
-folded into it and every other batch norm a diagonal layer of its own
-(:class:`~sklearn_gen.measures.ChannelAffine`). It returns a :class:`LayersView`: that
+with ``torch.fx`` (or exported with ``torch.export``) in eval mode, every functional
+Linear/Conv call on parameters a layer, every batch norm that only consumes a Linear/Conv
+output folded into it and every other batch norm a diagonal layer of its own
+(:class:`~sklearn_gen.measures.ChannelAffine`), every op classified and every parameter
+owned by a layer or a normalization, or reported (:attr:`LayersView.unowned`). It returns a :class:`LayersView`: that
 copy, its layers in the order data meets them (each with the input shape it sees), the
 kind of graph (chain, residual, concatenating, ...), and the same layers at
 initialization when the initial weights are known (an estimator's ``initial_params_``,
