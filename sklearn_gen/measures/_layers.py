@@ -9,11 +9,11 @@ with ``torch.fx`` (or exported with ``torch.export``) in eval mode, every functi
 Linear/Conv call on parameters a layer, every batch norm that only consumes a Linear/Conv
 output folded into it and every other batch norm a diagonal layer of its own
 (:class:`~sklearn_gen.measures.ChannelAffine`), every op classified and every parameter
-owned by a layer or a normalization, or reported (:attr:`LayersView.unowned`). It returns a :class:`LayersView`: that
-copy, its layers in the order data meets them (each with the input shape it sees), the
-kind of graph (chain, residual, concatenating, ...), and the same layers at
-initialization when the initial weights are known (an estimator's ``initial_params_``,
-recorded by :class:`~sklearn_gen.NetworkClassifier` or by the
+owned by a layer or a normalization, or reported (:attr:`LayersView.unowned`). It returns
+a :class:`LayersView`: that copy, its layers in the order data meets them (each with the
+input shape it sees), the kind of graph (chain, residual, concatenating, ...), and the
+same layers at initialization when the initial weights are known (an estimator's
+``initial_params_``, recorded by :class:`~sklearn_gen.NetworkClassifier` or by the
 :class:`~sklearn_gen.networks.RecordInitialParams` callback on any skorch net, or
 ``initial=``, a module or a state dict). Every measure takes the same first arguments,
 ``(estimator, X=None, y=None, *, input_shape=None)``, and reaches the network through
