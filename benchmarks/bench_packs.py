@@ -32,15 +32,20 @@ CIFAR-shaped images (3x32x32, 10 classes), ``--inception-epochs`` epochs, batch 
 against one at a time, ratio only.
 
 Run ``python benchmarks/bench_packs.py`` (``--device cuda`` on a GPU, ``--quick`` for a
-smoke run).
+smoke run). ``--before DIR`` (a checkout of an earlier version, e.g. ``git worktree add
+/tmp/before <rev>``) runs the same benchmark on that version's package first and on this
+one next, in one run on the same machine, and prints their speedups side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -286,7 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
     parser.add_argument("--quick", action="store_true", help="few epochs, one round")
+    parser.add_argument(
+        "--before", type=Path, default=None, help="a checkout of an earlier version to compare"
+    )
     args = parser.parse_args(argv)
+    if args.before is not None:
+        return before_and_after(args.before, sys.argv[1:] if argv is None else argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.quick:
@@ -309,6 +319,48 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_inception:
         inception_part(args)
     return 0 if ok else 1
+
+
+#: The speedup lines of a run, by the part they close.
+_SPEEDUPS = {
+    "fixed epochs": re.compile(r"^one at a time / pack = ([0-9.]+)x"),
+    "stopping rules": re.compile(r"^one at a time / pack, stopping rules = ([0-9.]+)x"),
+}
+
+
+def before_and_after(before: Path, argv: list[str]) -> int:
+    """This benchmark on ``before``'s package, then on this one; the speedups side by side."""
+    rest = []
+    skip = False
+    for arg in argv:  # the same arguments, less --before
+        if skip:
+            skip = False
+        elif arg == "--before":
+            skip = True
+        elif not arg.startswith("--before="):
+            rest.append(arg)
+    here = Path(__file__).resolve().parents[1]
+    speedups: dict[str, dict[str, str]] = {}
+    status = 0
+    for label, tree in (("before", before.resolve()), ("after", here)):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(here / "benchmarks")]))
+        print(f"==== {label}: the package of {tree}", flush=True)
+        run = subprocess.run(
+            [sys.executable, __file__, *rest], env=env, capture_output=True, text=True
+        )
+        print(run.stdout + run.stderr, flush=True)
+        status = status or run.returncode
+        speedups[label] = {
+            part: match.group(1)
+            for line in run.stdout.splitlines()
+            for part, pattern in _SPEEDUPS.items()
+            if (match := pattern.match(line))
+        }
+    print("one at a time / pack, before -> after:")
+    for part in _SPEEDUPS:
+        values = [speedups[label].get(part, "-") for label in ("before", "after")]
+        print(f"  {part:15s} {values[0]}x -> {values[1]}x")
+    return status
 
 
 if __name__ == "__main__":

@@ -38,10 +38,10 @@ __all__ = [
     "check_choice",
     "check_image_shape",
     "check_int",
+    "check_params",
     "check_real",
     "derive_seed",
     "draw_seed",
-    "validate_params",
 ]
 
 
@@ -394,25 +394,27 @@ class ImageShape(_Constraint):
 NO_VALIDATION = "no_validation"
 
 
-def validate_params(estimator: Any) -> None:
+def check_params(estimator: Any) -> None:
     """Check every parameter of ``estimator`` against its declared constraints.
 
-    The package's one validation mechanism for estimators (as scikit-learn's
-    ``_parameter_constraints``): each class declares ``_parameter_constraints``, a dict
-    ``{parameter: constraint or NO_VALIDATION}``, and calls this once, at the start of
-    ``fit``, before any work. The error names the parameter, what was given and what to
-    pass.
+    The package's one validation mechanism for estimators: each class declares
+    ``_param_checks``, a dict ``{parameter: check or NO_VALIDATION}`` (one check object
+    per parameter), and calls this once, at the start of ``fit``, before any work. The
+    error names the parameter, what was given and what to pass. The names differ from
+    scikit-learn's on purpose: its ``_parameter_constraints`` holds a *list* of
+    constraints per parameter, read by its ``_fit_context`` / ``_validate_params``, which
+    must not mistake this dict for one.
 
     Examples
     --------
     >>> class Toy:
-    ...     _parameter_constraints = {"lr": Real(0.0, closed="neither")}
+    ...     _param_checks = {"lr": Real(0.0, closed="neither")}
     ...     lr = -1.0
-    >>> validate_params(Toy())
+    >>> check_params(Toy())
     Traceback (most recent call last):
     ...
     sklearn_gen._validation.InvalidParameterError: lr must be in (0, inf), got -1.0.
     """
-    for name, constraint in type(estimator)._parameter_constraints.items():
+    for name, constraint in type(estimator)._param_checks.items():
         if constraint != NO_VALIDATION:
             constraint.check(getattr(estimator, name), name)

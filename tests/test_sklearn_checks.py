@@ -112,21 +112,19 @@ def _own_parameters(estimator) -> set[str]:
 def test_every_parameter_has_a_declared_constraint(estimator):
     # fails when a parameter is added to an estimator without a constraint (or a
     # deliberate NO_VALIDATION): the one validation mechanism covers every parameter
-    assert set(type(estimator)._parameter_constraints) == _own_parameters(estimator)
+    assert set(type(estimator)._param_checks) == _own_parameters(estimator)
 
 
 def _bad_values():
     for estimator in ESTIMATORS:
-        for name, constraint in type(estimator)._parameter_constraints.items():
+        for name, constraint in type(estimator)._param_checks.items():
             if constraint != NO_VALIDATION:
                 yield pytest.param(estimator, name, id=f"{type(estimator).__name__}-{name}")
 
 
 @pytest.mark.parametrize(("estimator", "name"), list(_bad_values()))
 def test_fit_refuses_a_bad_value_of_each_parameter_naming_it(estimator, name):
-    bad = clone(estimator).set_params(
-        **{name: type(estimator)._parameter_constraints[name].bad_value}
-    )
+    bad = clone(estimator).set_params(**{name: type(estimator)._param_checks[name].bad_value})
     X = np.random.RandomState(0).rand(12, 4)
     y = np.arange(12) % 2
     with pytest.raises(InvalidParameterError, match=name):

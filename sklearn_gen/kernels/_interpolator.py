@@ -38,8 +38,8 @@ from sklearn_gen._validation import (
     Options,
     Real,
     Seed,
+    check_params,
     check_real,
-    validate_params,
 )
 from sklearn_gen.kernels._gram import (
     GramOperator,
@@ -196,8 +196,8 @@ class _BaseKernelInterpolation(BaseEstimator):
         self.ridge = ridge
 
     # ------------------------------------------------------------------ validation
-    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
+    #: The declared constraints (:func:`~sklearn_gen._validation.check_params`).
+    _param_checks: ClassVar[dict[str, Any]] = {
         "kernel": Custom(_check_kernel, bad_value="gaussian"),
         "gamma": Custom(_check_gamma, none=True, bad_value=-1.0),
         "degree": Real(0.0),
@@ -218,7 +218,7 @@ class _BaseKernelInterpolation(BaseEstimator):
     }
 
     def _check_params(self) -> None:
-        validate_params(self)
+        check_params(self)
 
     def _check_square(self, X: np.ndarray) -> None:
         if self.kernel == "precomputed" and X.shape[0] != X.shape[1]:

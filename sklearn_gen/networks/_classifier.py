@@ -27,8 +27,8 @@ from sklearn_gen._validation import (
     Options,
     Real,
     Seed,
+    check_params,
     draw_seed,
-    validate_params,
 )
 from sklearn_gen.networks._batches import DeviceTensorDataset, SliceBatches, crop_flip_augmenter
 from sklearn_gen.networks._callbacks import (
@@ -308,8 +308,8 @@ class NetworkClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------------------------ validation
     #: The declared constraints of the parameters (:func:`~sklearn_gen._validation.
-    #: validate_params`); skorch's own parameters are left to skorch.
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
+    #: check_params`); skorch's own parameters are left to skorch.
+    _param_checks: ClassVar[dict[str, Any]] = {
         "module": Custom(_check_module, bad_value=3),
         "input_shape": Custom(_check_shape, none=True, bad_value=(3, 0)),
         "criterion": Custom(check_criterion, bad_value="cross-entropy"),
@@ -339,7 +339,7 @@ class NetworkClassifier(NeuralNetClassifier):
 
     def _check_params(self) -> None:
         """The declared constraints, then the rules that tie parameters together."""
-        validate_params(self)
+        check_params(self)
         if self.augment and (self.input_shape is None or len(self.input_shape) != 3):
             raise ValueError("augment=True needs images: set input_shape=(C, H, W).")
         if self.channels_last and (self.input_shape is None or len(self.input_shape) != 3):
@@ -753,6 +753,14 @@ class NetworkClassifier(NeuralNetClassifier):
         if fitted:  # where the weights now live (CPU when CUDA is absent here)
             self.device_ = torch.device(self.device)
         self.device = requested
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once the network is built (scikit-learn's ``check_is_fitted`` asks this).
+
+        skorch answers it itself from 1.3 on; before, scikit-learn would count the
+        attributes skorch sets in ``__init__`` (``history_``, ``initialized_``) as fitted.
+        """
+        return hasattr(self, "module_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

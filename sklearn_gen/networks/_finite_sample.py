@@ -37,7 +37,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_gen._validation import Real, Seed, validate_params
+from sklearn_gen._validation import Real, Seed, check_params
 
 __all__ = ["FiniteSampleReLU", "FiniteSampleReLURegressor"]
 
@@ -65,11 +65,11 @@ class _BaseFiniteSampleReLU(BaseEstimator):
         self.tol = tol
 
     # ------------------------------------------------------------------ validation
-    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
-    _parameter_constraints: ClassVar[dict[str, Any]] = {"tol": Real(0.0), "random_state": Seed()}
+    #: The declared constraints (:func:`~sklearn_gen._validation.check_params`).
+    _param_checks: ClassVar[dict[str, Any]] = {"tol": Real(0.0), "random_state": Seed()}
 
     def _check_params(self) -> None:
-        validate_params(self)
+        check_params(self)
 
     def _validate_X(self, X: Any) -> np.ndarray:
         return validate_data(self, X, reset=False, dtype=np.float64, order="C")

@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_gen._validation import Int, Options, Real, validate_params
+from sklearn_gen._validation import Int, Options, Real, check_params
 
 __all__ = ["GradientDescentLinearClassifier"]
 
@@ -72,15 +72,15 @@ class GradientDescentLinearClassifier(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.n_steps = n_steps
 
-    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
+    #: The declared constraints (:func:`~sklearn_gen._validation.check_params`).
+    _param_checks: ClassVar[dict[str, Any]] = {
         "loss": Options(*_LOSSES),
         "learning_rate": Real(0.0, closed="neither"),
         "n_steps": Int(1),
     }
 
     def _check_params(self) -> None:
-        validate_params(self)
+        check_params(self)
 
     def fit(self, X: Any, y: Any) -> GradientDescentLinearClassifier:
         """Run ``n_steps`` full-batch gradient steps from ``w = 0`` on ``(X, y)``.

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import validate_data
 
-from sklearn_gen._validation import validate_params
+from sklearn_gen._validation import check_params
 
 
 class FlatImageTransformer(TransformerMixin, BaseEstimator):
@@ -17,7 +17,7 @@ class FlatImageTransformer(TransformerMixin, BaseEstimator):
     ``X`` is validated with sklearn's ``validate_data`` (2-D, float32 or float64 kept,
     other numbers cast to float64, no NaN or infinity, no sparse matrix); at ``transform``
     the number of features must be the one seen in ``fit``, where the parameters are
-    checked against ``_parameter_constraints``. The default ``fit`` only validates and
+    checked against ``_param_checks``. The default ``fit`` only validates and
     records the width of ``X`` (the stateless transformers use it as is).
     """
 
@@ -38,13 +38,13 @@ class FlatImageTransformer(TransformerMixin, BaseEstimator):
         self._validate(X, reset=True)
         return self
 
-    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`),
+    #: The declared constraints (:func:`~sklearn_gen._validation.check_params`),
     #: checked when ``fit`` validates ``X``.
-    _parameter_constraints: ClassVar[dict[str, Any]] = {}
+    _param_checks: ClassVar[dict[str, Any]] = {}
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         if reset:
-            validate_params(self)
+            check_params(self)
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
 
     def __sklearn_tags__(self):

@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
-from sklearn_gen._validation import Custom, InvalidParameterError, Real, Seed, validate_params
+from sklearn_gen._validation import Custom, InvalidParameterError, Real, Seed, check_params
 from sklearn_gen._wrappers import find_inner
 from sklearn_gen.randomization._validation import check_probability
 
@@ -283,8 +283,8 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     True
     """
 
-    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
+    #: The declared constraints (:func:`~sklearn_gen._validation.check_params`).
+    _param_checks: ClassVar[dict[str, Any]] = {
         "estimator": Custom(_check_estimator, bad_value=3),
         "p": Real(0.0, 1.0),
         "random_state": Seed(),
@@ -325,7 +325,7 @@ class LabelNoise(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # themselves (``sklearn_gen.networks.fit_pack`` trains many at once).
     def _corrupted_labels(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Validate, then ``(classes, y_fit, changed)``: the corruption ``fit`` trains on."""
-        validate_params(self)
+        check_params(self)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         check_classification_targets(y)

@@ -88,7 +88,7 @@ class PixelShuffle(FlatImageTransformer):
     ['x2', 'x3', 'x1', 'x0']
     """
 
-    _parameter_constraints: ClassVar[dict[str, Any]] = {"random_state": Seed()}
+    _param_checks: ClassVar[dict[str, Any]] = {"random_state": Seed()}
 
     def __init__(self, random_state: int | np.random.RandomState | None = None) -> None:
         self.random_state = random_state
@@ -180,7 +180,7 @@ class RandomPixels(OneToOneFeatureMixin, FlatImageTransformer):
     """
     )
 
-    _parameter_constraints: ClassVar[dict[str, Any]] = {"random_state": Seed()}
+    _param_checks: ClassVar[dict[str, Any]] = {"random_state": Seed()}
 
     def __init__(self, random_state: int | np.random.RandomState | None = None) -> None:
         self.random_state = random_state
@@ -263,7 +263,7 @@ class GaussianPixels(OneToOneFeatureMixin, FlatImageTransformer):
     """
     )
 
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
+    _param_checks: ClassVar[dict[str, Any]] = {
         "input_shape": ImageShape(none=True),
         "per_channel": Bool(),
         "random_state": Seed(),

@@ -76,7 +76,7 @@ class CenterCrop(FlatImageTransformer):
     ['x5', 'x6']
     """
 
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
+    _param_checks: ClassVar[dict[str, Any]] = {
         "input_shape": ImageShape(),
         "size": Custom(_check_size, bad_value=0),
     }

@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from sklearn_gen._validation import Int, validate_params
+from sklearn_gen._validation import Int, check_params
 from sklearn_gen.randomization._labels import LabelNoise, corrupt_labels
 
 #: Parameters switched off while pretraining (a stopping rule would end it early).
@@ -87,9 +87,9 @@ class RandomPretraining(LabelNoise):
     (2, 5)
     """
 
-    #: The declared constraints (:func:`~sklearn_gen._validation.validate_params`).
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
-        **LabelNoise._parameter_constraints,
+    #: The declared constraints (:func:`~sklearn_gen._validation.check_params`).
+    _param_checks: ClassVar[dict[str, Any]] = {
+        **LabelNoise._param_checks,
         "pretrain_epochs": Int(1),
     }
 
@@ -129,7 +129,7 @@ class RandomPretraining(LabelNoise):
         -------
         self : RandomPretraining
         """
-        validate_params(self)
+        check_params(self)
         params = self._check_estimator()
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
