@@ -204,7 +204,9 @@ class NetworkClassifier(NeuralNetClassifier):
     module_ : torch.nn.Module
         The trained network.
     initial_params_ : dict of str to torch.Tensor
-        CPU copy of the parameters right after initialization (after ``init_scale``).
+        CPU copy of the parameters right after initialization (after ``init_scale``),
+        recorded when training starts by the default callback ``initial_params``
+        (:class:`~sklearn_gen.networks.RecordInitialParams`); ``partial_fit`` keeps it.
     device_ : torch.device
         The device that was used.
     n_epochs_ : int
