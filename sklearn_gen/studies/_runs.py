@@ -222,6 +222,7 @@ def _randomization(data: Dataset, settings: Settings) -> pd.DataFrame:
 
 def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
     from sklearn_gen.studies._randomization import (
+        HELDOUT,
         augment_padding_for,
         regularization_ablation,
     )
@@ -247,7 +248,7 @@ def _ablation(data: Dataset, settings: Settings) -> pd.DataFrame:
         switches=switches,
         test_size=test_size,
         corruption_levels=(0.0, 1.0),
-        heldout=0.2,
+        heldout=HELDOUT,
         n_repeats=1 if settings.quick else 3,
         n_jobs=settings.n_jobs,
         random_state=settings.seed,
