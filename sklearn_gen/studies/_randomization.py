@@ -24,6 +24,17 @@ configuration runs through :func:`~sklearn_gen.studies._common.run_configuration
 with its own seed from :func:`~sklearn_gen.studies._common.config_seed`, so results do
 not depend on ``n_jobs`` or on the order of the configurations.
 
+Each study's claims are declared beside it, before the data
+(:class:`~sklearn_gen.studies._claims.Claim`): :data:`RANDOMIZATION_CLAIMS`,
+:data:`ABLATION_CLAIMS` and :data:`EXPRESSIVITY_CLAIMS`, the paper's words, where they
+stand, its number, a statistic of the study's frame (a mean over repeats with its
+t-interval, a ratio's geometric mean, a rank-correlation trend) and the rule that decides.
+
+>>> from sklearn_gen.studies._claims import judge_claims
+>>> frame = expressivity(n_values=[50, 100], d=5, n_repeats=2)
+>>> [(v.key, v.status) for v in judge_claims(EXPRESSIVITY_CLAIMS, frame)]
+[('finite-sample-expressivity', 'supported')]
+
 References
 ----------
 .. [1] C. Zhang, S. Bengio, M. Hardt, B. Recht and O. Vinyals, "Understanding deep learning
