@@ -90,7 +90,7 @@ def test_the_randomization_claims_supported_with_repeats():
     assert "geometric mean over 2 repeats" in factor.evidence and factor.paper
     faster = verdicts["random-pixels-converge-faster"]
     assert "random labels / random pixels" in faster.evidence
-    assert "“random pixels” and “Gaussian”" in faster.claim
+    assert '"random pixels" and "Gaussian"' in faster.claim
 
 
 def test_the_rademacher_claim_is_derived_from_the_random_label_fits():

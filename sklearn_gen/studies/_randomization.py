@@ -1037,7 +1037,7 @@ def _onset_claim(condition: str) -> Claim:
     return Claim(
         f"{condition.replace(' ', '-')}-converge-faster",
         _ZHANG,
-        "“random pixels” and “Gaussian” start converging faster than “random labels”",
+        '"random pixels" and "Gaussian" start converging faster than "random labels"',
         "Sec. 2.1, Fig. 1a",
         "",
         _onset_statistic,
