@@ -123,7 +123,7 @@ def _reason(exc: UndefinedMeasureError) -> str:
         ("margin quantile", "margin quantile <= 0"),
         ("a normalization undoes", "normalization: "),
         ("positively homogeneous", "not homogeneous: "),
-        ("Lipschitz and mapping", "op: "),
+        ("Lipschitz and mapping", "a normalization or an op not Lipschitz with f(0) = 0: "),
     ):
         if key in text:
             if key == "path_norm is defined":
