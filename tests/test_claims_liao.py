@@ -108,7 +108,8 @@ def test_fit_line_is_exact_on_a_line_and_undefined_below_three_networks():
 # ------------------------------------------------------------------ the line and its contrast
 def test_linear_relation_is_judged_against_the_raw_losses():
     supported = verdict("liao-linear-relation", liao_frame())
-    assert supported.status == SUPPORTED and "R^2 normalized 1.0000, raw 0.0000" in supported.evidence
+    assert supported.status == SUPPORTED
+    assert "R^2 normalized 1.0000, raw 0.0000" in supported.evidence
     # the raw losses on a line, the normalized ones bent: the contrast fails
     assert status("liao-linear-relation", liao_frame(bend=0.01, raw_line=True)) == NOT_SUPPORTED
     one = verdict("liao-linear-relation", liao_frame(n_repeats=1))
@@ -159,7 +160,7 @@ def test_the_lp_norm_lines_are_compared_by_their_slopes(key, norm):
 def test_the_random_label_network_is_judged_by_the_lines_r2_with_it():
     on = verdict("liao-random-labels", liao_frame(random_offset=0.0))
     assert on.outcome_text == "supported, at the paper's level"
-    assert "3 of 3 repeats" in on.evidence
+    assert "fitted its random labels in 3 of 3 repeats" in on.evidence
     assert status("liao-random-labels", liao_frame(random_offset=-0.2)) == NOT_SUPPORTED
     one_off = liao_frame(random_offset=0.0)  # off the line in one repeat only
     random_0 = (one_off["factor"] == "random_labels") & (one_off["repeat"] == 0)
