@@ -720,6 +720,14 @@ def ranking_markdown(ranking: ZooRanking) -> str:
         )
     else:
         lines.append("No measure is informative in the wrong direction.")
+    gaps = converged["generalization_gap"]
+    if not table["n_environments"].any():
+        lines += [
+            "",
+            f"No environment has a pair of networks whose gaps differ by more than "
+            f"{ranking.noise:.3f}: the converged gaps span {gaps.min():.3f} to "
+            f"{gaps.max():.3f}, so the sign-errors are undefined here (n/a), not 0 or 1.",
+        ]
     lines += [
         "",
         f"At Dziugaite et al.'s effective sample size (12 pairs) {ranking.paper_environments} "
