@@ -116,7 +116,7 @@ def test_run_writes_csv_figures_and_summary(tmp_path, capsys):
     assert (frame["train_accuracy"] == 1.0).all()
     assert (out / "expressivity.png").stat().st_size > 10_000
     summary = (out / "summary.md").read_text()
-    assert "Theorem 1" in summary and "| supported |" in summary
+    assert "Theorem 1" in summary and "| supported, at the paper's level |" in summary
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
     assert "threads per configuration 1" in summary
     columns = summary.split("## Columns of results.csv")[1]
