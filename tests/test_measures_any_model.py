@@ -66,7 +66,7 @@ EXPECTED = {
     "gelu_mlp": ("chain", {"homogeneous", "path"}),
     "silu_mlp": ("chain", {"homogeneous", "path"}),
     "tanh_mlp": ("chain", {"homogeneous", "path"}),
-    "scaled_mlp": ("chain", {"path"}),
+    "scaled_mlp": ("chain", set()),
     "mixer": ("residual", {"bounds", "normalized", "path", "product"}),
     "flat_rows_cnn": ("chain", set()),
 }

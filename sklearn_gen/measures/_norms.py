@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import operator
 from typing import Any
 
 import numpy as np
@@ -436,9 +437,23 @@ _PATH_OPS = frozenset(
         "identity",
         "add",
         "cat",
+        "scale",
         "output",
     }
 )
+
+
+def _scale_paths(module: nn.Module, view: LayersView, p: float) -> None:
+    """Make every constant scaling ``k`` of the traced copy a scaling by ``|k|^p``: a
+    layer whose edges (unit to the same unit) weigh ``k``."""
+    nodes = {node.name: node for node in module.graph.nodes}
+    for op in view.ops:
+        if op.kind == "scale":
+            node = nodes[op.name]
+            data = node.all_input_nodes[0]
+            node.op, node.target = "call_function", operator.mul
+            node.args, node.kwargs = (data, op.lipschitz**p), {}
+    module.recompile()
 
 
 def _require_path_graph(view: LayersView) -> None:
@@ -481,7 +496,9 @@ def path_norm(
     diagonal layers of their own), ReLU, pooling, reshapes, residual sums and
     concatenations: ReLUs are the identity on the non-negative values that then flow, and
     sums and concatenations add and stack path sums, so the pass is exactly the sum over
-    paths (zero padding contributes no path; an identity shortcut is a path of weight 1).
+    paths (zero padding contributes no path; an identity shortcut is a path of weight 1;
+    a constant scaling ``k * x`` in ``forward`` is a layer of edges of weight ``k``, run
+    as ``|k|^p * x``).
     Pooling is applied as it is, as in Jiang et al.'s code: average pooling's ``1/k``
     enters each path as ``1/k`` (not ``(1/k)^p``), and max pooling keeps the *largest*
     path sum of its window instead of their sum, so on a network with max pooling the
@@ -531,6 +548,7 @@ def path_norm(
     _require_path_graph(view)
     view.require_owned("path_norm")
     module = copy.deepcopy(view.module).double().eval()
+    _scale_paths(module, view, p)
     with torch.no_grad():
         for param in module.parameters():
             param.copy_(param.abs().pow(p))
