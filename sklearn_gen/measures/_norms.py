@@ -466,7 +466,8 @@ def _require_path_graph(view: LayersView) -> None:
         if op.kind not in _PATH_OPS:
             raise UndefinedMeasureError(
                 "path_norm is defined on graphs of linear layers (Linear, Conv, batch norm), "
-                "ReLU, pooling, reshapes, residual sums and concatenations, where a forward "
+                "ReLU, pooling, reshapes, constant scalings, residual sums and "
+                "concatenations, where a forward "
                 "pass of the weights' |w|^p on an all-ones input sums over the paths; "
                 f"{view.name} has {op.describe()}, which is none of these."
             )
