@@ -25,7 +25,8 @@ COLUMNS: dict[str, str] = {
     "batch_norm": "whether the batch-norm switch was on in this setting",
     "model": "'kernel' (minimum-norm kernel interpolant), 'kernel ridge' or 'network'",
     "preprocessing": "input preprocessing before the model ('none', 'whitening', ...)",
-    "factor": "what makes the networks differ: 'pretraining' or 'init_scale'",
+    "factor": "what makes the networks differ: 'pretraining' or 'init_scale' (or "
+    "'random_labels': the network trained and evaluated on random labels)",
     "level": "level of the factor: label corruption of the pretraining, or the init scale",
     "p": "probability that a training label is replaced by a random one (0: clean labels)",
     "repeat": "index of the independent repeat (new split, corruption and initialization)",
@@ -78,6 +79,10 @@ COLUMNS: dict[str, str] = {
     "test_loss": "cross-entropy on the test set (predict_proba)",
     "normalized_train_loss": "cross-entropy of the normalized network on the training set",
     "normalized_test_loss": "cross-entropy of the normalized network on the test set",
+    "normalized_train_loss_l1": "the same, every layer of L1 norm 100 (Liao et al.'s Fig. 4)",
+    "normalized_test_loss_l1": "the same on the test set, every layer of L1 norm 100",
+    "normalized_train_loss_linf": "the same, every layer of largest entry 1 (max norm)",
+    "normalized_test_loss_linf": "the same on the test set, every layer of largest entry 1",
     # measures
     "train_residual": "largest error of the exact fit on the class codes",
     "condition_number": "condition number (LAPACK 1-norm estimate) of the triangular system",
