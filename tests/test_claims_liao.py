@@ -166,6 +166,10 @@ def test_the_random_label_network_is_judged_by_the_lines_r2_with_it():
     random_0 = (one_off["factor"] == "random_labels") & (one_off["repeat"] == 0)
     one_off.loc[random_0, "normalized_test_loss"] -= 0.2
     assert status("liao-random-labels", one_off) == INCONCLUSIVE
+    unfitted = liao_frame(random_offset=0.0)
+    unfitted.loc[unfitted["factor"] == "random_labels", "converged"] = False
+    result = verdict("liao-random-labels", unfitted)
+    assert result.status == INCONCLUSIVE and "did not fit its labels" in result.reason
     assert CLAIMS["liao-random-labels"].verdict(liao_frame(random_offset=None)) is None
 
 
