@@ -344,10 +344,17 @@ def judge_claims(claims: tuple[Claim, ...], frame: pd.DataFrame) -> list[Verdict
 
 
 def interval_statistic(
-    values, label: str, *, rate: bool = False, digits: int = 3, undecided: str = ""
+    values,
+    label: str,
+    *,
+    rate: bool = False,
+    n_test: int | None = None,
+    digits: int = 3,
+    undecided: str = "",
 ) -> Statistic:
     """The mean of ``values`` over repeats with its t-interval (:func:`mean_interval`;
-    clipped to [0, 1] for a rate), as a :class:`Statistic` whose text reads
+    for a rate :func:`rate_interval`, with the Wilson interval of the pooled ``n_test``
+    test points of each repeat where given), as a :class:`Statistic` whose text reads
     ``"<label> mean [low, high] over n repeats"``.
 
     Examples
@@ -357,7 +364,10 @@ def interval_statistic(
     """
     values = np.asarray(values, dtype=float)
     n = int(np.isfinite(values).sum())
-    mean, low, high = (rate_interval if rate else mean_interval)(values)
+    if rate:
+        mean, low, high = rate_interval(values, n_test=n_test)
+    else:
+        mean, low, high = mean_interval(values)
     text = f"{label} {format_interval(mean, low, high, digits)} over {n} repeats"
     return Statistic(mean, low, high, n, text, undecided=undecided)
 

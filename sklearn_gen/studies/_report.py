@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sklearn_gen.datasets._registry import Dataset
     from sklearn_gen.studies._runs import Run, Settings
 
-__all__ = ["Finished", "ledger_rows", "write_ledger_report", "write_report"]
+__all__ = ["Finished", "ledger_rows", "ledger_rst", "write_ledger_report", "write_report"]
 
 
 def _used_rows(frame: pd.DataFrame) -> list[str]:
@@ -125,12 +125,12 @@ def ledger_rows(finished: list[Finished]) -> list[dict[str, str]]:
     --------
     >>> import pandas as pd
     >>> from sklearn_gen.studies._runs import RUNS
-    >>> frame = pd.DataFrame({"n": [10], "d": [2], "n_params": [22], "repeat": [0],
-    ...                       "train_accuracy": [1.0]})
+    >>> frame = pd.DataFrame({"n": [10, 10], "d": [2, 2], "n_params": [22, 22],
+    ...                       "repeat": [0, 1], "train_accuracy": [1.0, 1.0]})
     >>> run = RUNS["expressivity"]
     >>> row, = ledger_rows([Finished(run, frame, [], "digits", "default", 1.0,
     ...                              run.verdicts(frame))])
-    >>> row["verdict"], row["study"]
+    >>> row["status"], row["study"]
     ('supported', 'expressivity')
     """
     rows = []
@@ -144,14 +144,21 @@ def ledger_rows(finished: list[Finished]) -> list[dict[str, str]]:
                     "this run": verdict.evidence,
                     "verdict": verdict.outcome_text
                     + (f" ({verdict.reason})" if verdict.reason and not verdict.supported else ""),
+                    "rule": verdict.rule or "-",
                     "study": run.name,
+                    "key": verdict.key,
+                    "status": verdict.status,
                 }
             )
     return rows
 
 
+#: The ledger's columns in report.md and ledger.rst (ledger.csv has every field).
+LEDGER_COLUMNS = ("paper", "claim", "the paper's number", "this run", "verdict", "rule", "study")
+
+
 def _markdown_ledger(rows: list[dict[str, str]]) -> list[str]:
-    columns = ["paper", "claim", "the paper's number", "this run", "verdict", "study"]
+    columns = LEDGER_COLUMNS
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         cells = [row[c].replace("|", "\\|") for c in columns]
@@ -163,7 +170,7 @@ def _counts(rows: list[dict[str, str]]) -> str:
     from sklearn_gen.studies._verdicts import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 
     n = {
-        key: sum(r["verdict"].startswith(key) for r in rows)
+        key: sum(r["status"] == key for r in rows)
         for key in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
     }
     return (
@@ -220,13 +227,14 @@ def write_ledger_report(
         "<h1>What of the three papers holds here: every claim, judged</h1>",
         f"<p>{html.escape(head)}</p><p>{html.escape(_counts(rows))}</p>",
         "<h2>Claims ledger</h2><table><tr>"
-        + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+        + "".join(f"<th>{html.escape(c)}</th>" for c in LEDGER_COLUMNS)
         + "</tr>"
         if rows
         else "<h2>Claims ledger</h2><table>",
     ]
     for row in rows:
-        page.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>")
+        cells = "".join(f"<td>{html.escape(row[c])}</td>" for c in LEDGER_COLUMNS)
+        page.append(f"<tr>{cells}</tr>")
     page.append("</table>")
     inconclusive = [r for r in rows if r["verdict"].startswith(INCONCLUSIVE)]
     if inconclusive:
@@ -261,7 +269,29 @@ def write_ledger_report(
                 page.append(f"<img alt='{path.stem}' src='data:image/png;base64,{encoded}'>")
     page.append("</body></html>")
     text, markup = "\n".join(md) + "\n", "\n".join(page) + "\n"
+    table = pd.DataFrame(rows, columns=[*LEDGER_COLUMNS, "key", "status"])
     return [
         atomic_write(out / "report.md", lambda p: p.write_text(text)),
         atomic_write(out / "report.html", lambda p: p.write_text(markup)),
+        atomic_write(out / "ledger.csv", lambda p: table.to_csv(p, index=False)),
+        atomic_write(out / "ledger.rst", lambda p: p.write_text(ledger_rst(rows))),
     ]
+
+
+def ledger_rst(rows: list[dict[str, str]]) -> str:
+    """The claims ledger as a reStructuredText list-table (``docs/reproduced.rst``
+    includes the one a default ``run all`` writes).
+
+    Examples
+    --------
+    >>> row = dict.fromkeys(LEDGER_COLUMNS, "x")
+    >>> print(ledger_rst([row]).splitlines()[0])
+    .. list-table::
+    """
+    widths = "8 24 14 24 14 10 6"
+    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
+    for row in [dict(zip(LEDGER_COLUMNS, LEDGER_COLUMNS, strict=True)), *rows]:
+        for j, column in enumerate(LEDGER_COLUMNS):
+            cell = " ".join(str(row[column]).split()).replace("*", "\\*").replace("|", "\\|")
+            lines.append(f"   {'* -' if j == 0 else '  -'} {cell}")
+    return "\n".join(lines) + "\n"
