@@ -230,12 +230,20 @@ def test_run_all_writes_every_study_and_one_ledger(tmp_path, monkeypatch):
     ledger = report[report.index("## Claims ledger") : report.index("## The studies")]
     rows = [line for line in ledger.splitlines() if line.startswith("| ") and "---" not in line]
     header, claims = rows[0], rows[1:]
-    assert header.startswith("| paper | claim | the paper's number | this run | verdict | study")
+    assert header.startswith(
+        "| paper | claim | the paper's number | this run | verdict | rule | study"
+    )
     expected = sum(
         len(run.verdicts(pd.read_csv(out / n / "results.csv"))) for n, run in chosen.items()
     )
     assert len(claims) == expected >= 3
     assert {c.rsplit("|", 2)[-2].strip() for c in claims} == set(chosen)
+    # the machine-readable ledger (one row per claim, with its key and outcome) and the
+    # list-table the docs include
+    table = pd.read_csv(out / "ledger.csv")
+    assert len(table) == expected and table["key"].is_unique
+    assert set(table["status"]) <= {"supported", "not supported", "inconclusive at this scale"}
+    assert (out / "ledger.rst").read_text().count("   * - ") == expected + 1
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == len(list(out.glob("*/*.png"))) >= 2
     # resumable: a second run reads the cached configurations and writes the same ledger
