@@ -1247,11 +1247,12 @@ def _alexnet_statistic(frame: pd.DataFrame, *, architecture: str) -> Statistic:
             )
     return Statistic(
         float("nan"),
-        text="no AlexNet in this run (the ablation trains the MLP 1x512)",
+        text="no AlexNet in this run (the ablation trains the study's MLP)",
         undecided=(
-            "this run trains no AlexNet: a small AlexNet on the digits costs about 7 s an "
-            "epoch on the 2-core development CPU (30 epochs in 224 s, 2026-12-04), and a fit "
-            "that fails to converge runs its whole budget (1000 epochs) in every repeat"
+            "this run trains no AlexNet: a small AlexNet on random digits labels took 224 s "
+            "for 30 epochs with weight decay on the 2-core development CPU (other work "
+            "running, 2026-12-04), and a fit that fails to converge runs its whole budget "
+            "(1000 epochs) in every repeat"
         ),
     )
 
