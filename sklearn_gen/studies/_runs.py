@@ -8,7 +8,6 @@ supports the claim.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,9 +18,6 @@ from sklearn.model_selection import PredefinedSplit
 
 from sklearn_gen.datasets._registry import Dataset
 from sklearn_gen.studies._verdicts import (
-    INCONCLUSIVE,
-    NOT_SUPPORTED,
-    SUPPORTED,
     Verdict,
     format_interval,
 )
@@ -519,93 +515,35 @@ def _measure_ranking(data: Dataset, settings: Settings) -> pd.DataFrame:
     )
 
 
-#: The last ranking computed (figures, verdicts and the summary's table rank one frame).
-_LAST_RANKING: dict[int, tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]] = {}
-
-
-def _ranked(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
-    """The converged networks, their ranking, the varied axes and the measure columns."""
-    key = int(pd.util.hash_pandas_object(frame, index=False).sum()) ^ hash(tuple(frame.columns))
-    if key not in _LAST_RANKING:
-        _LAST_RANKING.clear()
-        _LAST_RANKING[key] = _rank(frame)
-    return _LAST_RANKING[key]
-
-
-def _rank(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
-    from sklearn_gen.studies._measure_ranking import RANKING_AXES, RANKING_MEASURES
-    from sklearn_gen.studies._ranking import rank_measures
-
-    converged = frame[frame["converged"].astype(bool)].reset_index(drop=True)
-    axes = [a for a in RANKING_AXES if a in frame.columns and converged[a].nunique() > 1]
-    names = [m for m in RANKING_MEASURES if m in frame.columns]
-    if len(converged) < 2 or not axes:
-        raise ValueError(
-            f"{len(converged)} of the {len(frame)} networks met the stopping rule (training "
-            "cross-entropy <= 0.01) and they vary along no axis: nothing to rank; raise the "
-            "network's max_epochs or lr."
-        )
-    table = rank_measures(
-        converged,
-        names,
-        "generalization_gap",
-        axes,
-        min_gap_difference=_gap_noise(converged),
-        n_bootstrap=200,
-        random_state=0,
-    )
-    return converged, table, axes, names
-
-
-def _gap_noise(frame: pd.DataFrame) -> float:
-    """Two standard errors of the difference of two networks' test accuracies (binomial,
-    at the mean test error): gap differences below it are left out of the sign-errors."""
-    error = float(1.0 - frame["test_accuracy"].mean())
-    n_test = float(frame["n_test"].iloc[0]) if "n_test" in frame else float("nan")
-    if not np.isfinite(n_test) or n_test <= 0:
-        return 0.0
-    return 2.0 * math.sqrt(2.0 * error * (1.0 - error) / n_test)
-
-
 def _measure_ranking_figures(frame: pd.DataFrame) -> dict[str, Any]:
     from sklearn_gen.studies.plotting import plot_measure_ranking
 
-    return {"measure_ranking": plot_measure_ranking(_ranked(frame)[1])}
+    return {"measure_ranking": plot_measure_ranking(_ranking_or_fail(frame).table)}
+
+
+def _ranking_or_fail(frame: pd.DataFrame):
+    """The study's ranking of the frame; a clear error when nothing can be ranked."""
+    from sklearn_gen.studies._measure_ranking import ranked_zoo
+
+    ranking = ranked_zoo(frame)
+    if ranking is None:
+        converged = int(frame["converged"].astype(bool).sum())
+        raise ValueError(
+            f"{converged} of the {len(frame)} networks met the stopping rule (training "
+            "cross-entropy <= 0.01) and they vary along no axis: nothing to rank; raise the "
+            "network's max_epochs or lr."
+        )
+    return ranking
 
 
 def _measure_ranking_table(frame: pd.DataFrame) -> str:
-    """The ranked table of ``summary.md``: every criterion with its bootstrap interval."""
-    from sklearn_gen.studies._ranking import robust_sign_error
+    """The ranked table of ``summary.md`` (:func:`ranking_markdown`), then the fragility
+    audit of the ranked networks."""
+    from sklearn_gen.studies._measure_ranking import ranking_markdown
 
-    converged, table, axes, _ = _ranked(frame)
-    lines = [
-        f"## Ranking ({len(converged)} converged networks; axes {', '.join(axes)}; 95% "
-        "bootstrap intervals over networks)",
-        "",
-        "| rank | measure | Kendall tau | Psi | CMI (min over |S| <= 2) | robust sign-error "
-        "| mean sign-error |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for rank, row in enumerate(table.itertuples(), start=1):
-        cells = [
-            format_interval(getattr(row, c), getattr(row, f"{c}_low"), getattr(row, f"{c}_high"), 2)
-            for c in ("kendall_tau", "psi", "cmi", "robust_sign_error")
-        ]
-        cells.append(f"{row.mean_sign_error:.2f}")
-        lines.append(f"| {rank} | {row.measure} | " + " | ".join(cells) + " |")
-    first = str(table["measure"].iloc[0])
-    noise = _gap_noise(converged)
-    _, _, kept = robust_sign_error(converged, first, "generalization_gap", axes, noise)
-    _, _, every = robust_sign_error(converged, first, "generalization_gap", axes)
-    lines += [
-        "",
-        f"The sign-errors leave out the pairs whose gaps differ by at most {noise:.3f} (two "
-        "standard errors of the difference of two test accuracies): "
-        f"{kept} of the {every} environments (one axis varied, the others fixed; "
-        f"counted for {first}) keep a pair, so the robust sign-error (their worst) rests on "
-        "a few pairs at this scale; more seeds per configuration would give it more.",
-    ]
-    return "\n".join([*lines, "", _fragility_table(converged, list(table["measure"]))])
+    ranking = _ranking_or_fail(frame)
+    names = list(ranking.table["measure"])
+    return "\n".join([ranking_markdown(ranking), "", _fragility_table(ranking.converged, names)])
 
 
 def _fragility_table(converged: pd.DataFrame, names: list[str]) -> str:
@@ -653,54 +591,6 @@ def _measure_ranking_data_line(frame: pd.DataFrame) -> str:
         f"{frame['fit_seconds'].sum():.0f} s, measures {frame['measure_seconds'].sum():.0f} s "
         "(summed over networks)"
     )
-
-
-def _measure_ranking_verdicts(frame: pd.DataFrame) -> list[Verdict]:
-    from sklearn_gen.studies._ranking import compare_measures
-
-    converged, table, axes, _ = _ranked(frame)
-    by_name = table.set_index("measure")
-    not_quoted = "not quoted: the paper's tables could not be read here"
-    verdicts: list[Verdict] = []
-    if len(converged) < 8 or not axes or "log_spectral_product" not in by_name.index:
-        return verdicts
-    tau = by_name.loc["log_spectral_product"]
-    low, high = float(tau["kendall_tau_low"]), float(tau["kendall_tau_high"])
-    verdicts.append(
-        Verdict(
-            "The product of spectral norms does not predict generalization: its rank "
-            "correlation with the gap is negative (Jiang et al. 2020, Sec. 6).",
-            f"Kendall tau of log_spectral_product {float(tau['kendall_tau']):.2f} "
-            f"[{low:.2f}, {high:.2f}] over {len(converged)} networks (bootstrap over networks)",
-            SUPPORTED if high < 0 else (NOT_SUPPORTED if low > 0 else INCONCLUSIVE),
-            not_quoted,
-            "" if high < 0 or low > 0 else "the interval holds 0",
-        )
-    )
-    for flat in ("pac_bayes_magnitude_sharpness", "worst_case_magnitude_sharpness"):
-        diff, low, high = compare_measures(
-            converged,
-            flat,
-            "log_spectral_product",
-            "generalization_gap",
-            axes,
-            criterion="psi",
-            n_bootstrap=200,
-            random_state=0,
-        )
-        verdicts.append(
-            Verdict(
-                f"A magnitude-aware flatness measure ({flat}) ranks the networks by their gap "
-                "better than the product of spectral norms (higher Psi; Jiang et al. 2020, "
-                "Sec. 6).",
-                f"Psi({flat}) - Psi(log_spectral_product) = {diff:.2f} [{low:.2f}, {high:.2f}] "
-                "(paired bootstrap over networks)",
-                SUPPORTED if low > 0 else (NOT_SUPPORTED if high < 0 else INCONCLUSIVE),
-                not_quoted,
-                "" if low > 0 or high < 0 else "the interval holds 0",
-            )
-        )
-    return verdicts
 
 
 #: The ``--data`` names of image sets, which every image experiment takes.
@@ -837,7 +727,7 @@ RUNS: dict[str, Run] = {
             _IMAGE_DATA,
             _measure_ranking,
             _measure_ranking_figures,
-            _measure_ranking_verdicts,
+            _claims("_measure_ranking", "MEASURE_RANKING_CLAIMS"),
             data_line=_measure_ranking_data_line,
             tables=_measure_ranking_table,
             presets=("default", "jiang2020"),
