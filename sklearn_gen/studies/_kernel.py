@@ -310,11 +310,14 @@ def _interpolant_error(frame: pd.DataFrame) -> Statistic | None:
     label = (
         f"test error at p={clean['p'].iloc[0]:g} ({int(clean['n_train'].iloc[0])} training points)"
     )
-    stat = interval_statistic(clean["test_error"], label, rate=True, undecided=_unfit(kernel))
+    n_test = int(clean["n_test"].iloc[0])
+    stat = interval_statistic(
+        clean["test_error"], label, rate=True, n_test=n_test, undecided=_unfit(kernel)
+    )
     network = _rows(frame, "network")
     network = network[network["p"] == clean["p"].iloc[0]]
     if len(network):
-        beside = format_interval(*rate_interval(network["test_error"]))
+        beside = format_interval(*rate_interval(network["test_error"], n_test=n_test))
         stat = replace(stat, text=f"{stat.text}; the network on the same splits {beside}")
     return stat
 
@@ -429,8 +432,9 @@ def _noise_trend(frame: pd.DataFrame) -> Statistic | None:
     if kernel["p"].nunique() < 2:
         return None
     stat = trend_statistic(kernel["p"], kernel["test_error"], "test error vs p")
+    n_test = int(kernel["n_test"].iloc[0])
     levels = ", ".join(
-        f"p={p:g}: {format_interval(*rate_interval(e))}"
+        f"p={p:g}: {format_interval(*rate_interval(e, n_test=n_test))}"
         for p, e in kernel.groupby("p")["test_error"]
     )
     return replace(stat, text=f"{stat.text}; test error {levels}", undecided=_unfit(kernel))
