@@ -59,6 +59,7 @@ import torch
 from torch import nn
 
 from sklearn_gen._validation import check_real
+from sklearn_gen.measures._graph import HOMOGENEOUS
 from sklearn_gen.measures._layers import Layer, LayersView, resolve_view, unwrap_network
 from sklearn_gen.measures._margin_utils import UndefinedMeasureError
 from sklearn_gen.measures._operator_norm import check_method, layer_spectral_norm
@@ -425,22 +426,7 @@ def _vector_distance(
 
 
 #: Ops through which one forward pass of ``|w|^p`` on a ones input sums the paths.
-_PATH_OPS = frozenset(
-    {
-        "input",
-        "weight",
-        "diagonal",
-        "relu",
-        "avgpool",
-        "maxpool",
-        "reshape",
-        "identity",
-        "add",
-        "cat",
-        "scale",
-        "output",
-    }
-)
+_PATH_OPS = HOMOGENEOUS | {"input", "output"}
 
 
 def _scale_paths(module: nn.Module, view: LayersView, p: float) -> None:
