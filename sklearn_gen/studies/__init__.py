@@ -17,6 +17,7 @@ from sklearn_gen.studies._kernel import kernel_interpolation
 from sklearn_gen.studies._linear_example import linear_example
 from sklearn_gen.studies._measure_ranking import measure_ranking, zoo_frame
 from sklearn_gen.studies._normalized_loss import normalized_loss_study
+from sklearn_gen.studies._pgdl import pgdl_score
 from sklearn_gen.studies._randomization import (
     expressivity,
     randomization_test,
@@ -58,6 +59,7 @@ __all__ = [
     "measure_correlation",
     "measure_ranking",
     "normalized_loss_study",
+    "pgdl_score",
     "randomization_test",
     "rank_measures",
     "regularization_ablation",

@@ -86,6 +86,7 @@ from sklearn_gen.studies._correlation import (
     _tau,
     _upper_pairs,
 )
+from sklearn_gen.studies._pgdl import pgdl_score
 
 __all__ = [
     "compare_measures",
@@ -531,6 +532,7 @@ def rank_measures(
     n_bootstrap: int = 200,
     confidence: float = 0.95,
     random_state: Any = None,
+    pgdl: bool = False,
 ) -> pd.DataFrame:
     """Every ranking criterion of every measure, with bootstrap intervals over models.
 
@@ -587,6 +589,11 @@ def rank_measures(
         The intervals' level.
     random_state : int, RandomState instance or None, default=None
         Seeds the resampling.
+    pgdl : bool, default=False
+        Add ``pgdl_score``: the PGDL competition's conditional mutual information, by its
+        conventions (:func:`~sklearn_gen.studies.pgdl_score`; no interval). It needs one
+        model per configuration of a complete grid (average the seeds first), and raises
+        a ``ValueError`` otherwise.
 
     Returns
     -------
@@ -614,9 +621,13 @@ def rank_measures(
     max_conditioning = check_int(max_conditioning, "max_conditioning", 0)
     options = _options(tau_variant, repeats, complete_groups, min_gap_difference, weights, min_ess)
     measures, n_bootstrap, confidence = check_resampling(measures, n_bootstrap, confidence)
+    pgdl = check_bool(pgdl, "pgdl")
     data, gap_values, keys = _prepare(frame, gap, hyperparameters)
     sizes = _test_sizes(data, n_test, options)
     columns = {name: _column(data, name, "measure").to_numpy(dtype=float) for name in measures}
+    competition = {  # first: a zoo the competition's score refuses fails before the bootstrap
+        name: pgdl_score(data, name, gap, list(keys.columns)) for name in measures if pgdl
+    }
     grid = _Grid(keys, max_conditioning)
     resamples = bootstrap_resamples(len(data), n_bootstrap, random_state, "rank_measures")
     rows = []
@@ -643,6 +654,8 @@ def rank_measures(
             for criterion in INTERVAL_CRITERIA:
                 low, high = percentile_interval(draws[criterion], confidence)
                 row[f"{criterion}_low"], row[f"{criterion}_high"] = low, high
+            if pgdl:
+                row["pgdl_score"] = competition[name]
             rows.append(row)
     table = pd.DataFrame(rows)
     return table.sort_values(
