@@ -406,7 +406,7 @@ class NetworkClassifier(NeuralNetClassifier):
         }
 
     def get_default_callbacks(self) -> list:
-        """skorch's hook for the callbacks every fit runs (the user's ``callbacks`` follow).
+        """Return the callbacks every fit runs (skorch's hook; the user's ``callbacks`` follow).
 
         ``train_loss`` / ``valid_loss`` (skorch's size-weighted epoch means of the batch
         losses), ``initial_params`` (:class:`RecordInitialParams`: ``initial_params_``),
@@ -482,8 +482,10 @@ class NetworkClassifier(NeuralNetClassifier):
         return self
 
     def initialize_criterion(self) -> NetworkClassifier:
-        """Build ``criterion`` (a name of :data:`~sklearn_gen.networks._losses.CRITERIA`, a
-        class or an instance)."""
+        """Build ``criterion``: a name of ``CRITERIA``, a loss class or an instance.
+
+        The names are those of :data:`~sklearn_gen.networks._losses.CRITERIA`.
+        """
         criterion = CRITERIA.get(self.criterion, self.criterion)
         self.criterion_ = self.initialized_instance(criterion, self.get_params_for("criterion"))
         return self
@@ -533,7 +535,7 @@ class NetworkClassifier(NeuralNetClassifier):
         )
 
     def train_step(self, batch, **fit_params: Any) -> dict:
-        """skorch's optimizer step; with ``precision="fp16"``, the gradient scaler's.
+        """Take skorch's optimizer step; with ``precision="fp16"``, the gradient scaler's.
 
         skorch steps the optimizer itself (``optimizer.step(closure)``), while a
         :class:`torch.amp.GradScaler` must step it (skipping steps whose gradients
@@ -556,7 +558,7 @@ class NetworkClassifier(NeuralNetClassifier):
         return step
 
     def train_step_single(self, batch, **fit_params: Any) -> dict:
-        """skorch's forward, loss and backward pass on ``batch``, in train mode.
+        """Run skorch's forward, loss and backward pass on ``batch``, in train mode.
 
         As skorch's own, with two differences: train mode is set only when the network is
         not in it already (skorch re-sets it on every module at every step, a few percent

@@ -101,8 +101,10 @@ def pgdl_score(
     gap: str | tuple[str, str] = "generalization_gap",
     hyperparameters: Sequence[str] | None = None,
 ) -> float:
-    """The PGDL competition's score of a measure on one task: its conditional mutual
-    information with the gap, by the competition's conventions.
+    """Score a measure on one task as the PGDL competition does.
+
+    The score is the measure's conditional mutual information with the gap, by the
+    competition's conventions.
 
     For each *pair* of distinct hyperparameters ``S = {a, b}``: over every ordered pair
     of models ``(theta, theta')``, **including each model paired with itself** (``n^2``
