@@ -36,9 +36,11 @@ def _table(frame: pd.DataFrame, widths: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _header(folder: Path) -> str:
+def _header(folder: Path) -> tuple[str, str]:
+    """The report's settings line (without its wall time: a resumed run's would be the
+    resume's, not the fresh run's) and its count of outcomes."""
     report = (folder / "report.md").read_text().splitlines()
-    return report[2], report[4]
+    return report[2].split("; ")[0], report[4]
 
 
 def main(first: str, second: str) -> None:
@@ -76,16 +78,15 @@ def main(first: str, second: str) -> None:
         table[column] = table[column].map(lambda s: SHORT.get(s, s))
     lines.append(_table(table[["claim", "study", "status seed 0", "status seed 1"]], "40 25 15 15"))
     (HERE / "seeds.txt").write_text("\n".join(lines))
-    before = pd.read_csv(HERE / "before.csv")
-    changes = before.merge(a[["key", "status", "verdict"]], on="key", how="outer")
-    changes = changes.merge(b[["key", "status"]].rename(columns={"status": "seed 1"}), on="key")
-    changes = changes.fillna({"claim": "(new claim)", "verdict_x": "-"})
+    before = pd.read_csv(HERE / "before.csv").rename(columns={"verdict": "old"})
+    changes = a[["key", "verdict"]].merge(before[["key", "old"]], on="key", how="left")
+    changes = changes.merge(b[["key", "status"]], on="key", how="left").fillna({"old": "-"})
     out = pd.DataFrame(
         {
             "claim": changes["key"],
-            "old verdict (docs before issue 29)": changes["verdict_x"],
-            "new verdict (seed 0)": changes["verdict_y"],
-            "seed 1": changes["seed 1"].map(lambda s: SHORT.get(s, s)),
+            "old verdict (docs before issue 29)": changes["old"],
+            "new verdict (seed 0)": changes["verdict"],
+            "seed 1": changes["status"].map(lambda s: SHORT.get(s, s)),
         }
     )
     (HERE / "changes.txt").write_text(_table(out, "22 30 33 15"))
