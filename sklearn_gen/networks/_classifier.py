@@ -50,7 +50,6 @@ _INITS = ("default", "xavier", "xavier_normal")
 
 #: skorch's own parameters: skorch validates them (or they take any value).
 _SKORCH_PARAMETERS = (
-    "_params_to_validate",
     "callbacks",
     "classes",
     "compile",
@@ -404,6 +403,26 @@ class NetworkClassifier(NeuralNetClassifier):
             "train_loss": self.stop_train_loss,
             "mode": self.stop_mode,
         }
+
+    def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """Get the parameters, as skorch lists them, without skorch's private bookkeeping.
+
+        skorch lists every attribute that does not end in ``_``, its own private
+        ``_params_to_validate`` (set in ``__init__`` from the ``module__...`` arguments)
+        among them; a private name is not a parameter a user sets, so it is left out here
+        (``clone`` rebuilds it from the arguments it passes).
+
+        Examples
+        --------
+        >>> net = NetworkClassifier(module__hidden=(16,))
+        >>> [name for name in net.get_params() if name.startswith("_")]
+        []
+        >>> from sklearn.base import clone
+        >>> clone(net).get_params()["module__hidden"]
+        (16,)
+        """
+        params = super().get_params(deep=deep, **kwargs)
+        return {key: value for key, value in params.items() if not key.startswith("_")}
 
     def get_default_callbacks(self) -> list:
         """Return the callbacks every fit runs (skorch's hook; the user's ``callbacks`` follow).
