@@ -16,7 +16,6 @@ References
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -44,7 +43,12 @@ from sklearn_gen.studies._claims import (
 from sklearn_gen.studies._randomization import zhang_network
 from sklearn_gen.studies._study import Study, run_study
 from sklearn_gen.studies._validation import check_data, check_levels, check_test_size
-from sklearn_gen.studies._verdicts import format_interval, mean_interval, rate_interval
+from sklearn_gen.studies._verdicts import (
+    difference_se,
+    format_interval,
+    mean_interval,
+    rate_interval,
+)
 
 __all__ = ["KERNEL_CLAIMS", "kernel_interpolation"]
 
@@ -381,8 +385,7 @@ def _noise(clean: pd.DataFrame, preprocessing: str) -> float:
     mean error (at least one error in ``n_test``) on ``n_test`` points."""
     n_test = float(clean["n_test"].iloc[0])
     rows = clean[(clean["model"] == "kernel") & (clean["preprocessing"] == preprocessing)]
-    error = max(float(rows["test_error"].mean()), 1.0 / n_test)
-    return math.sqrt(2.0 * error * (1.0 - error) / n_test)
+    return difference_se(float(rows["test_error"].mean()), int(n_test))
 
 
 def _ridge_gain(

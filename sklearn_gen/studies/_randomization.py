@@ -43,7 +43,6 @@ References
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from collections.abc import Sequence
@@ -81,6 +80,7 @@ from sklearn_gen.studies._validation import (
 )
 from sklearn_gen.studies._verdicts import (
     chance_band,
+    difference_se,
     format_interval,
     mean_interval,
     rate_interval,
@@ -1183,8 +1183,7 @@ def _paired_statistic(frame: pd.DataFrame, *, setting: str, reference: str) -> S
 def _noise(accuracy: float, n_points: int) -> float:
     """Two binomial standard errors of a difference of two accuracies near ``accuracy``
     on ``n_points`` points each (the accuracy kept a point away from 0 and 1)."""
-    accuracy = min(max(accuracy, 1.0 / n_points), 1.0 - 1.0 / n_points)
-    return 2.0 * math.sqrt(2.0 * accuracy * (1.0 - accuracy) / n_points)
+    return 2.0 * difference_se(accuracy, n_points)
 
 
 def _early_stopping_statistic(frame: pd.DataFrame, *, heldout: float) -> Statistic | None:

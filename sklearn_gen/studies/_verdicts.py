@@ -9,6 +9,7 @@ of test points), never tuned to the answer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -265,6 +266,22 @@ def trend_test(x, y, n_resamples: int = 9999) -> tuple[float, float]:
         random_state=0,
     )
     return float(result.statistic), float(result.pvalue)
+
+
+def difference_se(rate: float, n_points: int) -> float:
+    """Binomial standard error of a difference of two rates near ``rate``, each on
+    ``n_points`` points: ``sqrt(2 r (1 - r) / n)``, with ``r`` kept a point away from 0
+    and 1 (a rate of exactly 0 still has the noise of one point).
+
+    Examples
+    --------
+    >>> round(difference_se(0.1, 400), 4)
+    0.0212
+    >>> difference_se(0.0, 100) == difference_se(0.01, 100)
+    True
+    """
+    rate = min(max(float(rate), 1.0 / n_points), 1.0 - 1.0 / n_points)
+    return math.sqrt(2.0 * rate * (1.0 - rate) / n_points)
 
 
 def chance_band(n_classes: int, n_test: int, width: float = 3.0) -> tuple[float, float]:
